@@ -1,0 +1,37 @@
+import { bigint, index, jsonb, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { at, id } from './columns.ts';
+import { keys } from './keys.ts';
+import { secrets } from './secrets.ts';
+
+export type AuditAction = 'create' | 'rotate' | 'end_grace' | 'delete';
+export type AuditSource = 'slack' | 'cli';
+
+/** Append-only history of every change to a key (trigger `audit_events_append_only`). */
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: id(),
+    /** Insertion order, for a history that reads in order even when events share a timestamp. */
+    seq: bigint('seq', { mode: 'number' }).generatedAlwaysAsIdentity(),
+    keyId: uuid('key_id')
+      .notNull()
+      .references(() => keys.id),
+    action: text('action').$type<AuditAction>().notNull(),
+    actor: text('actor').notNull(),
+    source: text('source').$type<AuditSource>().notNull(),
+    delay: text('delay'),
+    oldSecretId: uuid('old_secret_id').references(() => secrets.id),
+    newSecretId: uuid('new_secret_id').references(() => secrets.id),
+    /** Idempotency: a repeated request id finds this row and does nothing (DESIGN §3 rule 6). */
+    requestId: text('request_id'),
+    details: jsonb('details').$type<Record<string, unknown>>(),
+    createdAt: at('created_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('audit_events_request_id_uq').on(t.requestId),
+    index('audit_events_key_seq_idx').on(t.keyId, t.seq),
+    index('audit_events_old_secret_idx').on(t.oldSecretId),
+  ],
+);
+
+export type AuditEventRow = typeof auditEvents.$inferSelect;

@@ -1,0 +1,26 @@
+import { sql } from 'drizzle-orm';
+import { pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { at, id } from './columns.ts';
+
+/** A named credential. Rotation changes only `last_rotated_at`; everything else is the key's identity. */
+export const keys = pgTable(
+  'keys',
+  {
+    id: id(),
+    name: text('name').notNull(),
+    products: text('products').array().notNull().default(sql`'{}'::text[]`),
+    /** Slack user ids allowed to rotate this key. */
+    maintainers: text('maintainers').array().notNull().default(sql`'{}'::text[]`),
+    alertChannel: text('alert_channel'),
+    createdAt: at('created_at').notNull(),
+    lastRotatedAt: at('last_rotated_at'),
+    /** Soft delete: a deleted key verifies as NOT_FOUND and cannot be rotated, but its history stays. */
+    deletedAt: at('deleted_at'),
+  },
+  (t) => [
+    // A name is what /rotate-key and the CLI address a key by, so it must be unambiguous among live keys.
+    uniqueIndex('keys_live_name_uq').on(t.name).where(sql`${t.deletedAt} is null`),
+  ],
+);
+
+export type KeyRow = typeof keys.$inferSelect;

@@ -1,0 +1,38 @@
+import { sql } from 'drizzle-orm';
+import { index, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { at, id } from './columns.ts';
+import { keys } from './keys.ts';
+
+/**
+ * One key string of a key, stored only as its SHA-256. `expires_at IS NULL` means current; once set it
+ * can only move earlier (trigger `secrets_never_reinstated`), so an old secret can never come back.
+ */
+export const secrets = pgTable(
+  'secrets',
+  {
+    id: id(),
+    keyId: uuid('key_id')
+      .notNull()
+      .references(() => keys.id),
+    /** SHA-256 hex of the whole token: the verify lookup. */
+    hash: text('hash').notNull(),
+    /** `rk_live_AbCd…wxyz`: recognisable, useless to an attacker. */
+    display: text('display').notNull(),
+    createdAt: at('created_at').notNull(),
+    expiresAt: at('expires_at'),
+    /** Set once the scheduler has announced the expiry; it never looks at this secret again. */
+    retiredAt: at('retired_at'),
+  },
+  (t) => [
+    uniqueIndex('secrets_hash_uq').on(t.hash),
+    // Exactly one current secret per key, enforced by PostgreSQL and not only by the rotation code.
+    uniqueIndex('secrets_one_current_per_key_uq').on(t.keyId).where(sql`${t.expiresAt} is null`),
+    // The scheduler's only question: which old secrets have not been retired yet, by expiry.
+    index('secrets_in_grace_idx')
+      .on(t.expiresAt)
+      .where(sql`${t.expiresAt} is not null and ${t.retiredAt} is null`),
+    index('secrets_key_idx').on(t.keyId),
+  ],
+);
+
+export type SecretRow = typeof secrets.$inferSelect;

@@ -1,0 +1,96 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Clock, systemClock } from './clock.ts';
+import type { Config } from './config.ts';
+import { createHttpServer } from './http/server.ts';
+import { createVerifyRoute } from './http/verify-route.ts';
+import type { Logger } from './logger.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { KeyChanges } from './services/key-changes.ts';
+import { createServices, type Services } from './services/services.ts';
+import type { Database } from './store/database.ts';
+import { openDatabase } from './store/open-database.ts';
+
+export interface Rekey {
+  config: Config;
+  database: Database;
+  services: Services;
+  metrics: Metrics;
+  server: Server;
+  /** The bound port (PORT=0 picks a free one). */
+  port: number;
+  url: string;
+  /** Stops accepting, lets in-flight requests finish, then closes the database. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  clock?: Clock;
+  logger: Logger;
+  /** Use this database instead of opening one from the config (tests). */
+  database?: Database;
+  host?: string;
+}
+
+/** Wiring only: config → database → services → HTTP. Each surface registers itself here. */
+export async function startRekey(config: Config, options: StartOptions): Promise<Rekey> {
+  const { logger } = options;
+  const clock = options.clock ?? systemClock;
+  const database = options.database ?? (await openDatabase(config));
+  const metrics = createMetrics({ defaults: true });
+  const changes = new KeyChanges((error, change) =>
+    logger.error({ err: error, keyId: change.keyId, change: change.type }, 'a key-change listener failed'),
+  );
+  const services = createServices({
+    db: database.db,
+    clock,
+    changes,
+    keyPrefix: config.REKEY_KEY_PREFIX,
+    admins: config.REKEY_ADMINS,
+  });
+
+  const server = createHttpServer({
+    logger,
+    metrics,
+    verify: createVerifyRoute({
+      verify: services.verifyKey,
+      apiTokens: config.REKEY_API_TOKENS,
+      metrics,
+      logger,
+    }),
+    ready: () =>
+      database.ping().then(
+        () => true,
+        () => false,
+      ),
+  });
+  const host = options.host ?? '0.0.0.0';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      if (!options.database) await database.close();
+    })();
+    return closing;
+  };
+
+  return {
+    config,
+    database,
+    services,
+    metrics,
+    server,
+    port,
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    close,
+  };
+}

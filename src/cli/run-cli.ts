@@ -1,0 +1,170 @@
+import { randomUUID } from 'node:crypto';
+import { userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+import { AppError, isAppError } from '../errors.ts';
+import { DELAYS, isDelay } from '../keys/delay.ts';
+import type { Services } from '../services/services.ts';
+import type { Actor } from '../services/types.ts';
+import { formatAudit, formatKey, formatKeyLine } from './format.ts';
+
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+export const USAGE = `Usage: rekey keys <command> [options]   (add --json for machine output)
+
+  keys create --name N [--products a,b] [--maintainers U1,U2] [--channel C1]
+                                    create a key; prints the key string once
+  keys list                         list keys
+  keys show N                       show one key, with any old key still in grace
+  keys rotate N --delay now|1h|3h|24h|48h|72h --yes
+                                    rotate; the old key keeps working for the delay
+  keys end-grace N --yes            stop every old key of N now
+  keys audit N                      the key's history`;
+
+const csv = (v: string | undefined) =>
+  (v ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+function usageError(message: string): AppError {
+  return new AppError('INVALID_INPUT', `${message}\n\n${USAGE}`);
+}
+
+/** The admin CLI (DESIGN §5). Returns the exit code; output goes through `io` so tests can read it. */
+export async function runCli(argv: string[], services: Services, io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      yes: { type: 'boolean', default: false },
+      name: { type: 'string' },
+      products: { type: 'string' },
+      maintainers: { type: 'string' },
+      channel: { type: 'string' },
+      delay: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const print = (json: unknown, text: string) => io.out(values.json ? JSON.stringify(json, null, 2) : text);
+  const [group, command, name] = positionals;
+  if (values.help || group !== 'keys' || !command) {
+    if (values.help) {
+      io.out(USAGE);
+      return 0;
+    }
+    throw usageError(
+      group === undefined ? 'Missing command.' : `Unknown command "${positionals.join(' ')}".`,
+    );
+  }
+  const actor: Actor = { id: `cli:${safeUser()}`, source: 'cli' };
+  const needName = () => {
+    if (!name) throw usageError(`"keys ${command}" needs a key name.`);
+    return { name };
+  };
+
+  switch (command) {
+    case 'create': {
+      if (!values.name) throw usageError('"keys create" needs --name.');
+      const { key, token } = await services.createKey({
+        name: values.name,
+        products: csv(values.products),
+        maintainers: csv(values.maintainers),
+        alertChannel: values.channel ?? null,
+        actor,
+      });
+      print(
+        { key, token },
+        `Created key "${key.name}".\n\n  ${token}\n\nThis is the only time the key is shown: store it in your secret manager now.`,
+      );
+      return 0;
+    }
+    case 'list': {
+      const keys = await services.listKeys();
+      print(
+        keys,
+        keys.length === 0
+          ? 'No keys yet. Create one with: rekey keys create --name N'
+          : keys.map(formatKeyLine).join('\n'),
+      );
+      return 0;
+    }
+    case 'show': {
+      const key = await services.showKey(needName());
+      print(key, formatKey(key, services.clock.now()));
+      return 0;
+    }
+    case 'rotate': {
+      const ref = needName();
+      if (!isDelay(values.delay)) throw usageError(`--delay must be one of ${DELAYS.join(', ')}.`);
+      if (!values.yes) {
+        throw usageError('Rotation cannot be undone: add --yes to confirm that you understand.');
+      }
+      const result = await services.rotateKey({
+        key: ref,
+        delay: values.delay,
+        actor,
+        acknowledged: true,
+        requestId: `cli:${randomUUID()}`,
+      });
+      if (result.status !== 'rotated') throw new AppError('INTERNAL', 'rotation was not applied');
+      const ends =
+        values.delay === 'now'
+          ? 'stopped working now'
+          : `keeps working until ${result.oldSecret.expiresAt!.toISOString()}`;
+      print(
+        { key: result.key, token: result.token, oldSecret: result.oldSecret, newSecret: result.newSecret },
+        `Rotated "${result.key.name}". The old key ${result.oldSecret.display} ${ends}.\n\n  ${result.token}\n\n` +
+          'This is the only time the new key is shown: deploy it before the old one stops.',
+      );
+      return 0;
+    }
+    case 'end-grace': {
+      const ref = needName();
+      if (!values.yes)
+        throw usageError('Ending the grace period stops the old key at once: add --yes to confirm.');
+      const result = await services.endGrace({ key: ref, actor, acknowledged: true });
+      if (result.status !== 'ended') throw new AppError('INTERNAL', 'end-grace was not applied');
+      print(
+        result,
+        `Ended the grace period of "${result.key.name}": ${result.ended.map((s) => s.display).join(', ')} stopped working.`,
+      );
+      return 0;
+    }
+    case 'audit': {
+      const audit = await services.keyAudit(needName());
+      print(audit, audit.events.map(formatAudit).join('\n'));
+      return 0;
+    }
+    default:
+      throw usageError(`Unknown command "keys ${command}".`);
+  }
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Prints an error once, as text or JSON, and picks the exit code. */
+export function reportCliError(error: unknown, json: boolean, io: CliIo): number {
+  const code = isAppError(error)
+    ? error.code
+    : (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
+      ? 'INVALID_INPUT'
+      : 'INTERNAL';
+  const message = isAppError(error)
+    ? error.message
+    : error instanceof Error
+      ? `${error.message}${code === 'INVALID_INPUT' ? `\n\n${USAGE}` : ''}`
+      : String(error);
+  io.err(json ? JSON.stringify({ error: { code, message } }) : `rekey: ${message}`);
+  return code === 'INVALID_INPUT' || code === 'CONFIG_INVALID' ? 2 : 1;
+}

@@ -1,0 +1,123 @@
+import cron from 'node-cron';
+import { z } from 'zod';
+import { parseDuration } from './duration.ts';
+import { AppError } from './errors.ts';
+import { PREFIX_PATTERN } from './keys/token.ts';
+
+const list = (text: string | undefined) =>
+  (text ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+
+const duration = (name: string, fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === null || ms <= 0) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be a duration like 30s, 10m or 24h` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v?.trim() ? v.trim() : undefined));
+
+/** The environment table of DESIGN §5, with its defaults. This is the only reader of process.env. */
+const schema = z.object({
+  DATABASE_URL: optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
+    message: 'DATABASE_URL must be a postgres:// or postgresql:// URL',
+  }),
+  REKEY_DATA_DIR: z.string().default('./data'),
+  PORT: z.coerce
+    .number({ message: 'PORT must be a number' })
+    .int('PORT must be a whole number')
+    .min(0, 'PORT must be between 0 and 65535')
+    .max(65535, 'PORT must be between 0 and 65535')
+    .default(3000),
+  SLACK_BOT_TOKEN: optionalText.refine((v) => v === undefined || v.startsWith('xoxb-'), {
+    message: 'SLACK_BOT_TOKEN must be a bot token (it starts with xoxb-)',
+  }),
+  SLACK_SIGNING_SECRET: optionalText,
+  SLACK_APP_TOKEN: optionalText.refine((v) => v === undefined || v.startsWith('xapp-'), {
+    message: 'SLACK_APP_TOKEN must be an app-level token (it starts with xapp-)',
+  }),
+  SLACK_API_URL: optionalText.refine((v) => v === undefined || /^https?:\/\//.test(v), {
+    message: 'SLACK_API_URL must be an http(s) URL',
+  }),
+  REKEY_ADMINS: z.string().optional().transform(list),
+  REKEY_API_TOKENS: z.string().optional().transform(list),
+  REKEY_REMINDERS: z
+    .string()
+    .default('24h,1h,10m')
+    .transform((text, ctx) => {
+      const offsets = list(text).map(parseDuration);
+      if (offsets.length === 0 || offsets.some((ms) => ms === null || ms <= 0)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'REKEY_REMINDERS must be a comma-separated list of durations like 24h,1h,10m',
+        });
+        return z.NEVER;
+      }
+      return [...new Set(offsets as number[])].sort((a, b) => b - a);
+    }),
+  REKEY_CRON: z
+    .string()
+    .default('* * * * *')
+    .refine((expr) => cron.validate(expr), {
+      message: 'REKEY_CRON must be a valid cron expression, e.g. "* * * * *" for every minute',
+    }),
+  REKEY_KEY_PREFIX: z
+    .string()
+    .default('rk_live')
+    .refine((p) => PREFIX_PATTERN.test(p), {
+      message: 'REKEY_KEY_PREFIX must be lower-case letters and digits in _-separated parts, e.g. rk_live',
+    }),
+  REKEY_CACHE_SIZE: z.coerce
+    .number({ message: 'REKEY_CACHE_SIZE must be a number' })
+    .int('REKEY_CACHE_SIZE must be a whole number')
+    .min(1, 'REKEY_CACHE_SIZE must be at least 1')
+    .default(100_000),
+  REKEY_CACHE_TTL: duration('REKEY_CACHE_TTL', '30s'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.output<typeof schema> & {
+  /** Slack credentials present: HTTP (or Socket) mode. Absent: local mode. */
+  slackMode: 'http' | 'socket' | 'local';
+};
+
+/**
+ * Parses the environment. Every problem is reported on its own line, naming the variable but never
+ * echoing its value (it may be a secret).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => issue.message);
+  const data = parsed.success ? parsed.data : undefined;
+  if (data) {
+    const hasToken = Boolean(data.SLACK_BOT_TOKEN);
+    const hasSecret = Boolean(data.SLACK_SIGNING_SECRET);
+    if (hasToken !== hasSecret) {
+      problems.push(
+        'SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET must be set together (or neither, for local mode)',
+      );
+    }
+    if (data.SLACK_APP_TOKEN && !hasToken) {
+      problems.push('SLACK_APP_TOKEN (Socket Mode) also needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET');
+    }
+  }
+  if (problems.length > 0 || !data) {
+    throw new AppError(
+      'CONFIG_INVALID',
+      `Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
+  }
+  const slackMode = !data.SLACK_BOT_TOKEN ? 'local' : data.SLACK_APP_TOKEN ? 'socket' : 'http';
+  return { ...data, slackMode };
+}

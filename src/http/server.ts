@@ -1,0 +1,53 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import { sendJson, sendText } from './respond.ts';
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+export interface HttpServerDeps {
+  logger: Logger;
+  metrics: Metrics;
+  verify: RouteHandler;
+  ready: () => Promise<boolean>;
+  /** Bolt's request listener for /slack/events (absent until Slack is wired). */
+  slack?: RouteHandler;
+  /** Extra GET/POST routes by exact path (local mode's page). */
+  extra?: Map<string, RouteHandler>;
+}
+
+/**
+ * One server on PORT. The verify route is matched first, with no framework in the way: it carries the
+ * gateways' traffic, and routing through Bolt would cost most of its speed budget (STACK.md).
+ */
+export function createHttpServer(deps: HttpServerDeps): Server {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?', 1)[0]!;
+    const handle = async () => {
+      if (path === '/v1/keys/verify') {
+        if (req.method !== 'POST')
+          return sendJson(res, 405, { error: 'method_not_allowed' }, { allow: 'POST' });
+        return deps.verify(req, res);
+      }
+      if (path === '/healthz') return sendJson(res, 200, { ok: true });
+      if (path === '/readyz') {
+        const ready = await deps.ready();
+        return sendJson(res, ready ? 200 : 503, { ready });
+      }
+      if (path === '/metrics') {
+        return sendText(res, 200, await deps.metrics.registry.metrics(), deps.metrics.registry.contentType);
+      }
+      if (path === '/slack/events' && deps.slack) return deps.slack(req, res);
+      const extra = deps.extra?.get(path);
+      if (extra) return extra(req, res);
+      return sendJson(res, 404, { error: 'not_found' });
+    };
+    handle().catch((error: unknown) => {
+      deps.logger.error({ err: error, path }, 'request failed');
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal' });
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  return server;
+}

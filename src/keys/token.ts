@@ -1,0 +1,57 @@
+import { randomBytes as nodeRandomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+import { encodeBase62, randomBase62 } from './base62.ts';
+
+/** A prefix as REKEY_KEY_PREFIX must spell it (DESIGN §2). */
+export const PREFIX_PATTERN = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
+export const BODY_LENGTH = 32;
+export const CHECK_LENGTH = 6;
+const TAIL_PATTERN = /^[0-9A-Za-z]{38}$/;
+
+export interface ParsedToken {
+  prefix: string;
+  body: string;
+  check: string;
+}
+
+/** CRC-32 (IEEE, as zlib computes it) of `<prefix>_<body>`, in 6 base62 digits. */
+export function tokenChecksum(prefix: string, body: string): string {
+  return encodeBase62(crc32(`${prefix}_${body}`), CHECK_LENGTH);
+}
+
+/** A fresh key string `<prefix>_<32 random base62><6 checksum>`. The only place secrets are born. */
+export function generateToken(
+  prefix: string,
+  randomBytes: (n: number) => Uint8Array = nodeRandomBytes,
+): { token: string; parsed: ParsedToken } {
+  if (!PREFIX_PATTERN.test(prefix)) throw new RangeError('invalid key prefix');
+  const body = randomBase62(BODY_LENGTH, randomBytes);
+  const check = tokenChecksum(prefix, body);
+  return { token: `${prefix}_${body}${check}`, parsed: { prefix, body, check } };
+}
+
+/**
+ * Splits and checks a key string without any I/O: the shape, then the checksum. A typo or a
+ * truncated paste fails here, so it never costs a database round trip. Any well-formed prefix is
+ * accepted, so keys issued before a REKEY_KEY_PREFIX change keep verifying.
+ */
+export function parseToken(token: unknown): ParsedToken | null {
+  if (typeof token !== 'string' || token.length > 200) return null;
+  const cut = token.lastIndexOf('_');
+  if (cut <= 0) return null;
+  const prefix = token.slice(0, cut);
+  const tail = token.slice(cut + 1);
+  if (!TAIL_PATTERN.test(tail) || !PREFIX_PATTERN.test(prefix)) return null;
+  const body = tail.slice(0, BODY_LENGTH);
+  const check = tail.slice(BODY_LENGTH);
+  if (tokenChecksum(prefix, body) !== check) return null;
+  return { prefix, body, check };
+}
+
+/** `rk_live_AbCd…wxyz`: enough to recognise a key, never enough to use it. */
+export function displayToken(parsed: Pick<ParsedToken, 'prefix' | 'body'>): string {
+  return `${parsed.prefix}_${parsed.body.slice(0, 4)}…${parsed.body.slice(-4)}`;
+}
+
+/** Matches anything shaped like a key string, for scrubbing text that must never carry one. */
+export const TOKEN_LIKE = /[a-z][a-z0-9]*(?:_[a-z0-9]+)*_[0-9A-Za-z]{38}(?![0-9A-Za-z])/g;

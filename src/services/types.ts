@@ -1,0 +1,67 @@
+import type { AuditSource } from '../../db/schema/index.ts';
+import type { Clock } from '../clock.ts';
+import type { Delay } from '../keys/delay.ts';
+import type { Db } from '../store/database.ts';
+import type { KeyChanges } from './key-changes.ts';
+
+/** Who is acting, and through which surface. Slack actors are authorised; the CLI operator is trusted. */
+export interface Actor {
+  id: string;
+  source: AuditSource;
+}
+
+export interface ServiceDeps {
+  db: Db;
+  clock: Clock;
+  changes: KeyChanges;
+  keyPrefix: string;
+  admins: readonly string[];
+}
+
+export interface SecretView {
+  id: string;
+  display: string;
+  createdAt: Date;
+  expiresAt: Date | null;
+}
+
+/** Everything a surface may show about a key. Never a key string. */
+export interface KeySummary {
+  id: string;
+  name: string;
+  products: string[];
+  maintainers: string[];
+  alertChannel: string | null;
+  createdAt: Date;
+  lastRotatedAt: Date | null;
+  current: SecretView | null;
+  /** Old secrets still working, soonest expiry first. */
+  inGrace: SecretView[];
+}
+
+export type RotationResult =
+  | {
+      status: 'rotated';
+      /** The new key string. Shown once to the requester; never stored, logged or broadcast. */
+      token: string;
+      key: KeySummary;
+      oldSecret: SecretView;
+      newSecret: SecretView;
+      delay: Delay;
+      rotatedAt: Date;
+      auditId: string;
+    }
+  /** The request id was seen before: nothing changed and nothing is revealed again. */
+  | { status: 'duplicate'; keyName: string };
+
+export interface AuditEntry {
+  id: string;
+  action: string;
+  actor: string;
+  source: string;
+  delay: string | null;
+  oldSecretDisplay: string | null;
+  newSecretDisplay: string | null;
+  requestId: string | null;
+  at: Date;
+}

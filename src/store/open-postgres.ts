@@ -1,0 +1,46 @@
+import { sql } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/postgres-js';
+import { migrate } from 'drizzle-orm/postgres-js/migrator';
+import postgres from 'postgres';
+import * as schema from '../../db/schema/index.ts';
+import type { Database } from './database.ts';
+import { MIGRATIONS_FOLDER } from './migrations-folder.ts';
+
+/** Any constant works; it only has to be the same for every replica. */
+const MIGRATION_LOCK_ID = 7_312_024_001;
+
+/**
+ * Migrates under an advisory lock on a dedicated connection, so replicas starting together apply the
+ * migrations once instead of racing each other.
+ */
+async function migrateOnce(url: string): Promise<void> {
+  const client = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await client`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
+    await migrate(drizzle(client), { migrationsFolder: MIGRATIONS_FOLDER });
+    await client`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`;
+  } finally {
+    await client.end({ timeout: 5 });
+  }
+}
+
+export async function openPostgres(url: string, options: { max?: number } = {}): Promise<Database> {
+  await migrateOnce(url);
+  const client = postgres(url, {
+    max: options.max ?? 20,
+    onnotice: () => {},
+    // Fail fast when the server is gone, so callers can answer 503 instead of hanging.
+    connect_timeout: 5,
+    idle_timeout: 60,
+  });
+  const db = drizzle(client, { schema });
+  return {
+    db,
+    driver: 'postgres',
+    sql: client,
+    ping: async () => {
+      await db.execute(sql`select 1`);
+    },
+    close: () => client.end({ timeout: 5 }),
+  };
+}

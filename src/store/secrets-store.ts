@@ -1,0 +1,93 @@
+import { and, asc, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
+import { keys, type SecretRow, secrets } from '../../db/schema/index.ts';
+import type { Db, DbOrTx } from './database.ts';
+
+export type NewSecret = typeof secrets.$inferInsert;
+
+export async function insertSecret(tx: DbOrTx, values: NewSecret): Promise<SecretRow> {
+  const [row] = await tx.insert(secrets).values(values).returning();
+  return row!;
+}
+
+export async function findCurrentSecret(db: DbOrTx, keyId: string): Promise<SecretRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(secrets)
+    .where(and(eq(secrets.keyId, keyId), isNull(secrets.expiresAt)))
+    .limit(1);
+  return row;
+}
+
+/** Old secrets still working at `now`, soonest expiry first. */
+export async function findSecretsInGrace(db: DbOrTx, keyId: string, now: Date): Promise<SecretRow[]> {
+  return db
+    .select()
+    .from(secrets)
+    .where(and(eq(secrets.keyId, keyId), gt(secrets.expiresAt, now)))
+    .orderBy(asc(secrets.expiresAt));
+}
+
+/** Same as above for many keys at once (listing), one query. */
+export async function findSecretsInGraceForKeys(
+  db: DbOrTx,
+  keyIds: string[],
+  now: Date,
+): Promise<SecretRow[]> {
+  if (keyIds.length === 0) return [];
+  return db
+    .select()
+    .from(secrets)
+    .where(and(inArray(secrets.keyId, keyIds), gt(secrets.expiresAt, now)))
+    .orderBy(asc(secrets.expiresAt));
+}
+
+export async function findCurrentSecretsForKeys(db: DbOrTx, keyIds: string[]): Promise<SecretRow[]> {
+  if (keyIds.length === 0) return [];
+  return db
+    .select()
+    .from(secrets)
+    .where(and(inArray(secrets.keyId, keyIds), isNull(secrets.expiresAt)));
+}
+
+export async function findSecretsOfKey(db: DbOrTx, keyId: string): Promise<SecretRow[]> {
+  return db.select().from(secrets).where(eq(secrets.keyId, keyId)).orderBy(desc(secrets.createdAt));
+}
+
+/** Only ever called with an earlier expiry; the database trigger refuses anything else. */
+export async function setSecretExpiry(tx: DbOrTx, secretId: string, expiresAt: Date): Promise<void> {
+  await tx.update(secrets).set({ expiresAt }).where(eq(secrets.id, secretId));
+}
+
+export interface VerificationRow {
+  secretId: string;
+  keyId: string;
+  name: string;
+  products: string[];
+  expiresAt: Date | null;
+  deletedAt: Date | null;
+}
+
+/**
+ * The verify path's one query: hash → secret + key, by the unique hash index, prepared once per
+ * database handle (preparing is the largest speed lever measured here).
+ */
+export function prepareVerificationLookup(db: Db): (hash: string) => Promise<VerificationRow | undefined> {
+  const statement = db
+    .select({
+      secretId: secrets.id,
+      keyId: secrets.keyId,
+      name: keys.name,
+      products: keys.products,
+      expiresAt: secrets.expiresAt,
+      deletedAt: keys.deletedAt,
+    })
+    .from(secrets)
+    .innerJoin(keys, eq(keys.id, secrets.keyId))
+    .where(eq(secrets.hash, sql.placeholder('hash')))
+    .limit(1)
+    .prepare('rekey_verify_lookup');
+  return async (hash) => {
+    const [row] = await statement.execute({ hash });
+    return row;
+  };
+}
