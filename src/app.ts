@@ -38,6 +38,8 @@ export async function startRekey(config: Config, options: StartOptions): Promise
   const clock = options.clock ?? systemClock;
   const database = options.database ?? (await openDatabase(config));
   const metrics = createMetrics({ defaults: true });
+  /** What each surface registers to be stopped on shutdown, before the database closes. */
+  const stoppers: Array<() => Promise<void> | void> = [];
   const changes = new KeyChanges((error, change) =>
     logger.error({ err: error, keyId: change.keyId, change: change.type }, 'a key-change listener failed'),
   );
@@ -78,6 +80,14 @@ export async function startRekey(config: Config, options: StartOptions): Promise
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      // Surfaces stop in reverse order of start (scheduler, Slack, cache listeners…), database last.
+      for (const stop of stoppers.reverse()) {
+        try {
+          await stop();
+        } catch (error) {
+          logger.error({ err: error }, 'a component failed to stop cleanly');
+        }
+      }
       if (!options.database) await database.close();
     })();
     return closing;
