@@ -137,7 +137,10 @@ export async function runCli(argv: string[], services: Services, io: CliIo): Pro
     }
     case 'audit': {
       const audit = await services.keyAudit(needName());
-      print(audit, audit.events.map(formatAudit).join('\n'));
+      print(
+        audit,
+        [`History of "${audit.keyName}" (oldest first):`, ...audit.events.map(formatAudit)].join('\n'),
+      );
       return 0;
     }
     default:

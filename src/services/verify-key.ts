@@ -1,7 +1,7 @@
 import { hashToken } from '../keys/hash.ts';
 import { parseToken } from '../keys/token.ts';
 import { decideVerification, type VerifyResult } from '../keys/verification.ts';
-import { prepareVerificationLookup } from '../store/secrets-store.ts';
+import { prepareVerificationLookup, type VerificationRow } from '../store/secrets-store.ts';
 import type { ServiceDeps } from './types.ts';
 
 const MALFORMED: VerifyResult = Object.freeze({ valid: false, code: 'MALFORMED' }) as VerifyResult;
@@ -13,8 +13,10 @@ export type Verifier = (token: unknown) => Promise<VerifyResult>;
  * expiry against the application clock — so an old key stops at `expires_at` whether or not the
  * scheduler ever ran.
  */
-export function createVerifier(deps: Pick<ServiceDeps, 'db' | 'clock'>): Verifier {
-  const lookup = prepareVerificationLookup(deps.db);
+export function createVerifier(
+  deps: Pick<ServiceDeps, 'db' | 'clock'>,
+  lookup: (hash: string) => Promise<VerificationRow | undefined> = prepareVerificationLookup(deps.db),
+): Verifier {
   return async (token) => {
     if (!parseToken(token)) return MALFORMED;
     const row = await lookup(hashToken(token as string));

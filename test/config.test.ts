@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.ts';
+
+describe('configuration', () => {
+  it('has the defaults of DESIGN §5', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      REKEY_DATA_DIR: './data',
+      PORT: 3000,
+      REKEY_ADMINS: [],
+      REKEY_API_TOKENS: [],
+      REKEY_REMINDERS: [24 * 3_600_000, 3_600_000, 600_000],
+      REKEY_CRON: '* * * * *',
+      REKEY_KEY_PREFIX: 'rk_live',
+      REKEY_CACHE_SIZE: 100_000,
+      REKEY_CACHE_TTL: 30_000,
+      LOG_LEVEL: 'info',
+      slackMode: 'local',
+    });
+    expect(config.DATABASE_URL).toBeUndefined();
+  });
+
+  it('reads lists and picks the Slack mode from the credentials present', () => {
+    const http = loadConfig({
+      SLACK_BOT_TOKEN: 'xoxb-1',
+      SLACK_SIGNING_SECRET: 's',
+      REKEY_ADMINS: 'U1, U2',
+      REKEY_API_TOKENS: 'a,b',
+    });
+    expect(http).toMatchObject({
+      slackMode: 'http',
+      REKEY_ADMINS: ['U1', 'U2'],
+      REKEY_API_TOKENS: ['a', 'b'],
+    });
+    expect(
+      loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's', SLACK_APP_TOKEN: 'xapp-1' })
+        .slackMode,
+    ).toBe('socket');
+  });
+
+  it('reports one line per problem and never echoes a value', () => {
+    const secret = 'xoxp-super-secret-value';
+    let message = '';
+    try {
+      loadConfig({
+        PORT: 'eighty',
+        SLACK_BOT_TOKEN: secret,
+        REKEY_CRON: 'every minute',
+        REKEY_REMINDERS: '1h,soon',
+        REKEY_KEY_PREFIX: 'Bad-Prefix',
+        REKEY_CACHE_TTL: 'forever',
+        DATABASE_URL: 'mysql://x',
+      });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    const lines = message.split('\n').filter((l) => l.startsWith('  - '));
+    expect(lines.length).toBeGreaterThanOrEqual(7);
+    for (const name of [
+      'PORT',
+      'SLACK_BOT_TOKEN',
+      'REKEY_CRON',
+      'REKEY_REMINDERS',
+      'REKEY_KEY_PREFIX',
+      'REKEY_CACHE_TTL',
+      'DATABASE_URL',
+    ]) {
+      expect(message).toContain(name);
+    }
+    expect(message).not.toContain(secret);
+  });
+
+  it('needs the bot token and signing secret together', () => {
+    expect(() => loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1' })).toThrow(/must be set together/);
+  });
+});

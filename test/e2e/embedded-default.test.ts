@@ -1,0 +1,50 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { runCliProcess, startRekeyProcess } from '../support/spawn-rekey.ts';
+
+const API_TOKEN = 'test-gateway-token';
+
+async function verify(url: string, key: string) {
+  const res = await fetch(`${url}/v1/keys/verify`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ key }),
+  });
+  return res.json();
+}
+
+it('with no DATABASE_URL, creates ./data, keeps its keys across a restart, and refuses a second process on the folder', async () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'rekey-embedded-'));
+  const env = { REKEY_API_TOKENS: API_TOKEN };
+
+  const first = await startRekeyProcess({ cwd, env });
+  expect(existsSync(join(cwd, 'data'))).toBe(true);
+
+  const second = await startRekeyProcess({ cwd, env }).catch(
+    (error: { exitCode: number; output: string }) => error,
+  );
+  expect(second).toMatchObject({ exitCode: 1 });
+  expect((second as { output: string }).output).toContain(`in use by process ${first.child.pid}`);
+  expect((second as { output: string }).output).toContain('set DATABASE_URL');
+
+  // The CLI is refused too while the server holds the folder: no silent lost write.
+  const blocked = await runCliProcess(['keys', 'list'], { cwd });
+  expect(blocked.code).toBe(1);
+  expect(blocked.stderr).toContain('in use by process');
+
+  expect(await first.stop()).toBe(0);
+
+  const created = await runCliProcess(['keys', 'create', '--name', 'survivor', '--json'], { cwd });
+  expect(created.code).toBe(0);
+  const { token } = JSON.parse(created.stdout) as { token: string };
+
+  const restarted = await startRekeyProcess({ cwd, env });
+  expect(await verify(restarted.url, token)).toMatchObject({
+    valid: true,
+    name: 'survivor',
+    status: 'active',
+  });
+  expect(await restarted.stop()).toBe(0);
+}, 120_000);

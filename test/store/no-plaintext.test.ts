@@ -1,0 +1,50 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { rowsOf } from '../../src/store/database.ts';
+import { createTestKey } from '../support/fixtures.ts';
+import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
+import { cliActor, testServices } from '../support/test-services.ts';
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await openTestDatabase();
+});
+afterAll(() => database.close());
+
+it('no table holds a key string after a create and two rotations', async () => {
+  const services = testServices(database);
+  const created = await createTestKey(services);
+  const tokens = [created.token];
+  for (const delay of ['24h', 'now'] as const) {
+    const r = await services.rotateKey({
+      key: { name: created.key.name },
+      delay,
+      actor: cliActor,
+      acknowledged: true,
+      requestId: `np-${delay}`,
+    });
+    if (r.status === 'rotated') tokens.push(r.token);
+  }
+  expect(tokens).toHaveLength(3);
+  const tables = rowsOf<{ table_schema: string; table_name: string }>(
+    await database.db.execute(
+      sql`select table_schema, table_name from information_schema.tables where table_schema in ('public', 'drizzle') and table_type = 'BASE TABLE'`,
+    ),
+  );
+  expect(tables.map((t) => t.table_name)).toEqual(
+    expect.arrayContaining(['keys', 'secrets', 'audit_events']),
+  );
+  let dump = '';
+  for (const { table_schema, table_name } of tables) {
+    const rows = rowsOf(
+      await database.db.execute(sql.raw(`select * from "${table_schema}"."${table_name}"`)),
+    );
+    dump += JSON.stringify(rows);
+  }
+  expect(dump).toContain(created.key.name);
+  for (const token of tokens) {
+    expect(dump).not.toContain(token);
+    // Not even the random body alone.
+    expect(dump).not.toContain(token.slice('rk_live_'.length, 'rk_live_'.length + 32));
+  }
+});

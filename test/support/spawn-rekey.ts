@@ -1,0 +1,82 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+const CLI = fileURLToPath(new URL('../../bin/rekey.js', import.meta.url));
+const TSX = import.meta.resolve('tsx');
+
+/** The environment a child starts from: this one, minus anything that would pick a database or Slack. */
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('SLACK_') || name.startsWith('REKEY_') || name === 'DATABASE_URL' || name === 'PORT')
+      delete env[name];
+  }
+  return { ...env, LOG_LEVEL: 'info', ...extra };
+}
+
+export interface RunningRekey {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts `src/main.ts` in its own process (one Node process, so signals reach it directly). */
+export function startRekeyProcess(options: {
+  cwd: string;
+  env?: Record<string, string>;
+}): Promise<RunningRekey> {
+  const child = spawn(process.execPath, ['--import', TSX, MAIN], {
+    cwd: options.cwd,
+    env: cleanEnv({ PORT: '0', ...options.env }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`rekey did not start in time:\n${out}`)), 45_000);
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        resolve({
+          child,
+          url: match[1]!,
+          output: () => out,
+          stop: async (signal = 'SIGTERM') => {
+            child.kill(signal);
+            return exited;
+          },
+        });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(Object.assign(new Error(`rekey exited with ${code}:\n${out}`), { exitCode: code, output: out }));
+    });
+  });
+}
+
+/** Runs `bin/rekey.js …` (what `npx rekey` runs) to completion. */
+export function runCliProcess(
+  args: string[],
+  options: { cwd: string; env?: Record<string, string> },
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env: cleanEnv(options.env) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
