@@ -6,6 +6,7 @@ import { createHttpServer } from './http/server.ts';
 import { createVerifyRoute } from './http/verify-route.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { type SlackPoster, startNotices } from './scheduler/index.ts';
 import { KeyChanges } from './services/key-changes.ts';
 import { createServices, type Services } from './services/services.ts';
 import type { Database } from './store/database.ts';
@@ -29,6 +30,11 @@ export interface StartOptions {
   logger: Logger;
   /** Use this database instead of opening one from the config (tests). */
   database?: Database;
+  /**
+   * Scheduler: the Slack client it posts reminders with. Default: a Web API client from the config in
+   * HTTP/Socket mode; none in local mode (the scheduler then does not run until one is supplied).
+   */
+  slackClient?: SlackPoster;
   host?: string;
 }
 
@@ -72,6 +78,18 @@ export async function startRekey(config: Config, options: StartOptions): Promise
     server.listen(config.PORT, host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+
+  // --- scheduler (issue 4): reminders and expiry alerts, started once the server is up ---
+  const notices = startNotices({
+    config,
+    db: database.db,
+    clock,
+    logger,
+    metrics,
+    slackClient: options.slackClient,
+  });
+  if (notices) stoppers.push(() => notices.stop());
+  // --- end scheduler ---
 
   let closing: Promise<void> | undefined;
   const close = () => {

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { integer, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { at, id } from './columns.ts';
 import { secrets } from './secrets.ts';
@@ -21,6 +22,12 @@ export const notifications = pgTable(
     claimedBy: text('claimed_by'),
     sentAt: at('sent_at'),
     lastError: text('last_error'),
+    /**
+     * Recipients (channel ids, user ids for DMs) that already have this notification. One message can
+     * reach the channel and fail for the DM; the retry then goes only where it is still missing, so
+     * nobody gets it twice. `status` becomes 'sent' when every recipient has it.
+     */
+    deliveredTo: text('delivered_to').array().notNull().default(sql`'{}'::text[]`),
     createdAt: at('created_at').notNull(),
   },
   (t) => [uniqueIndex('notifications_secret_kind_uq').on(t.secretId, t.kind)],

@@ -22,6 +22,12 @@ export const secrets = pgTable(
     expiresAt: at('expires_at'),
     /** Set once the scheduler has announced the expiry; it never looks at this secret again. */
     retiredAt: at('retired_at'),
+    /**
+     * Scheduler-owned: the next instant it owes this old secret a look (a reminder, the expiry alert, a
+     * retry, or a claim lease running out). Null means "not planned yet" (just rotated, or its expiry
+     * moved: trigger `secrets_replan_on_expiry_change`), i.e. due at once.
+     */
+    nextNoticeAt: at('next_notice_at'),
   },
   (t) => [
     uniqueIndex('secrets_hash_uq').on(t.hash),
@@ -32,6 +38,11 @@ export const secrets = pgTable(
       .on(t.expiresAt)
       .where(sql`${t.expiresAt} is not null and ${t.retiredAt} is null`),
     index('secrets_key_idx').on(t.keyId),
+    // The scheduler's tick: "which unretired old secrets are owed a look by now?" One range scan on this
+    // index; a tick with nothing due reads no rows. The expression must match the query's exactly.
+    index('secrets_notice_due_idx')
+      .on(sql`coalesce(${t.nextNoticeAt}, '-infinity'::timestamptz)`)
+      .where(sql`${t.expiresAt} is not null and ${t.retiredAt} is null`),
   ],
 );
 

@@ -1,0 +1,3 @@
+ALTER TABLE "notifications" ADD COLUMN "delivered_to" text[] DEFAULT '{}'::text[] NOT NULL;--> statement-breakpoint
+ALTER TABLE "secrets" ADD COLUMN "next_notice_at" timestamp with time zone;--> statement-breakpoint
+CREATE INDEX "secrets_notice_due_idx" ON "secrets" USING btree (coalesce("next_notice_at", '-infinity'::timestamptz)) WHERE "secrets"."expires_at" is not null and "secrets"."retired_at" is null;

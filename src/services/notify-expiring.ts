@@ -1,0 +1,240 @@
+import type { NotificationRow } from '../../db/schema/index.ts';
+import type { Db } from '../store/database.ts';
+import {
+  type DueSecretRow,
+  findNotificationsOfSecrets,
+  insertClaims,
+  insertSkipped,
+  lockDueSecrets,
+  type NewNotification,
+  reclaimNotifications,
+  recordDeliveries,
+  retireSecrets,
+  setNextNoticeAt,
+} from '../store/notifications-store.ts';
+import { EXPIRED_KIND, type NoticePlan, planNotice } from './notice-plan.ts';
+
+/** One notification this instance now owns and must deliver, then report with `completeNotices`. */
+export interface ClaimedNotice {
+  id: string;
+  secretId: string;
+  kind: string;
+  /** Reminder offset in ms; null for the expiry alert. */
+  offsetMs: number | null;
+  keyName: string;
+  /** The old secret's display form (`rk_live_AbCd…wxyz`). Never a key string. */
+  oldDisplay: string;
+  expiresAt: Date;
+  /** Who still needs it: the alert channel and, for reminders of Slack rotations, the rotator (a DM). */
+  pending: Array<{ to: string; as: 'channel' | 'dm' }>;
+  /** Who already has it from an earlier, partly failed attempt. */
+  deliveredTo: string[];
+  attempt: number;
+  /** The secret's next look after this notice is delivered. Null: retire it (the alert is out). */
+  nextAt: Date | null;
+}
+
+export interface ClaimBatch {
+  claimed: ClaimedNotice[];
+  /** Due secrets looked at (a full batch means more may be waiting). */
+  scanned: number;
+  superseded: string[];
+  retired: number;
+}
+
+export interface ClaimOptions {
+  now: Date;
+  offsets: readonly number[];
+  /** Recorded as `claimed_by`; unique per process. */
+  instanceId: string;
+  /** A claim older than this is presumed abandoned (its process died) and taken over. */
+  leaseMs: number;
+  limit: number;
+}
+
+type Recipient = ClaimedNotice['pending'][number];
+
+function recipientsOf(row: DueSecretRow, kind: string): Recipient[] {
+  const list: Recipient[] = [];
+  if (row.alertChannel) list.push({ to: row.alertChannel, as: 'channel' });
+  // The rotator hears about reminders in a DM; the expiry itself is the channel's business.
+  if (kind !== EXPIRED_KIND && row.rotationSource === 'slack' && row.rotatedBy) {
+    if (row.rotatedBy !== row.alertChannel) list.push({ to: row.rotatedBy, as: 'dm' });
+  }
+  return list;
+}
+
+const isAbandoned = (n: NotificationRow, staleBefore: Date) =>
+  n.status === 'claimed' && (n.claimedAt === null || n.claimedAt < staleBefore);
+
+/**
+ * One transaction: lock a batch of due secrets, decide for each what is owed now (`planNotice`), and
+ * claim it by a unique (secret, kind) row. Claimed secrets are parked until the lease ends, so a crash
+ * before `completeNotices` is retried by whichever replica looks after that.
+ */
+export async function claimDueNotices(deps: { db: Db }, options: ClaimOptions): Promise<ClaimBatch> {
+  const { now, instanceId } = options;
+  const staleBefore = new Date(now.getTime() - options.leaseMs);
+  const leaseEnd = new Date(now.getTime() + options.leaseMs);
+  return deps.db.transaction(async (tx) => {
+    const due = await lockDueSecrets(tx, now, options.limit);
+    if (due.length === 0) return { claimed: [], scanned: 0, superseded: [], retired: 0 };
+    const existing = new Map(
+      (
+        await findNotificationsOfSecrets(
+          tx,
+          due.map((d) => d.secretId),
+        )
+      ).map((n) => [`${n.secretId}:${n.kind}`, n]),
+    );
+    const next = new Map<string, Date>();
+    const retire: string[] = [];
+    const skipped: Array<{ secretId: string; kind: string; reason: string }> = [];
+    const inserts: NewNotification[] = [];
+    const reclaims: string[] = [];
+    const wanted = new Map<string, { row: DueSecretRow; plan: NoticePlan }>();
+
+    for (const row of due) {
+      if (row.keyDeleted) {
+        // A deleted key's secrets no longer verify at all; there is nothing left to warn anyone about.
+        retire.push(row.secretId);
+        continue;
+      }
+      const plan = planNotice({
+        expiresAt: row.expiresAt,
+        graceStartedAt: row.rotatedAt,
+        offsets: options.offsets,
+        now,
+      });
+      for (const kind of plan.superseded) {
+        const prior = existing.get(`${row.secretId}:${kind}`);
+        if (!prior || isAbandoned(prior, staleBefore)) {
+          skipped.push({ secretId: row.secretId, kind, reason: `superseded by ${plan.due?.kind}` });
+        }
+      }
+      const settled = () => (plan.nextAt ? next.set(row.secretId, plan.nextAt) : retire.push(row.secretId));
+      if (!plan.due) {
+        settled();
+        continue;
+      }
+      const prior = existing.get(`${row.secretId}:${plan.due.kind}`);
+      if (!prior) {
+        if (recipientsOf(row, plan.due.kind).length === 0) {
+          skipped.push({
+            secretId: row.secretId,
+            kind: plan.due.kind,
+            reason: 'no alert channel or rotator',
+          });
+          settled();
+          continue;
+        }
+        inserts.push({
+          secretId: row.secretId,
+          kind: plan.due.kind,
+          status: 'claimed',
+          attempts: 1,
+          claimedAt: now,
+          claimedBy: instanceId,
+          createdAt: now,
+        });
+      } else if (isAbandoned(prior, staleBefore)) {
+        reclaims.push(prior.id);
+      } else if (prior.status === 'claimed') {
+        // Someone else is on it; look again when their lease would run out.
+        next.set(row.secretId, new Date(prior.claimedAt!.getTime() + options.leaseMs));
+        continue;
+      } else {
+        settled();
+        continue;
+      }
+      wanted.set(`${row.secretId}:${plan.due.kind}`, { row, plan });
+      // Parked for the lease; completeNotices sets the real next look (or retires the secret).
+      next.set(row.secretId, leaseEnd);
+    }
+
+    const owned = [
+      ...(await insertClaims(tx, inserts)),
+      ...(await reclaimNotifications(tx, reclaims, { now, staleBefore, by: instanceId })),
+    ];
+    await insertSkipped(tx, skipped, { now, staleBefore });
+    await setNextNoticeAt(
+      tx,
+      [...next].map(([secretId, at]) => ({ secretId, at })),
+    );
+    await retireSecrets(tx, retire, now);
+
+    const claimed = owned.map((n): ClaimedNotice => {
+      const { row, plan } = wanted.get(`${n.secretId}:${n.kind}`)!;
+      const deliveredTo = n.deliveredTo ?? [];
+      return {
+        id: n.id,
+        secretId: n.secretId,
+        kind: n.kind,
+        offsetMs: plan.due!.offsetMs,
+        keyName: row.keyName,
+        oldDisplay: row.display,
+        expiresAt: row.expiresAt,
+        pending: recipientsOf(row, n.kind).filter((r) => !deliveredTo.includes(r.to)),
+        deliveredTo,
+        attempt: n.attempts,
+        nextAt: plan.nextAt,
+      };
+    });
+    return {
+      claimed,
+      scanned: due.length,
+      superseded: skipped.map((s) => s.kind),
+      retired: retire.length,
+    };
+  });
+}
+
+export interface NoticeResult {
+  notice: ClaimedNotice;
+  /** Recipients reached in this attempt. */
+  reached: string[];
+  error: string | null;
+}
+
+/**
+ * Records deliveries. Complete → 'sent' and the secret moves on to its next reminder (or is retired
+ * after the expiry alert). Incomplete → the claim is released and the secret is due again on the next
+ * tick; recipients already reached are remembered and never messaged twice.
+ */
+export async function completeNotices(
+  deps: { db: Db },
+  input: { results: NoticeResult[]; instanceId: string; now: Date },
+): Promise<{ sent: ClaimedNotice[]; failed: ClaimedNotice[] }> {
+  const { now } = input;
+  const outcomes = input.results.map((r) => {
+    const deliveredTo = [...new Set([...r.notice.deliveredTo, ...r.reached])];
+    const complete = r.notice.pending.every((p) => deliveredTo.includes(p.to));
+    return { result: r, outcome: { id: r.notice.id, deliveredTo, complete, error: r.error } };
+  });
+  if (outcomes.length === 0) return { sent: [], failed: [] };
+  return deps.db.transaction(async (tx) => {
+    const updated = new Set(
+      await recordDeliveries(
+        tx,
+        outcomes.map((o) => o.outcome),
+        input.instanceId,
+        now,
+      ),
+    );
+    const mine = outcomes.filter((o) => updated.has(o.outcome.id));
+    const sent = mine.filter((o) => o.outcome.complete).map((o) => o.result.notice);
+    const failed = mine.filter((o) => !o.outcome.complete).map((o) => o.result.notice);
+    // A failed notice is due again on the next tick: any instant after this one.
+    const retryAt = new Date(now.getTime() + 1);
+    await setNextNoticeAt(tx, [
+      ...sent.filter((n) => n.nextAt).map((n) => ({ secretId: n.secretId, at: n.nextAt! })),
+      ...failed.map((n) => ({ secretId: n.secretId, at: retryAt })),
+    ]);
+    await retireSecrets(
+      tx,
+      sent.filter((n) => n.nextAt === null).map((n) => n.secretId),
+      now,
+    );
+    return { sent, failed };
+  });
+}

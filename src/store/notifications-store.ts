@@ -1,0 +1,215 @@
+import { and, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import { type NotificationRow, notifications, secrets } from '../../db/schema/index.ts';
+import { type DbOrTx, rowsOf } from './database.ts';
+
+/** Timestamps go to raw SQL as ISO text with a cast: drizzle's postgres.js setup refuses raw Date params. */
+const ts = (at: Date) => sql`${at.toISOString()}::timestamptz`;
+
+/** The expression `secrets_notice_due_idx` is built on; the tick's query must use it verbatim. */
+const noticeDue = sql`coalesce(s.next_notice_at, '-infinity'::timestamptz)`;
+
+export interface DueSecretRow {
+  secretId: string;
+  keyId: string;
+  display: string;
+  expiresAt: Date;
+  keyName: string;
+  alertChannel: string | null;
+  keyDeleted: boolean;
+  /** From the rotation's audit row: when the grace period began, who rotated and through what. */
+  rotatedAt: Date | null;
+  rotatedBy: string | null;
+  rotationSource: string | null;
+}
+
+/** The tick's one query: old, unretired secrets owed a look by `now`, via `secrets_notice_due_idx`. */
+export function dueSecretsQuery(now: Date, limit: number, options: { lock: boolean } = { lock: true }) {
+  return sql`
+    select s.id as secret_id, s.key_id, s.display, s.expires_at, k.name as key_name, k.alert_channel,
+           (k.deleted_at is not null) as key_deleted,
+           r.created_at as rotated_at, r.actor as rotated_by, r.source as rotation_source
+      from secrets s
+      join keys k on k.id = s.key_id
+      left join lateral (
+        select a.created_at, a.actor, a.source
+          from audit_events a
+         where a.old_secret_id = s.id and a.action = 'rotate'
+         order by a.seq
+         limit 1
+      ) r on true
+     where s.expires_at is not null and s.retired_at is null and ${noticeDue} <= ${ts(now)}
+     order by ${noticeDue}
+     limit ${limit}
+     ${options.lock ? sql`for update of s skip locked` : sql``}`;
+}
+
+interface RawDueRow {
+  secret_id: string;
+  key_id: string;
+  display: string;
+  expires_at: string | Date;
+  key_name: string;
+  alert_channel: string | null;
+  key_deleted: boolean;
+  rotated_at: string | Date | null;
+  rotated_by: string | null;
+  rotation_source: string | null;
+}
+
+const toDate = (v: string | Date) => (v instanceof Date ? v : new Date(v));
+
+/**
+ * Locks (`FOR UPDATE SKIP LOCKED`) up to `limit` due secrets for the caller's transaction. Replicas
+ * ticking together each get different rows instead of queueing behind each other.
+ */
+export async function lockDueSecrets(tx: DbOrTx, now: Date, limit: number): Promise<DueSecretRow[]> {
+  const rows = rowsOf<RawDueRow>(await tx.execute(dueSecretsQuery(now, limit)));
+  return rows.map((r) => ({
+    secretId: r.secret_id,
+    keyId: r.key_id,
+    display: r.display,
+    expiresAt: toDate(r.expires_at),
+    keyName: r.key_name,
+    alertChannel: r.alert_channel,
+    keyDeleted: r.key_deleted,
+    rotatedAt: r.rotated_at === null ? null : toDate(r.rotated_at),
+    rotatedBy: r.rotated_by,
+    rotationSource: r.rotation_source,
+  }));
+}
+
+export async function findNotificationsOfSecrets(
+  db: DbOrTx,
+  secretIds: string[],
+): Promise<NotificationRow[]> {
+  if (secretIds.length === 0) return [];
+  return db.select().from(notifications).where(inArray(notifications.secretId, secretIds));
+}
+
+export type NewNotification = typeof notifications.$inferInsert;
+
+/** Inserts claims; the unique (secret, kind) index decides who owns each. Returns only the ones we own. */
+export async function insertClaims(tx: DbOrTx, rows: NewNotification[]): Promise<NotificationRow[]> {
+  if (rows.length === 0) return [];
+  return tx
+    .insert(notifications)
+    .values(rows)
+    .onConflictDoNothing({ target: [notifications.secretId, notifications.kind] })
+    .returning();
+}
+
+/**
+ * Takes over claims nobody is working on: released after a failed send (`claimed_at` null) or older
+ * than the lease (the claimer died). The row lock makes concurrent takeovers of one row serialise and
+ * the WHERE is re-checked, so exactly one wins.
+ */
+export async function reclaimNotifications(
+  tx: DbOrTx,
+  ids: string[],
+  claim: { now: Date; staleBefore: Date; by: string },
+): Promise<NotificationRow[]> {
+  if (ids.length === 0) return [];
+  return tx
+    .update(notifications)
+    .set({ claimedAt: claim.now, claimedBy: claim.by, attempts: sql`${notifications.attempts} + 1` })
+    .where(
+      and(
+        inArray(notifications.id, ids),
+        eq(notifications.status, 'claimed'),
+        or(isNull(notifications.claimedAt), lt(notifications.claimedAt, claim.staleBefore)),
+      ),
+    )
+    .returning();
+}
+
+/**
+ * Records notifications that will never be sent (superseded by a later one, or nobody to tell). An
+ * abandoned claim is overwritten; a claim someone is still working on is left alone.
+ */
+export async function insertSkipped(
+  tx: DbOrTx,
+  rows: Array<{ secretId: string; kind: string; reason: string }>,
+  at: { now: Date; staleBefore: Date },
+): Promise<void> {
+  if (rows.length === 0) return;
+  await tx
+    .insert(notifications)
+    .values(
+      rows.map((r) => ({
+        secretId: r.secretId,
+        kind: r.kind,
+        status: 'skipped' as const,
+        lastError: r.reason,
+        createdAt: at.now,
+      })),
+    )
+    .onConflictDoUpdate({
+      target: [notifications.secretId, notifications.kind],
+      set: { status: 'skipped', lastError: sql`excluded.last_error`, claimedBy: null },
+      setWhere: and(
+        eq(notifications.status, 'claimed'),
+        or(isNull(notifications.claimedAt), lt(notifications.claimedAt, at.staleBefore)),
+      ),
+    });
+}
+
+/** Sets each secret's next look in one statement. */
+export async function setNextNoticeAt(tx: DbOrTx, plans: Array<{ secretId: string; at: Date }>) {
+  if (plans.length === 0) return;
+  const values = sql.join(
+    plans.map((p) => sql`(${p.secretId}::uuid, ${ts(p.at)})`),
+    sql`, `,
+  );
+  await tx.execute(sql`
+    update secrets s set next_notice_at = v.at
+      from (values ${values}) as v(id, at)
+     where s.id = v.id`);
+}
+
+/** The expiry has been announced (or there is nobody left to tell): never scanned again. */
+export async function retireSecrets(tx: DbOrTx, secretIds: string[], at: Date): Promise<void> {
+  if (secretIds.length === 0) return;
+  await tx
+    .update(secrets)
+    .set({ retiredAt: at })
+    .where(and(inArray(secrets.id, secretIds), isNull(secrets.retiredAt)));
+}
+
+export interface DeliveryOutcome {
+  id: string;
+  deliveredTo: string[];
+  /** Every recipient has it: 'sent'. Otherwise the claim is released for the next tick. */
+  complete: boolean;
+  error: string | null;
+}
+
+/**
+ * Writes what happened to claimed notifications, only where this instance still holds the claim.
+ * Returns the ids it updated.
+ */
+export async function recordDeliveries(
+  tx: DbOrTx,
+  outcomes: DeliveryOutcome[],
+  by: string,
+  now: Date,
+): Promise<string[]> {
+  if (outcomes.length === 0) return [];
+  const values = sql.join(
+    outcomes.map(
+      (o) =>
+        sql`(${o.id}::uuid, ${JSON.stringify(o.deliveredTo)}::jsonb, ${o.complete}::boolean, ${o.error}::text)`,
+    ),
+    sql`, `,
+  );
+  const result = await tx.execute(sql`
+    update notifications n
+       set delivered_to = array(select jsonb_array_elements_text(v.delivered)),
+           status = case when v.complete then 'sent' else 'claimed' end,
+           sent_at = case when v.complete then ${ts(now)} else null end,
+           claimed_at = case when v.complete then n.claimed_at else null end,
+           last_error = v.error
+      from (values ${values}) as v(id, delivered, complete, error)
+     where n.id = v.id and n.status = 'claimed' and n.claimed_by = ${by}
+    returning n.id`);
+  return rowsOf<{ id: string }>(result).map((r) => r.id);
+}

@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import { pino } from 'pino';
+import { notifications, secrets } from '../../db/schema/index.ts';
+import type { Delay } from '../../src/keys/delay.ts';
+import { type NoticeJobDeps, runNoticeTick } from '../../src/scheduler/notice-job.ts';
+import type { SlackPoster } from '../../src/scheduler/slack-poster.ts';
+import type { Services } from '../../src/services/services.ts';
+import type { Actor } from '../../src/services/types.ts';
+import type { Database } from '../../src/store/database.ts';
+import { createTestKey } from '../support/fixtures.ts';
+import type { ManualClock } from '../support/manual-clock.ts';
+import { cliActor, uniqueName } from '../support/test-services.ts';
+
+export const silentLogger = pino({ level: 'silent' });
+export const DEFAULT_OFFSETS = [24 * 3_600_000, 3_600_000, 10 * 60_000];
+
+export interface Post {
+  channel: string;
+  text: string;
+  at: Date;
+}
+
+/** A stand-in for `WebClient`: records posts; `failures` makes the next calls throw like a Slack 500. */
+export function recordingPoster(clock?: ManualClock) {
+  const posts: Post[] = [];
+  let failures: Array<(channel: string) => boolean> = [];
+  const poster: SlackPoster = {
+    chat: {
+      postMessage: async (args) => {
+        const fail = failures.find((f) => f(args.channel));
+        if (fail) {
+          failures = failures.filter((f) => f !== fail);
+          throw Object.assign(new Error('An HTTP protocol error occurred: statusCode = 500'), {
+            code: 'slack_webapi_http_error',
+            statusCode: 500,
+          });
+        }
+        posts.push({ channel: args.channel, text: args.text, at: clock?.now() ?? new Date() });
+        return { ok: true };
+      },
+    },
+  };
+  return {
+    poster,
+    posts,
+    /** The next post to a matching channel fails once. */
+    failOnce(match: (channel: string) => boolean = () => true) {
+      failures.push(match);
+    },
+  };
+}
+
+/** A fresh Slack-shaped channel id. */
+export function channelId(): string {
+  return `C${randomBytes(5).toString('hex').toUpperCase()}`;
+}
+
+export function tick(
+  database: Database,
+  clock: ManualClock,
+  poster: SlackPoster,
+  overrides: Partial<NoticeJobDeps> = {},
+) {
+  return runNoticeTick({
+    db: database.db,
+    clock,
+    poster,
+    offsets: DEFAULT_OFFSETS,
+    logger: silentLogger,
+    instanceId: 'test-instance',
+    channelIntervalMs: 0,
+    ...overrides,
+  });
+}
+
+/** A key with its own alert channel, rotated now with `delay`; returns the old secret's id and display. */
+export async function rotatedKey(
+  services: Services,
+  delay: Delay,
+  options: { actor?: Actor; channel?: string | null; name?: string } = {},
+) {
+  const name = options.name ?? uniqueName(`k${delay}`);
+  const channel = options.channel === undefined ? channelId() : options.channel;
+  const actor = options.actor ?? cliActor;
+  await createTestKey(services, {
+    name,
+    alertChannel: channel,
+    maintainers: actor.source === 'slack' ? [actor.id] : ['UMAINT1'],
+  });
+  const rotation = await services.rotateKey({
+    key: { name },
+    delay,
+    actor,
+    acknowledged: true,
+    requestId: uniqueName('req'),
+  });
+  if (rotation.status !== 'rotated') throw new Error('expected a rotation');
+  return {
+    name,
+    channel,
+    oldSecretId: rotation.oldSecret.id,
+    oldDisplay: rotation.oldSecret.display,
+    expiresAt: rotation.oldSecret.expiresAt!,
+    token: rotation.token,
+  };
+}
+
+export async function notificationsOf(database: Database, secretId: string) {
+  const rows = await database.db.select().from(notifications).where(eq(notifications.secretId, secretId));
+  return Object.fromEntries(rows.map((r) => [r.kind, r]));
+}
+
+export async function secretRow(database: Database, secretId: string) {
+  const [row] = await database.db.select().from(secrets).where(eq(secrets.id, secretId));
+  return row!;
+}
+
+/** What a post said, reduced to what tests compare: reminder or alert. */
+export function postKind(post: Post): 'reminder' | 'expired' {
+  return post.text.includes('stopped working') ? 'expired' : 'reminder';
+}
