@@ -1,0 +1,63 @@
+import type { RotationResult } from '../services/types.ts';
+import { buildNewKeyMessage, buildRotationNotice } from './blocks/messages.ts';
+import { recordSlackError, type SlackDeps } from './deps.ts';
+
+/**
+ * The new key's second copy: an ephemeral message in the user's DM with the app (never a stored
+ * message). Slack may not deliver it (user_not_in_channel, inactive user); the key is already in the
+ * modal, so a failure is logged — without the key — and nothing else.
+ */
+export async function deliverNewKey(
+  deps: SlackDeps,
+  input: { userId: string; keyName: string; token: string },
+): Promise<void> {
+  let method = 'conversations.open';
+  try {
+    const dm = await deps.client.conversations.open({ users: input.userId });
+    const channel = dm.channel?.id;
+    if (!channel) throw new Error('conversations.open returned no channel');
+    method = 'chat.postEphemeral';
+    await deps.client.chat.postEphemeral({
+      channel,
+      user: input.userId,
+      ...buildNewKeyMessage({ keyName: input.keyName, token: input.token }),
+    });
+  } catch (error) {
+    deps.logger.warn(
+      { ...recordSlackError(deps, method, error), userId: input.userId, keyName: input.keyName },
+      'could not send the new key as an ephemeral DM; the user saw it in the modal',
+    );
+  }
+}
+
+/** Tells the key's alert channel who rotated it and when the old key stops. No secret in it. */
+export async function postRotationNotice(
+  deps: SlackDeps,
+  input: { result: Extract<RotationResult, { status: 'rotated' }>; userId: string; oldKeyExpiresAt: Date },
+): Promise<void> {
+  const { key, oldSecret, delay } = input.result;
+  const channel = key.alertChannel;
+  if (!channel) return;
+  try {
+    await deps.client.chat.postMessage({
+      channel,
+      ...buildRotationNotice({
+        keyName: key.name,
+        actorId: input.userId,
+        oldKeyDisplay: oldSecret.display,
+        oldKeyExpiresAt: input.oldKeyExpiresAt,
+        delay,
+      }),
+    });
+  } catch (error) {
+    const described = recordSlackError(deps, 'chat.postMessage', error);
+    const hint =
+      described.code === 'not_in_channel' || described.code === 'channel_not_found'
+        ? ` — invite the bot to <#${channel}> (/invite @rekey) so rotation notices arrive; the rotation itself stands`
+        : ' — the rotation itself stands';
+    deps.logger.warn(
+      { ...described, channel, keyId: key.id, keyName: key.name },
+      `could not post the rotation notice in the alert channel${hint}`,
+    );
+  }
+}

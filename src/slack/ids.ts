@@ -1,0 +1,29 @@
+/**
+ * Every Slack id rekey uses, in one place. Ids travel back and forth in every payload, so none of them
+ * ever carries a key string (SLACK.md).
+ */
+export const ids = {
+  command: '/rotate-key',
+  views: {
+    /** Step 1: pick the key and the delay, acknowledge. Submit "Next". */
+    choose: 'rotate_key_choose',
+    /** Step 2: review. Submit "Rotate key". */
+    review: 'rotate_key_review',
+    /** Step 3: the new key, shown once. */
+    reveal: 'rotate_key_reveal',
+    /** Something stopped the journey; says what to do. */
+    failure: 'rotate_key_failure',
+  },
+  blocks: {
+    key: 'key_block',
+    delay: 'delay_block',
+    ack: 'ack_block',
+  },
+  actions: {
+    key: 'key_select',
+    delay: 'delay_radio',
+    ack: 'ack_checkbox',
+  },
+  /** The value of the one acknowledgement checkbox. */
+  ackValue: 'understood',
+} as const;

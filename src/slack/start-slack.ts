@@ -1,0 +1,125 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { App, type Logger as BoltLogger, HTTPReceiver } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import { AppError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import type { Services } from '../services/services.ts';
+import { register as registerActions } from './actions/index.ts';
+import { register as registerCommands } from './commands/index.ts';
+import { createWebClient, slackLogger } from './create-web-client.ts';
+import type { SlackDeps } from './deps.ts';
+import { register as registerEvents } from './events/index.ts';
+import { describeSlackError } from './slack-errors.ts';
+import { register as registerViews } from './views/index.ts';
+
+export interface StartSlackOptions {
+  services: Services;
+  logger: Logger;
+  metrics: Metrics;
+  /** xoxb-… (or any token the fake accepts, in local mode). */
+  botToken: string;
+  signingSecret: string;
+  /** xapp-…: Socket Mode instead of HTTP. */
+  appToken?: string;
+  /** Base URL of the Web API (a fake in tests and local mode). */
+  slackApiUrl?: string;
+  /** Web API retries on 429/5xx; tests use 0 so a failing fake cannot hang them. */
+  retries?: number;
+  /** Known bot identity: skips the start-up auth.test. */
+  bot?: { userId: string; botId: string };
+}
+
+export interface SlackSurface {
+  mode: 'http' | 'socket';
+  /** Bolt's request listener for POST /slack/events on our own server (HTTP mode). */
+  handler?: (req: IncomingMessage, res: ServerResponse) => void;
+  app: App;
+  /** The Web API client every Slack call of the process goes through. */
+  client: WebClient;
+  bot: { userId: string; botId: string };
+  stop(): Promise<void>;
+}
+
+/**
+ * Builds the Bolt app with every listener. HTTP mode returns a request listener for our own server
+ * (`app.init()`, never `app.start()`: one server on PORT); Socket Mode connects out to Slack.
+ * Local mode calls this too, with the fake's URL and its own token and signing secret.
+ */
+export async function startSlack(options: StartSlackOptions): Promise<SlackSurface> {
+  const { logger } = options;
+  const client = createWebClient({
+    token: options.botToken,
+    slackApiUrl: options.slackApiUrl,
+    logger,
+    retries: options.retries,
+  });
+  const bot = options.bot ?? (await identifyBot(client));
+  const boltLogger = slackLogger(logger.child({ component: 'bolt' })) as BoltLogger;
+  const clientOptions = {
+    slackApiUrl: client.slackApiUrl,
+    retryConfig: { retries: options.retries ?? 3 },
+    rejectRateLimitedCalls: false,
+  };
+  const identity = { token: options.botToken, botId: bot.botId, botUserId: bot.userId };
+  const deps: SlackDeps = { services: options.services, client, logger, metrics: options.metrics };
+
+  if (options.appToken) {
+    const app = new App({
+      ...identity,
+      appToken: options.appToken,
+      socketMode: true,
+      logger: boltLogger,
+      clientOptions,
+      tokenVerificationEnabled: false,
+    });
+    registerAll(app, deps);
+    await app.start();
+    return { mode: 'socket', app, client, bot, stop: () => app.stop().then(() => undefined) };
+  }
+
+  const receiver = new HTTPReceiver({
+    signingSecret: options.signingSecret,
+    endpoints: '/slack/events',
+    logger: boltLogger,
+    // Answer Slack as soon as a listener acks; work after the ack must not hold the response.
+    processBeforeResponse: false,
+  });
+  const app = new App({
+    ...identity,
+    receiver,
+    logger: boltLogger,
+    clientOptions,
+    tokenVerificationEnabled: false,
+    deferInitialization: true,
+  });
+  registerAll(app, deps);
+  await app.init();
+  return { mode: 'http', handler: receiver.requestListener, app, client, bot, stop: async () => {} };
+}
+
+function registerAll(app: App, deps: SlackDeps): void {
+  registerCommands(app, deps);
+  registerViews(app, deps);
+  registerActions(app, deps);
+  registerEvents(app, deps);
+  app.error(async (error) => {
+    deps.logger.error({ err: error }, 'a Slack listener failed');
+  });
+}
+
+/** One auth.test at start: a bad token stops the process with a clear message, not at first use. */
+async function identifyBot(client: WebClient): Promise<{ userId: string; botId: string }> {
+  try {
+    const auth = await client.auth.test();
+    if (!auth.user_id || !auth.bot_id) throw new Error('auth.test returned no bot identity');
+    return { userId: auth.user_id, botId: auth.bot_id };
+  } catch (error) {
+    const { code } = describeSlackError(error);
+    throw new AppError(
+      'CONFIG_INVALID',
+      `Slack did not accept SLACK_BOT_TOKEN (auth.test: ${code}). Check the token, or SLACK_API_URL if set.`,
+      { cause: error },
+    );
+  }
+}

@@ -1,0 +1,51 @@
+import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
+import { isAppError } from '../../errors.ts';
+import { mayManageKey } from '../../keys/authorization.ts';
+import { delayMs } from '../../keys/delay.ts';
+import { buildReviewModal } from '../blocks/review-modal.ts';
+import type { SlackDeps } from '../deps.ts';
+import { ids } from '../ids.ts';
+import { encodeReviewMetadata, readChooseState } from '../modal-state.ts';
+import { userMessageFor } from '../slack-errors.ts';
+
+type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
+
+/**
+ * "Next": check the acknowledgement and the choices, then replace the modal with the review. Problems
+ * come back as `errors` on the input block concerned, so the modal keeps what the user entered.
+ */
+export function handleChooseSubmit(deps: SlackDeps) {
+  return async ({ ack, body, view }: SubmitArgs) => {
+    const userId = body.user.id;
+    const choice = readChooseState(view);
+    const errors: Record<string, string> = {};
+    if (!choice.keyId) errors[ids.blocks.key] = 'Choose the key to rotate.';
+    if (!choice.delay) errors[ids.blocks.delay] = 'Choose when the old key should stop working.';
+    if (!choice.acknowledged)
+      errors[ids.blocks.ack] = 'Please confirm that you understand rotation cannot be undone.';
+    if (!choice.keyId || !choice.delay || !choice.acknowledged) {
+      await ack({ response_action: 'errors', errors });
+      return;
+    }
+    try {
+      const key = await deps.services.showKey({ id: choice.keyId });
+      if (!mayManageKey(userId, key.maintainers, deps.services.deps.admins)) {
+        const message = `You are no longer a maintainer of "${key.name}". Ask one of its maintainers or a rekey admin.`;
+        await ack({ response_action: 'errors', errors: { [ids.blocks.key]: message } });
+        return;
+      }
+      const expiresAt = new Date(deps.services.clock.now().getTime() + delayMs(choice.delay));
+      const privateMetadata = encodeReviewMetadata({
+        keyId: key.id,
+        delay: choice.delay,
+        acknowledged: true,
+      });
+      const review = buildReviewModal({ key, delay: choice.delay, expiresAt, privateMetadata });
+      await ack({ response_action: 'update', view: review });
+    } catch (error) {
+      if (!isAppError(error)) deps.logger.error({ err: error, userId }, 'the rotation review failed');
+      const message = userMessageFor(error, { step: 'next' });
+      await ack({ response_action: 'errors', errors: { [ids.blocks.key]: message } });
+    }
+  };
+}

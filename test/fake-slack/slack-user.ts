@@ -1,0 +1,138 @@
+import type { FakeSlack } from '../../src/fake-slack/fake-slack.ts';
+import { commandBody, interactionBody, postToSlackEndpoint, type SlackResponse } from './slack-requests.ts';
+
+type Json = Record<string, unknown>;
+export type ShownView = Json & { id: string; hash: string; blocks: Json[]; private_metadata?: string };
+
+/** What the user picked in a modal: per input block, the option values (or text) they chose. */
+export type Choices = Record<string, string | string[] | null>;
+
+/**
+ * A person in the Slack client: runs commands, sees the modals rekey opens (through the fake) or
+ * answers with (`response_action: update`), fills their inputs and submits them — every request
+ * signed and shaped as Slack sends it.
+ */
+export class SlackUser {
+  view: ShownView | undefined;
+  lastCommand: { triggerId: string; responseUrl: string; sentAt: number } | undefined;
+
+  constructor(
+    private readonly ctx: { fake: FakeSlack; rekeyUrl: string; signingSecret: string },
+    readonly id: string,
+  ) {}
+
+  async command(text: string, command = '/rotate-key'): Promise<SlackResponse> {
+    const triggerId = this.ctx.fake.issueTrigger(this.id);
+    const responseUrl = this.ctx.fake.responseUrl();
+    this.lastCommand = { triggerId, responseUrl, sentAt: Date.now() };
+    const body = commandBody({ command, text, userId: this.id, triggerId, responseUrl });
+    return postToSlackEndpoint(this.ctx.rekeyUrl, body, { signingSecret: this.ctx.signingSecret });
+  }
+
+  /** Waits for rekey to open a modal with the last command's trigger; that modal becomes current. */
+  async waitForModal(timeoutMs = 5000): Promise<ShownView> {
+    const triggerId = this.lastCommand?.triggerId;
+    const call = await this.ctx.fake.waitFor(
+      (c) => c.method === 'views.open' && c.params.trigger_id === triggerId && c.outcome === 'ok',
+      timeoutMs,
+    );
+    const id = String((call.result?.view as Json | undefined)?.id);
+    this.view = this.ctx.fake.view(id) as ShownView;
+    return this.view;
+  }
+
+  /** Waits for rekey's answer on the last command's response_url (an ephemeral message). */
+  async waitForReply(timeoutMs = 5000): Promise<Json> {
+    const url = this.lastCommand?.responseUrl;
+    const path = url ? new URL(url).pathname : '';
+    const call = await this.ctx.fake.waitFor(
+      (c) => c.method === 'response_url' && c.path === path,
+      timeoutMs,
+    );
+    return call.params;
+  }
+
+  /** Submits the current modal with its initial values changed by `choices`. */
+  async submit(choices: Choices = {}): Promise<SlackResponse> {
+    const view = this.view;
+    if (!view) throw new Error('no modal is open');
+    const payload = viewSubmission(view, this.id, stateFor(view, choices));
+    const response = await this.resubmit(payload);
+    const answer = response.json;
+    if (answer?.response_action === 'update') {
+      this.view = { ...(answer.view as Json), id: view.id, hash: `${view.hash}+` } as ShownView;
+    }
+    return response;
+  }
+
+  /** The exact payload of the last submission again (a double click). */
+  lastPayload: Json | undefined;
+  async resubmit(payload = this.lastPayload): Promise<SlackResponse> {
+    if (!payload) throw new Error('nothing submitted yet');
+    this.lastPayload = payload;
+    return postToSlackEndpoint(this.ctx.rekeyUrl, interactionBody(payload), {
+      signingSecret: this.ctx.signingSecret,
+    });
+  }
+}
+
+/** `view.state.values` as Slack builds it: each input's initial value, then the user's changes. */
+export function stateFor(view: ShownView, choices: Choices): Record<string, Record<string, Json>> {
+  const values: Record<string, Record<string, Json>> = {};
+  for (const block of view.blocks) {
+    if (block.type !== 'input') continue;
+    const blockId = String(block.block_id);
+    const element = block.element as Json;
+    const actionId = String(element.action_id);
+    const options = (element.options as Json[] | undefined) ?? [];
+    const pick = (value: string) => {
+      const option = options.find((o) => o.value === value);
+      if (!option) throw new Error(`the modal offers no option ${value} in ${blockId}`);
+      return option;
+    };
+    const chosen = blockId in choices ? choices[blockId] : undefined;
+    if (element.type === 'checkboxes') {
+      const selected =
+        chosen === undefined
+          ? ((element.initial_options as Json[] | undefined) ?? [])
+          : ([] as string[]).concat(chosen ?? []).map(pick);
+      values[blockId] = { [actionId]: { type: 'checkboxes', selected_options: selected } };
+    } else {
+      const selected =
+        chosen === undefined
+          ? (element.initial_option ?? null)
+          : chosen === null
+            ? null
+            : pick(String(chosen));
+      values[blockId] = { [actionId]: { type: element.type, selected_option: selected } };
+    }
+  }
+  return values;
+}
+
+function viewSubmission(view: ShownView, userId: string, values: Json): Json {
+  return {
+    type: 'view_submission',
+    team: { id: 'TDEMO', domain: 'demo' },
+    user: { id: userId, username: userId.toLowerCase(), name: userId.toLowerCase(), team_id: 'TDEMO' },
+    api_app_id: 'AREKEY',
+    token: 'legacy-verification-token',
+    trigger_id: `${Date.now()}.trigger`,
+    view: {
+      ...view,
+      team_id: 'TDEMO',
+      type: 'modal',
+      private_metadata: view.private_metadata ?? '',
+      callback_id: view.callback_id,
+      state: { values },
+      root_view_id: view.id,
+      previous_view_id: null,
+      app_id: 'AREKEY',
+      external_id: '',
+      bot_id: 'BREKEY',
+    },
+    response_urls: [],
+    is_enterprise_install: false,
+    enterprise: null,
+  };
+}

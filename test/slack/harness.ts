@@ -1,0 +1,117 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import { sendJson } from '../../src/http/respond.ts';
+import { createHttpServer } from '../../src/http/server.ts';
+import { TOKEN_LIKE } from '../../src/keys/token.ts';
+import { createMetrics } from '../../src/metrics.ts';
+import { KeyChanges } from '../../src/services/key-changes.ts';
+import { createServices, type Services } from '../../src/services/services.ts';
+import { type SlackSurface, startSlack } from '../../src/slack/start-slack.ts';
+import type { Db } from '../../src/store/database.ts';
+import { type FakeSlack, SlackUser, startFakeSlack } from '../fake-slack/index.ts';
+import { type ManualClock, manualClock } from '../support/manual-clock.ts';
+import type { TestDatabase } from '../support/test-database.ts';
+
+export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
+export const BOT_TOKEN = 'xoxb-test-token';
+
+/** A database handle that can be made to fail every query, like a server that went away. */
+export function failableDb(db: Db): { db: Db; fail(on: boolean): void } {
+  let failing = false;
+  const proxy = new Proxy(db, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (!failing || typeof value !== 'function') return value;
+      return () => {
+        throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+      };
+    },
+  });
+  return { db: proxy, fail: (on) => (failing = on) };
+}
+
+export interface SlackHarness {
+  fake: FakeSlack;
+  services: Services & { clock: ManualClock };
+  slack: SlackSurface;
+  url: string;
+  /** Every log line rekey wrote, raw (before the production logger's scrubbing). */
+  logs: string[];
+  user(id: string): SlackUser;
+  failDatabase(on: boolean): void;
+  close(): Promise<void>;
+}
+
+/**
+ * rekey's Slack surface on our own HTTP server (the real HTTPReceiver, signature checks on), its
+ * services on a test database, and the fake Slack as the Web API.
+ */
+export async function startSlackHarness(
+  database: TestDatabase,
+  options: { retries?: number; admins?: string[] } = {},
+): Promise<SlackHarness> {
+  const fake = await startFakeSlack({ botToken: BOT_TOKEN });
+  const logs: string[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(line) });
+  const clock = manualClock();
+  const failable = failableDb(database.db);
+  const services = {
+    ...createServices({
+      db: failable.db,
+      clock,
+      changes: new KeyChanges(),
+      keyPrefix: 'rk_live',
+      admins: options.admins ?? [],
+    }),
+    clock,
+  };
+  const metrics = createMetrics();
+  const slack = await startSlack({
+    services,
+    logger,
+    metrics,
+    botToken: BOT_TOKEN,
+    signingSecret: SIGNING_SECRET,
+    slackApiUrl: fake.apiUrl,
+    retries: options.retries ?? 0,
+  });
+  const server: Server = createHttpServer({
+    logger,
+    metrics,
+    verify: (_req, res) => sendJson(res, 404, {}),
+    ready: async () => true,
+    slack: slack.handler,
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    fake,
+    services,
+    slack,
+    url,
+    logs,
+    user: (id) => new SlackUser({ fake, rekeyUrl: url, signingSecret: SIGNING_SECRET }, id),
+    failDatabase: failable.fail,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await slack.stop();
+      await fake.close();
+    },
+  };
+}
+
+/** Waits until rekey's work after an acknowledgement (DM, channel notice) has reached the fake. */
+export async function settle(ms = 150): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** How many times a key has been rotated, from its audit trail. */
+export async function rotationsOf(services: Services, keyId: string): Promise<number> {
+  const audit = await services.keyAudit({ id: keyId });
+  return audit.events.filter((e) => e.action === 'rotate').length;
+}
+
+/** Anything shaped like a key string (TOKEN_LIKE without its global flag, so tests are stateless). */
+export const KEY_STRING = new RegExp(TOKEN_LIKE.source);
