@@ -9,6 +9,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { type SlackPoster, startNotices } from './scheduler/index.ts';
 import { KeyChanges } from './services/key-changes.ts';
 import { createServices, type Services } from './services/services.ts';
+import { slackOptionsFromConfig, startSlack } from './slack/start-slack.ts';
 import type { Database } from './store/database.ts';
 import { openDatabase } from './store/open-database.ts';
 
@@ -57,9 +58,18 @@ export async function startRekey(config: Config, options: StartOptions): Promise
     admins: config.REKEY_ADMINS,
   });
 
+  // --- Slack (issue 3): Bolt's listener on /slack/events (HTTP mode) or Socket Mode; not in local mode ---
+  const slack =
+    config.slackMode === 'local'
+      ? undefined
+      : await startSlack(slackOptionsFromConfig(config, { services, logger, metrics }));
+  if (slack) stoppers.push(() => slack.stop());
+  // --- end Slack ---
+
   const server = createHttpServer({
     logger,
     metrics,
+    slack: slack?.handler,
     verify: createVerifyRoute({
       verify: services.verifyKey,
       apiTokens: config.REKEY_API_TOKENS,

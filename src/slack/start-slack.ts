@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { App, type Logger as BoltLogger, HTTPReceiver } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
+import type { Config } from '../config.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
@@ -122,4 +123,21 @@ async function identifyBot(client: WebClient): Promise<{ userId: string; botId: 
       { cause: error },
     );
   }
+}
+
+/** HTTP or Socket Mode from the environment (config.ts has already checked the tokens go together). */
+export function slackOptionsFromConfig(
+  config: Pick<Config, 'SLACK_BOT_TOKEN' | 'SLACK_SIGNING_SECRET' | 'SLACK_APP_TOKEN' | 'SLACK_API_URL'>,
+  deps: Pick<StartSlackOptions, 'services' | 'logger' | 'metrics'>,
+): StartSlackOptions {
+  if (!config.SLACK_BOT_TOKEN || !config.SLACK_SIGNING_SECRET) {
+    throw new AppError('CONFIG_INVALID', 'Slack needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET');
+  }
+  return {
+    ...deps,
+    botToken: config.SLACK_BOT_TOKEN,
+    signingSecret: config.SLACK_SIGNING_SECRET,
+    appToken: config.SLACK_APP_TOKEN,
+    slackApiUrl: config.SLACK_API_URL,
+  };
 }
