@@ -3,6 +3,7 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { EXPIRED_KIND } from '../services/notice-plan.ts';
 import {
+  anyNoticeDue,
   type ClaimedNotice,
   claimDueNotices,
   completeNotices,
@@ -31,6 +32,10 @@ export interface NoticeJobDeps {
   leaseMs?: number;
   /** Due secrets per claim transaction. */
   batchSize?: number;
+  /** Claims gathered before sending: keys due together are grouped across this many. */
+  roundSize?: number;
+  /** Slack posts in flight at once (to different recipients). */
+  concurrency?: number;
   /** Pause between two messages to one channel (Slack allows about one per second). */
   channelIntervalMs?: number;
   sleep?: (ms: number) => Promise<void>;
@@ -49,6 +54,7 @@ export interface TickReport {
 
 const DEFAULT_LEASE_MS = 10 * 60_000;
 const DEFAULT_BATCH = 500;
+const DEFAULT_ROUND = 5000;
 
 const sleeper = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -69,42 +75,51 @@ export async function runNoticeTick(deps: NoticeJobDeps): Promise<TickReport> {
     retired: 0,
     messages: 0,
   };
-  const lastPostAt = new Map<string, number>();
-  for (;;) {
-    const batch = await claimDueNotices(
-      { db: deps.db },
-      {
-        now,
-        offsets: deps.offsets,
-        instanceId: deps.instanceId,
-        leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS,
-        limit: batchSize,
-      },
-    );
-    report.batches += 1;
-    report.scanned += batch.scanned;
-    report.claimed += batch.claimed.length;
-    report.superseded += batch.superseded.length;
-    report.retired += batch.retired;
-    for (const kind of batch.superseded) deps.metrics?.notifications.inc({ kind, result: 'skipped' });
-    for (const n of batch.claimed) {
-      if (n.attempt > 1) deps.metrics?.notifications.inc({ kind: n.kind, result: 'retried' });
+  // Most ticks have nothing to do: find that out with one indexed statement, no transaction.
+  if (!(await anyNoticeDue({ db: deps.db }, now))) return report;
+  const roundSize = Math.max(deps.roundSize ?? DEFAULT_ROUND, batchSize);
+  for (let exhausted = false; !exhausted; ) {
+    // Claim several batches before sending, so keys due together share one message per recipient.
+    const round: ClaimedNotice[] = [];
+    while (round.length < roundSize) {
+      const batch = await claimDueNotices(
+        { db: deps.db },
+        {
+          now,
+          offsets: deps.offsets,
+          instanceId: deps.instanceId,
+          leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS,
+          limit: batchSize,
+        },
+      );
+      report.batches += 1;
+      report.scanned += batch.scanned;
+      report.claimed += batch.claimed.length;
+      report.superseded += batch.superseded.length;
+      report.retired += batch.retired;
+      for (const kind of batch.superseded) deps.metrics?.notifications.inc({ kind, result: 'skipped' });
+      for (const n of batch.claimed) {
+        if (n.attempt > 1) deps.metrics?.notifications.inc({ kind: n.kind, result: 'retried' });
+      }
+      round.push(...batch.claimed);
+      // A short batch means nothing else is due; whatever is owed later is parked in the future.
+      if (batch.scanned < batchSize) {
+        exhausted = true;
+        break;
+      }
     }
-    if (batch.claimed.length > 0) {
-      const results = await deliver(deps, batch.claimed, now, lastPostAt, report);
+    if (round.length === 0) continue;
+    const results = await deliver(deps, round, now, report);
+    for (let i = 0; i < results.length; i += batchSize) {
       const done = await completeNotices(
         { db: deps.db },
-        { results, instanceId: deps.instanceId, now: deps.clock.now() },
+        { results: results.slice(i, i + batchSize), instanceId: deps.instanceId, now: deps.clock.now() },
       );
       report.sent += done.sent.length;
       report.failed += done.failed.length;
       for (const n of done.sent) deps.metrics?.notifications.inc({ kind: n.kind, result: 'sent' });
-      for (const n of done.failed) {
-        deps.metrics?.notifications.inc({ kind: n.kind, result: 'failed' });
-      }
+      for (const n of done.failed) deps.metrics?.notifications.inc({ kind: n.kind, result: 'failed' });
     }
-    // A short batch means nothing else is due; anything left for later is parked in the future.
-    if (batch.scanned < batchSize) break;
   }
   if (report.claimed > 0 || report.retired > 0 || report.superseded > 0) {
     deps.logger.info({ tick: report }, 'scheduler tick');
@@ -121,12 +136,15 @@ function toItem(notice: ClaimedNotice): NoticeItem {
   };
 }
 
-/** Groups the batch per recipient, posts one message per recipient (chunked), maps outcomes back. */
+/**
+ * Groups notices per recipient and posts them, one message per up to `ITEMS_PER_MESSAGE` keys. First
+ * messages of every recipient go out before anyone's second, and a recipient's next message waits for
+ * `channelIntervalMs`, so one busy channel never holds up the others.
+ */
 async function deliver(
   deps: NoticeJobDeps,
   claimed: ClaimedNotice[],
   now: Date,
-  lastPostAt: Map<string, number>,
   report: TickReport,
 ): Promise<NoticeResult[]> {
   const byRecipient = new Map<string, { as: 'channel' | 'dm'; notices: ClaimedNotice[] }>();
@@ -137,34 +155,61 @@ async function deliver(
       byRecipient.set(r.to, entry);
     }
   }
+  const queue: Array<{ to: string; as: 'channel' | 'dm'; notices: ClaimedNotice[]; round: number }> = [];
+  for (const [to, { as, notices }] of byRecipient) {
+    const ordered = sortNoticeItems(notices);
+    for (let i = 0; i < ordered.length; i += ITEMS_PER_MESSAGE) {
+      queue.push({ to, as, notices: ordered.slice(i, i + ITEMS_PER_MESSAGE), round: i });
+    }
+  }
+  queue.sort((a, b) => a.round - b.round);
+
   const reached = new Map<string, string[]>(claimed.map((n) => [n.id, []]));
   const errors = new Map<string, string>();
   const interval = deps.channelIntervalMs ?? 1000;
   const sleep = deps.sleep ?? sleeper;
+  const lastPostAt = new Map<string, number>();
+  const busy = new Set<string>();
 
-  for (const [to, { as, notices }] of byRecipient) {
-    const ordered = sortNoticeItems(notices);
-    for (let i = 0; i < ordered.length; i += ITEMS_PER_MESSAGE) {
-      const covered = ordered.slice(i, i + ITEMS_PER_MESSAGE);
-      const message = buildNoticeMessage(covered.map(toItem), { audience: as, now });
-      const wait = (lastPostAt.get(to) ?? Number.NEGATIVE_INFINITY) + interval - Date.now();
-      if (wait > 0) await sleep(wait);
+  const send = async (item: (typeof queue)[number]) => {
+    const wait = (lastPostAt.get(item.to) ?? Number.NEGATIVE_INFINITY) + interval - Date.now();
+    if (wait > 0) await sleep(wait);
+    const message = buildNoticeMessage(item.notices.map(toItem), { audience: item.as, now });
+    try {
+      await deps.poster.chat.postMessage({ channel: item.to, text: message.text, blocks: message.blocks });
+      report.messages += 1;
+      for (const n of item.notices) reached.get(n.id)!.push(item.to);
+    } catch (error) {
+      const reason = describeSlackError(error);
+      deps.logger.warn(
+        { recipient: item.to, notices: item.notices.length, reason },
+        'scheduler could not post; retrying next tick',
+      );
+      for (const n of item.notices) errors.set(n.id, `${item.to}: ${reason}`);
+    } finally {
+      lastPostAt.set(item.to, Date.now());
+    }
+  };
+  // A few posts in flight at once, never two to the same recipient.
+  const worker = async () => {
+    for (;;) {
+      const index = queue.findIndex((q) => !busy.has(q.to));
+      if (index < 0) {
+        if (queue.length === 0) return;
+        await sleep(10);
+        continue;
+      }
+      const [item] = queue.splice(index, 1);
+      busy.add(item!.to);
       try {
-        await deps.poster.chat.postMessage({ channel: to, text: message.text, blocks: message.blocks });
-        report.messages += 1;
-        for (const n of covered) reached.get(n.id)!.push(to);
-      } catch (error) {
-        const reason = describeSlackError(error);
-        deps.logger.warn(
-          { recipient: to, notices: covered.length, reason },
-          'scheduler could not post; retrying next tick',
-        );
-        for (const n of covered) errors.set(n.id, `${to}: ${reason}`);
+        await send(item!);
       } finally {
-        lastPostAt.set(to, Date.now());
+        busy.delete(item!.to);
       }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: deps.concurrency ?? 4 }, worker));
+
   return claimed.map((notice) => ({
     notice,
     reached: reached.get(notice.id) ?? [],

@@ -3,6 +3,7 @@ import type { Db } from '../store/database.ts';
 import {
   type DueSecretRow,
   findNotificationsOfSecrets,
+  hasDueSecrets,
   insertClaims,
   insertSkipped,
   lockDueSecrets,
@@ -187,6 +188,11 @@ export async function claimDueNotices(deps: { db: Db }, options: ClaimOptions): 
       retired: retire.length,
     };
   });
+}
+
+/** The idle tick's one indexed statement. */
+export function anyNoticeDue(deps: { db: Db }, now: Date): Promise<boolean> {
+  return hasDueSecrets(deps.db, now);
 }
 
 export interface NoticeResult {

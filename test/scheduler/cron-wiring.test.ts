@@ -1,0 +1,100 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRekey } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { isAppError } from '../../src/errors.ts';
+import { manualClock } from '../support/manual-clock.ts';
+import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
+import { cliActor, uniqueName } from '../support/test-services.ts';
+import { recordingPoster, silentLogger } from './support.ts';
+
+function configProblem(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (isAppError(error, 'CONFIG_INVALID')) return error.message;
+    throw error;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+describe('scheduler configuration', () => {
+  it('refuses an invalid REKEY_CRON with a message naming it', () => {
+    expect(configProblem({ REKEY_CRON: '61 * * * *' })).toContain(
+      'REKEY_CRON must be a valid cron expression, e.g. "* * * * *" for every minute',
+    );
+    expect(configProblem({ REKEY_CRON: 'every minute' })).toContain('REKEY_CRON');
+  });
+
+  it('refuses REKEY_REMINDERS that are not durations', () => {
+    for (const bad of ['soon', '24h,,x', '0m', '1 hour', '']) {
+      expect(configProblem({ REKEY_REMINDERS: bad }), bad).toContain(
+        'REKEY_REMINDERS must be a comma-separated list of durations like 24h,1h,10m',
+      );
+    }
+  });
+
+  it('reads REKEY_REMINDERS as offsets, longest first, without duplicates', () => {
+    expect(loadConfig({ REKEY_REMINDERS: '10m, 24h,1h,10m' }).REKEY_REMINDERS).toEqual([
+      86_400_000, 3_600_000, 600_000,
+    ]);
+  });
+
+  it('npm start stops with a clear message and exit code 2 on a bad REKEY_CRON and REKEY_REMINDERS', async () => {
+    const main = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', main], {
+      env: { PATH: process.env.PATH, REKEY_CRON: '* * * *  * * *', REKEY_REMINDERS: 'tomorrow', PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(2);
+    expect(stderr).toContain('REKEY_CRON must be a valid cron expression');
+    expect(stderr).toContain('REKEY_REMINDERS must be a comma-separated list of durations');
+  }, 30_000);
+});
+
+describe('startRekey runs the scheduler on REKEY_CRON', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await openTestDatabase();
+  });
+  afterAll(() => database.close());
+
+  it('posts through the injected Slack client on its cadence and stops with the app', async () => {
+    const clock = manualClock();
+    const slack = recordingPoster(clock);
+    const rekey = await startRekey(loadConfig({ PORT: '0', REKEY_CRON: '* * * * * *' }), {
+      logger: silentLogger,
+      database,
+      clock,
+      host: '127.0.0.1',
+      slackClient: slack.poster,
+    });
+    try {
+      const name = uniqueName();
+      await rekey.services.createKey({ name, alertChannel: 'CWIRING1', actor: cliActor });
+      await rekey.services.rotateKey({
+        key: { name },
+        delay: 'now',
+        actor: cliActor,
+        acknowledged: true,
+        requestId: uniqueName('req'),
+      });
+      const deadline = Date.now() + 5_000;
+      while (slack.posts.length === 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(slack.posts.map((p) => p.channel)).toEqual(['CWIRING1']);
+    } finally {
+      await rekey.close();
+    }
+    const after = slack.posts.length;
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(slack.posts.length).toBe(after);
+  }, 30_000);
+});
