@@ -12,6 +12,7 @@ import { createServices, type Services } from './services/services.ts';
 import { slackOptionsFromConfig, startSlack } from './slack/start-slack.ts';
 import type { Database } from './store/database.ts';
 import { openDatabase } from './store/open-database.ts';
+import { startVerifyPath } from './verify-wiring.ts';
 
 export interface Rekey {
   config: Config;
@@ -66,21 +67,21 @@ export async function startRekey(config: Config, options: StartOptions): Promise
   if (slack) stoppers.push(() => slack.stop());
   // --- end Slack ---
 
+  // The gateways' path: cached verdicts, invalidated locally at once and across replicas by NOTIFY.
+  const verifyPath = await startVerifyPath({ config, database, changes, clock, metrics, logger });
+  stoppers.push(() => verifyPath.stop());
+
   const server = createHttpServer({
     logger,
     metrics,
     slack: slack?.handler,
     verify: createVerifyRoute({
-      verify: services.verifyKey,
+      verify: verifyPath.cache.verify,
       apiTokens: config.REKEY_API_TOKENS,
       metrics,
       logger,
     }),
-    ready: () =>
-      database.ping().then(
-        () => true,
-        () => false,
-      ),
+    ready: () => pingWithin(database, 1_000),
   });
   const host = options.host ?? '0.0.0.0';
   await new Promise<void>((resolve, reject) => {
@@ -104,10 +105,7 @@ export async function startRekey(config: Config, options: StartOptions): Promise
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+      await stopServer(server, 8_000);
       // Surfaces stop in reverse order of start (scheduler, Slack, cache listeners…), database last.
       for (const stop of stoppers.reverse()) {
         try {
@@ -131,4 +129,35 @@ export async function startRekey(config: Config, options: StartOptions): Promise
     url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
     close,
   };
+}
+
+/** /readyz must answer quickly even when the database hangs: no answer within `ms` is "not ready". */
+function pingWithin(database: Database, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const ping = database.ping().then(
+    () => true,
+    () => false,
+  );
+  return Promise.race([ping, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Stops accepting, lets in-flight requests finish, and closes keep-alive connections as they go idle
+ * (a gateway's pooled connection would otherwise hold shutdown for the whole keep-alive timeout).
+ * Whatever is still open at `deadlineMs` is cut, so shutdown stays within its budget.
+ */
+function stopServer(server: Server, deadlineMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const sweep = setInterval(() => server.closeIdleConnections(), 50);
+    const deadline = setTimeout(() => server.closeAllConnections(), deadlineMs);
+    server.close(() => {
+      clearInterval(sweep);
+      clearTimeout(deadline);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
 }

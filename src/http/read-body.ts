@@ -4,8 +4,15 @@ export class BodyTooLargeError extends Error {}
 
 /** Reads a request body up to `limit` bytes; a larger one is refused, not buffered. */
 export function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const declared = Number(req.headers['content-length']);
+  if (declared > limit) {
+    req.resume();
+    return Promise.reject(new BodyTooLargeError(`body over ${limit} bytes`));
+  }
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    // Verify bodies arrive in one chunk almost always: keep that case free of arrays and concat.
+    let first: Buffer | undefined;
+    let rest: Buffer[] | undefined;
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
@@ -14,9 +21,14 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
         req.resume();
         return;
       }
-      chunks.push(chunk);
+      if (!first) first = chunk;
+      else if (rest) rest.push(chunk);
+      else rest = [first, chunk];
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => {
+      if (rest) resolve(Buffer.concat(rest).toString('utf8'));
+      else resolve(first ? first.toString('utf8') : '');
+    });
     req.on('error', reject);
   });
 }

@@ -1,0 +1,270 @@
+/**
+ * `npm run bench:verify` (issue 5): rekey's verify route against a bare node:http server, side by side,
+ * with the same load (autocannon, loopback, same connections and duration), on real PostgreSQL.
+ *
+ *   DATABASE_URL  use this database (keys are added to it); otherwise a scratch database is created
+ *                 on BENCH_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/test) and dropped.
+ *   BENCH_DURATION seconds per measurement (default 12), BENCH_CONNECTIONS (default 50),
+ *   BENCH_ROUNDS (default 3): (a) and (b) alternate in this many rounds of DURATION/ROUNDS seconds.
+ *
+ * Servers run as child processes; autocannon runs in this process, so load generation costs the same
+ * for every run. The machine has 2 cores: generator and server share them identically in each run.
+ * Alternating (a) and (b) in short rounds keeps drift from other work on the machine from favouring
+ * either side; their figures are totals over the rounds (p50/p99: the median round).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import postgres from 'postgres';
+import { generateToken } from '../src/keys/token.ts';
+import { openPostgres } from '../src/store/open-postgres.ts';
+import { seedKeys } from './seed.ts';
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 12);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const KEY_COUNT = 10_000;
+const GRACE_SECRETS_PER_KEY = 14;
+const HOT_KEYS = 100;
+const API_TOKEN = `bench-${randomBytes(8).toString('hex')}`;
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const TSX = import.meta.resolve('tsx');
+
+interface Measured {
+  label: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  total: number;
+}
+
+function startChild(
+  script: string,
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', TSX, fileURLToPath(new URL(script, import.meta.url))], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(out);
+      if (match) resolve({ child, url: match[1]! });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}:\n${out}`)));
+  });
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+type Request = { method: 'POST'; path: string; body?: string; setupRequest?: (r: any) => any };
+
+function staticRequests(tokens: string[]): Request[] {
+  return tokens.map((key) => ({ method: 'POST', path: '/v1/keys/verify', body: JSON.stringify({ key }) }));
+}
+
+function dynamicRequest(next: () => string): Request[] {
+  return [
+    {
+      method: 'POST',
+      path: '/v1/keys/verify',
+      setupRequest: (request: Record<string, unknown>) => ({
+        ...request,
+        body: JSON.stringify({ key: next() }),
+      }),
+    },
+  ];
+}
+
+async function load(label: string, url: string, requests: Request[], duration = DURATION): Promise<Measured> {
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration,
+    headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' },
+    requests: requests as never,
+  });
+  return {
+    label,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    total: result.requests.total,
+  };
+}
+
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  return line ? Number(line.split(' ').pop()) : Number.NaN;
+}
+
+async function verifyOnce(url: string, key: string): Promise<unknown> {
+  const res = await fetch(`${url}/v1/keys/verify`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ key }),
+  });
+  return res.json();
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function combine(rounds: Measured[]): Measured {
+  const total = rounds.reduce((sum, m) => sum + m.total, 0);
+  return {
+    label: rounds[0]!.label,
+    rps: total / DURATION,
+    p50: median(rounds.map((m) => m.p50)),
+    p99: median(rounds.map((m) => m.p99)),
+    non2xx: rounds.reduce((sum, m) => sum + m.non2xx, 0),
+    errors: rounds.reduce((sum, m) => sum + m.errors, 0),
+    total,
+  };
+}
+
+function print(m: Measured) {
+  console.log(
+    `${m.label.padEnd(34)} ${m.rps.toFixed(0).padStart(7)} req/s   p50 ${String(m.p50).padStart(3)} ms   p99 ${String(m.p99).padStart(3)} ms   (${m.total} requests, ${m.non2xx} non-2xx, ${m.errors} errors)`,
+  );
+}
+
+function malformed(): string {
+  // Right shape, wrong checksum: the most expensive kind of MALFORMED to reject.
+  const { token } = generateToken('rk_live');
+  const last = token.at(-1) === 'A' ? 'B' : 'A';
+  return token.slice(0, -1) + last;
+}
+
+async function main() {
+  const adminUrl = process.env.BENCH_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  let databaseUrl = process.env.DATABASE_URL;
+  let dropScratch: (() => Promise<void>) | undefined;
+  if (!databaseUrl) {
+    const name = `rekey_bench_${Date.now().toString(36)}`;
+    const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database "${name}"`);
+    const url = new URL(adminUrl);
+    url.pathname = `/${name}`;
+    databaseUrl = url.toString();
+    dropScratch = async () => {
+      await admin.unsafe(`drop database if exists "${name}" with (force)`);
+      await admin.end({ timeout: 5 });
+    };
+  }
+  const children: ChildProcess[] = [];
+  try {
+    const database = await openPostgres(databaseUrl, { max: 4 });
+    const seedStart = performance.now();
+    const seeded = await seedKeys(database.db, {
+      keyCount: KEY_COUNT,
+      graceSecretsPerKey: GRACE_SECRETS_PER_KEY,
+      now: new Date(),
+    });
+    await database.sql!`analyze`;
+    await database.close();
+    const hot = seeded.current.slice(0, HOT_KEYS);
+    const cold = [...seeded.current.slice(HOT_KEYS), ...seeded.inGrace];
+    console.log(
+      `seeded ${KEY_COUNT} keys (${seeded.current.length + seeded.inGrace.length} secrets) in ${((performance.now() - seedStart) / 1000).toFixed(1)} s; ` +
+        `${CONNECTIONS} connections, ${DURATION} s per measurement, loopback, autocannon in the parent process`,
+    );
+
+    const baseline = await startChild('./baseline-server.ts', {});
+    children.push(baseline.child);
+    const rekey = await startChild('../src/main.ts', {
+      DATABASE_URL: databaseUrl,
+      PORT: '0',
+      REKEY_API_TOKENS: API_TOKEN,
+      // Startup lines only: nothing on the verify path logs per request.
+      LOG_LEVEL: 'info',
+    });
+    children.push(rekey.child);
+
+    // Sanity: the rekey answers are real verdicts, not errors.
+    const sample = (await verifyOnce(rekey.url, hot[0]!)) as { valid?: boolean };
+    if (sample.valid !== true) throw new Error(`hot key did not verify: ${JSON.stringify(sample)}`);
+
+    const hotRequests = staticRequests(hot);
+    // Warm-up (JIT, connection pools, the hot keys' cache entries), identical for both servers.
+    await load('warm-up', baseline.url, hotRequests, 3);
+    await load('warm-up', rekey.url, hotRequests, 3);
+
+    const roundsA: Measured[] = [];
+    const roundsB: Measured[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      roundsA.push(
+        await load('(a) baseline node:http constant', baseline.url, hotRequests, DURATION / ROUNDS),
+      );
+      roundsB.push(await load('(b) verify, hot keys', rekey.url, hotRequests, DURATION / ROUNDS));
+    }
+    const a = combine(roundsA);
+    const b = combine(roundsB);
+    console.log(
+      `    rounds (a): ${roundsA.map((m) => m.rps.toFixed(0)).join(', ')} req/s; (b): ${roundsB.map((m) => m.rps.toFixed(0)).join(', ')} req/s`,
+    );
+    print(a);
+    print(b);
+
+    let coldIndex = 0;
+    const missesBefore = await metric(rekey.url, 'rekey_verify_cache_misses_total');
+    const c = await load(
+      '(c) verify, keys never seen before',
+      rekey.url,
+      dynamicRequest(() => cold[coldIndex++ % cold.length]!),
+    );
+    const coldMisses = (await metric(rekey.url, 'rekey_verify_cache_misses_total')) - missesBefore;
+    print(c);
+    console.log(
+      `    cache misses during (c): ${coldMisses} of ${c.total} (pool of ${cold.length} unseen keys${coldIndex > cold.length ? ', EXHAUSTED: some repeats' : ''})`,
+    );
+
+    let mixIndex = 0;
+    const d = await load(
+      '(d) 90% hot / 5% NOT_FOUND / 5% MALF',
+      rekey.url,
+      dynamicRequest(() => {
+        const slot = mixIndex++ % 20;
+        if (slot === 0) return generateToken('rk_live').token; // well-formed, never issued: NOT_FOUND
+        if (slot === 1) return malformed();
+        return hot[mixIndex % hot.length]!;
+      }),
+    );
+    print(d);
+
+    const rss = await metric(rekey.url, 'process_resident_memory_bytes');
+    const entries = await metric(rekey.url, 'rekey_verify_cache_entries');
+    console.log(
+      `rekey RSS after the runs: ${(rss / 1_048_576).toFixed(0)} MB with ${entries} cached entries`,
+    );
+    console.log(
+      `goals: (b) throughput ${(b.rps / a.rps).toFixed(2)}× baseline (≥ 0.80), p99 ${b.p99} ms vs ${a.p99} ms baseline ` +
+        `(≤ 1.5× → ≤ ${(a.p99 * 1.5).toFixed(1)} ms); (c) ${c.rps.toFixed(0)}/s (≥ 5000)`,
+    );
+    console.log(`verify/baseline throughput ratio: ${(b.rps / a.rps).toFixed(2)}`);
+  } finally {
+    await Promise.all(children.map(stopChild));
+    await dropScratch?.();
+  }
+}
+
+await main();

@@ -1,0 +1,196 @@
+import { hash as oneShotHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { Clock } from '../clock.ts';
+import { AppError } from '../errors.ts';
+import { hashToken } from '../keys/hash.ts';
+import { parseToken } from '../keys/token.ts';
+import type { VerifyResult } from '../keys/verification.ts';
+import type { VerificationRow } from '../store/secrets-store.ts';
+import type { Verifier } from './verify-key.ts';
+
+/**
+ * Verdicts are frozen singletons or frozen per cache entry, so an adapter may memoise their
+ * serialisation by identity (the verify route does).
+ */
+const MALFORMED: VerifyResult = Object.freeze({ valid: false, code: 'MALFORMED' });
+const NOT_FOUND: VerifyResult = Object.freeze({ valid: false, code: 'NOT_FOUND' });
+const EXPIRED: VerifyResult = Object.freeze({ valid: false, code: 'EXPIRED' });
+
+/**
+ * What the cache keeps about a secret: never a verdict on its own, but the facts to re-decide one.
+ * `expiresAtMs` is checked against the clock on every hit, so a cached entry cannot say valid:true
+ * one millisecond past expiry, however young the entry is.
+ */
+interface Entry {
+  /** null: the hash belongs to no live key (NOT_FOUND); such entries live in the small negative cache. */
+  expiresAtMs: number | null;
+  /** The valid answer for this secret while it has not expired (frozen, reused on every hit). */
+  valid: VerifyResult;
+}
+
+export interface VerifyCacheOptions {
+  /** The cold path: one prepared, indexed query (secrets-store prepareVerificationLookup). */
+  lookup: (hash: string) => Promise<VerificationRow | undefined>;
+  clock: Clock;
+  /** REKEY_CACHE_SIZE: bound of the positive cache (entries). */
+  maxEntries: number;
+  /** REKEY_CACHE_TTL: maximum age of any entry, in ms (the fallback when invalidations are lost). */
+  ttlMs: number;
+  /** NOT_FOUND answers: a separate, smaller bound and a short life, so random-key floods stay cheap. */
+  negativeMaxEntries?: number;
+  negativeTtlMs?: number;
+  /** A miss waiting longer than this on the database fails (503) instead of queueing behind it. */
+  lookupTimeoutMs?: number;
+  /** After a database failure, misses fail at once for this long instead of piling onto a dead server. */
+  failFastMs?: number;
+  /** Metrics hooks, kept as plain callbacks so this service knows nothing about prom-client. */
+  onHit?: () => void;
+  onMiss?: () => void;
+  onSizeChange?: (entries: number) => void;
+  /** Called once per failure streak (not per request): the database stopped answering. */
+  onUnavailable?: (error: unknown) => void;
+}
+
+export interface VerifyCache {
+  verify: Verifier;
+  /** Drops the cached verdicts of these secret hashes. Takes effect for every later request. */
+  invalidate(hashes: readonly string[]): void;
+  /** Drops everything (after missed invalidations, e.g. the channel reconnected). */
+  clear(): void;
+  readonly size: number;
+}
+
+/** SHA-256 hex like hashToken, through the one-shot API where the runtime has it (cheaper per call). */
+const sha256Hex: (token: string) => string =
+  typeof oneShotHash === 'function' ? (token) => oneShotHash('sha256', token, 'hex') : hashToken;
+
+function toEntry(row: VerificationRow | undefined): Entry | null {
+  if (!row || row.deletedAt !== null) return null;
+  return {
+    expiresAtMs: row.expiresAt ? row.expiresAt.getTime() : null,
+    valid: Object.freeze({
+      valid: true,
+      keyId: row.keyId,
+      name: row.name,
+      products: Object.freeze([...row.products]) as string[],
+      status: row.expiresAt ? 'expiring' : 'active',
+      expiresAt: row.expiresAt ? row.expiresAt.toISOString() : null,
+    }),
+  };
+}
+
+/** The same rule as decideVerification (DESIGN §4), on cached facts: expiry at or before now is EXPIRED. */
+function decide(entry: Entry, nowMs: number): VerifyResult {
+  if (entry.expiresAtMs !== null && entry.expiresAtMs <= nowMs) return EXPIRED;
+  return entry.valid;
+}
+
+const NEGATIVE: Entry = Object.freeze({ expiresAtMs: null, valid: NOT_FOUND });
+
+/**
+ * The verify path with an in-process cache keyed by secret hash (issue 5). Correctness rules:
+ * - MALFORMED is decided before hashing and never touches the cache or the database;
+ * - every hit is re-decided against the clock from the cached `expires_at`;
+ * - a lookup that started before an invalidation never writes its (possibly stale) answer back;
+ * - a database failure is thrown (503 upstream), never turned into a verdict.
+ */
+export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
+  const { lookup, clock } = options;
+  const positive = new LRUCache<string, Entry>({ max: options.maxEntries, ttl: options.ttlMs });
+  const negative = new LRUCache<string, Entry>({
+    max: options.negativeMaxEntries ?? Math.max(1, Math.min(10_000, options.maxEntries)),
+    ttl: options.negativeTtlMs ?? Math.min(options.ttlMs, 2_000),
+  });
+  const lookupTimeoutMs = options.lookupTimeoutMs ?? 1_500;
+  const failFastMs = options.failFastMs ?? 1_000;
+  /** Bumped by every invalidation; a lookup only caches its answer if no invalidation happened meanwhile. */
+  let epoch = 0;
+  /** Concurrent misses on one hash share one query (a hot key's first second after a restart). */
+  const inFlight = new Map<string, Promise<Entry | null>>();
+  let failingUntil = 0;
+  let failing = false;
+
+  const reportSize = () => options.onSizeChange?.(positive.size + negative.size);
+
+  const unavailable = (cause: unknown) =>
+    new AppError('DATABASE_UNAVAILABLE', 'the key store did not answer', { retryable: true, cause });
+
+  const withTimeout = (promise: Promise<VerificationRow | undefined>) => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`lookup took over ${lookupTimeoutMs} ms`)), lookupTimeoutMs);
+    });
+    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  };
+
+  const load = async (hash: string): Promise<Entry | null> => {
+    if (failing && performance.now() < failingUntil) throw unavailable(new Error('recent database failure'));
+    const startedEpoch = epoch;
+    let row: VerificationRow | undefined;
+    try {
+      row = await withTimeout(lookup(hash));
+    } catch (error) {
+      if (!failing) options.onUnavailable?.(error);
+      failing = true;
+      failingUntil = performance.now() + failFastMs;
+      throw unavailable(error);
+    }
+    failing = false;
+    const entry = toEntry(row);
+    if (startedEpoch === epoch) {
+      if (entry) positive.set(hash, entry);
+      else negative.set(hash, NEGATIVE);
+      reportSize();
+    }
+    return entry;
+  };
+
+  const miss = (hash: string): Promise<Entry | null> => {
+    let pending = inFlight.get(hash);
+    if (!pending) {
+      pending = load(hash).finally(() => {
+        if (inFlight.get(hash) === pending) inFlight.delete(hash);
+      });
+      inFlight.set(hash, pending);
+    }
+    return pending;
+  };
+
+  const verify: Verifier = async (token) => {
+    if (!parseToken(token)) return MALFORMED;
+    const hash = sha256Hex(token as string);
+    const hit = positive.get(hash) ?? negative.get(hash);
+    if (hit) {
+      options.onHit?.();
+      return decide(hit, clock.now().getTime());
+    }
+    options.onMiss?.();
+    const entry = await miss(hash);
+    // Decided after the lookup, with the clock read now: the same rule as a hit.
+    return entry ? decide(entry, clock.now().getTime()) : NOT_FOUND;
+  };
+
+  return {
+    verify,
+    invalidate(hashes) {
+      epoch++;
+      for (const hash of hashes) {
+        positive.delete(hash);
+        negative.delete(hash);
+        // A request arriving after the change must not join a lookup that may have read the old row.
+        inFlight.delete(hash);
+      }
+      reportSize();
+    },
+    clear() {
+      epoch++;
+      positive.clear();
+      negative.clear();
+      inFlight.clear();
+      reportSize();
+    },
+    get size() {
+      return positive.size + negative.size;
+    },
+  };
+}

@@ -1,0 +1,101 @@
+import type { Clock } from './clock.ts';
+import type { Config } from './config.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+import type { KeyChanges } from './services/key-changes.ts';
+import { createVerifyCache, type VerifyCache } from './services/verify-cache.ts';
+import { connectVerifyInvalidation } from './services/verify-invalidation.ts';
+import type { Database } from './store/database.ts';
+import { type InvalidationChannel, openInvalidationChannel } from './store/invalidation-channel.ts';
+import { prepareVerificationLookup } from './store/secrets-store.ts';
+
+export interface VerifyPath {
+  cache: VerifyCache;
+  channel: InvalidationChannel | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * Wiring for the verify path (issue 5): the cache over the prepared lookup, local invalidation from
+ * KeyChanges, cross-replica invalidation over LISTEN/NOTIFY, and their metrics and logs.
+ */
+export async function startVerifyPath(deps: {
+  config: Pick<Config, 'REKEY_CACHE_SIZE' | 'REKEY_CACHE_TTL'>;
+  database: Database;
+  changes: KeyChanges;
+  clock: Clock;
+  metrics: Metrics;
+  logger: Logger;
+  /** Real PostgreSQL only: how often the LISTEN connection proves it still delivers. */
+  heartbeatMs?: number;
+}): Promise<VerifyPath> {
+  const { metrics, logger } = deps;
+  const hits = metrics.cacheHits;
+  const misses = metrics.cacheMisses;
+  const cache = createVerifyCache({
+    lookup: prepareVerificationLookup(deps.database.db),
+    clock: deps.clock,
+    maxEntries: deps.config.REKEY_CACHE_SIZE,
+    ttlMs: deps.config.REKEY_CACHE_TTL,
+    onHit: () => hits.inc(),
+    onMiss: () => misses.inc(),
+    onSizeChange: (entries) => metrics.cacheSize.set(entries),
+    onUnavailable: (error) =>
+      logger.error(
+        { err: error },
+        'verify: the database is not answering; serving cached verdicts, answering 503 for the rest',
+      ),
+  });
+
+  let channel: InvalidationChannel | undefined;
+  metrics.invalidationChannelUp.set(0);
+  try {
+    channel = await openInvalidationChannel(
+      deps.database,
+      {
+        onInvalidate: (hashes) => {
+          cache.invalidate(hashes);
+          metrics.invalidationsReceived.inc({ origin: 'remote' });
+        },
+        onResubscribed: () => {
+          cache.clear();
+          logger.info(
+            'verify cache cleared: the invalidation channel reconnected and may have missed changes',
+          );
+        },
+        onStateChange: (up, reason) => {
+          metrics.invalidationChannelUp.set(up ? 1 : 0);
+          if (up) logger.info('cross-replica cache invalidation channel is up');
+          else
+            logger.warn(
+              { err: reason, ttlMs: deps.config.REKEY_CACHE_TTL },
+              'cross-replica cache invalidation channel is down: other replicas’ changes reach this cache only through the TTL',
+            );
+        },
+      },
+      { heartbeatMs: deps.heartbeatMs },
+    );
+  } catch (error) {
+    logger.warn(
+      { err: error, ttlMs: deps.config.REKEY_CACHE_TTL },
+      'could not LISTEN for cache invalidations: falling back to the TTL',
+    );
+  }
+
+  const unsubscribe = connectVerifyInvalidation(deps.changes, cache, channel, {
+    onInvalidation: (origin) => metrics.invalidationsReceived.inc({ origin }),
+    onPublishError: (error) => {
+      metrics.databaseErrors.inc({ operation: 'notify' });
+      logger.error({ err: error }, 'could not tell other replicas about a key change; their TTL applies');
+    },
+  });
+
+  return {
+    cache,
+    channel,
+    async stop() {
+      unsubscribe();
+      await channel?.close();
+    },
+  };
+}
