@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateToken } from '../../src/keys/token.ts';
+import { createTestKey } from '../support/fixtures.ts';
+import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
+import { cliActor, testServices } from '../support/test-services.ts';
+import { API_TOKEN, postVerify, startVerifyServer } from './verify-server.ts';
+
+let database: TestDatabase;
+let services: ReturnType<typeof testServices>;
+let server: Awaited<ReturnType<typeof startVerifyServer>>;
+beforeAll(async () => {
+  database = await openTestDatabase();
+  services = testServices(database);
+  server = await startVerifyServer({ database, changes: services.changes, clock: services.clock });
+});
+afterAll(async () => {
+  await server?.close();
+  await database?.close();
+});
+
+describe('POST /v1/keys/verify', () => {
+  it('refuses a request without a valid bearer token with 401', async () => {
+    const { token } = generateToken('rk_live');
+    for (const auth of [null, 'Bearer wrong', `Basic ${API_TOKEN}`, `Bearer ${API_TOKEN}x`, 'Bearer']) {
+      const res = await postVerify(server.url, { key: token }, auth);
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer');
+      expect(res.json).not.toHaveProperty('valid');
+    }
+  });
+
+  it('answers 400, never 5xx, for a body that is not {"key": string}', async () => {
+    for (const body of [
+      '',
+      'not json',
+      '{"key":',
+      '[]',
+      'null',
+      '42',
+      '{"key":42}',
+      '{"token":"x"}',
+      '"rk"',
+    ]) {
+      const res = await postVerify(server.url, body);
+      expect(res.status, body).toBe(400);
+      expect(res.json.error).toBe('bad_request');
+    }
+    const huge = await postVerify(server.url, { key: 'x'.repeat(10_000) });
+    expect(huge.status).toBe(413);
+  });
+
+  it('answers 405 for other methods', async () => {
+    const res = await fetch(`${server.url}/v1/keys/verify`);
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('POST');
+  });
+
+  it('answers the DESIGN §5 shapes with 200', async () => {
+    const { token, key } = await createTestKey(services, { products: ['payments-api'] });
+    const active = await postVerify(server.url, { key: token });
+    expect(active.status).toBe(200);
+    expect(active.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(active.json).toEqual({
+      valid: true,
+      keyId: key.id,
+      name: key.name,
+      products: ['payments-api'],
+      status: 'active',
+      expiresAt: null,
+    });
+    // Second time from the cache: byte-for-byte the same answer.
+    expect((await postVerify(server.url, { key: token })).json).toEqual(active.json);
+
+    const rotation = await services.rotateKey({
+      key: { id: key.id },
+      delay: '1h',
+      actor: cliActor,
+      acknowledged: true,
+      requestId: 'route-shapes',
+    });
+    if (rotation.status !== 'rotated') throw new Error('expected a rotation');
+    const expiring = await postVerify(server.url, { key: token });
+    expect(expiring.json).toEqual({
+      ...active.json,
+      status: 'expiring',
+      expiresAt: new Date(services.clock.now().getTime() + 3_600_000).toISOString(),
+    });
+    services.clock.advance(3_600_000);
+    expect((await postVerify(server.url, { key: token })).json).toEqual({ valid: false, code: 'EXPIRED' });
+    expect((await postVerify(server.url, { key: 'rk_live_nope' })).json).toEqual({
+      valid: false,
+      code: 'MALFORMED',
+    });
+    expect((await postVerify(server.url, { key: generateToken('rk_live').token })).json).toEqual({
+      valid: false,
+      code: 'NOT_FOUND',
+    });
+  });
+
+  it('exports the verify metrics on /metrics', async () => {
+    const { token } = await createTestKey(services);
+    await postVerify(server.url, { key: token });
+    await postVerify(server.url, { key: token });
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    expect(text).toMatch(/rekey_verify_total\{outcome="active"\} \d+/);
+    expect(text).toMatch(/rekey_verify_total\{outcome="MALFORMED"\} \d+/);
+    expect(text).toMatch(/rekey_verify_duration_seconds_bucket\{le="0.001"\} \d+/);
+    expect(text).toMatch(/rekey_verify_cache_hits_total [1-9]\d*/);
+    expect(text).toMatch(/rekey_verify_cache_misses_total [1-9]\d*/);
+    expect(text).toMatch(/rekey_verify_cache_entries [1-9]\d*/);
+    expect(text).toMatch(/rekey_cache_invalidations_total\{origin="local"\} [1-9]\d*/);
+    expect(text).toContain('rekey_invalidation_channel_up 1');
+    for (const name of [
+      'rekey_rotations_total',
+      'rekey_scheduler_notifications_total',
+      'rekey_slack_api_errors_total',
+      'rekey_database_errors_total',
+    ]) {
+      expect(text).toContain(`# TYPE ${name} counter`);
+    }
+  });
+
+  it('reports readiness from the database', async () => {
+    const res = await fetch(`${server.url}/readyz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ready: true });
+  });
+});
