@@ -4,6 +4,8 @@ import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import { createHttpServer } from './http/server.ts';
 import { createVerifyRoute } from './http/verify-route.ts';
+import { LOCAL_ADMINS } from './local/demo-workspace.ts';
+import { startLocalMode } from './local/start-local-mode.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { type SlackPoster, startNotices } from './scheduler/index.ts';
@@ -38,12 +40,18 @@ export interface StartOptions {
    */
   slackClient?: SlackPoster;
   host?: string;
+  /**
+   * Local mode (no Slack credentials): the page at / that plays Slack, driving the real bot through
+   * an in-process fake. Default: on exactly when the config has no Slack credentials.
+   */
+  localMode?: boolean;
 }
 
 /** Wiring only: config → database → services → HTTP. Each surface registers itself here. */
 export async function startRekey(config: Config, options: StartOptions): Promise<Rekey> {
   const { logger } = options;
   const clock = options.clock ?? systemClock;
+  const localMode = options.localMode ?? config.slackMode === 'local';
   const database = options.database ?? (await openDatabase(config));
   const metrics = createMetrics({ defaults: true });
   /** What each surface registers to be stopped on shutdown, before the database closes. */
@@ -56,25 +64,33 @@ export async function startRekey(config: Config, options: StartOptions): Promise
     clock,
     changes,
     keyPrefix: config.REKEY_KEY_PREFIX,
-    admins: config.REKEY_ADMINS,
+    admins: localMode ? [...config.REKEY_ADMINS, ...LOCAL_ADMINS] : config.REKEY_ADMINS,
   });
-
-  // --- Slack (issue 3): Bolt's listener on /slack/events (HTTP mode) or Socket Mode; not in local mode ---
-  const slack =
-    config.slackMode === 'local'
-      ? undefined
-      : await startSlack(slackOptionsFromConfig(config, { services, logger, metrics }));
-  if (slack) stoppers.push(() => slack.stop());
-  // --- end Slack ---
 
   // The gateways' path: cached verdicts, invalidated locally at once and across replicas by NOTIFY.
   const verifyPath = await startVerifyPath({ config, database, changes, clock, metrics, logger });
   stoppers.push(() => verifyPath.stop());
 
+  // --- Slack (issue 3): Bolt's listener on /slack/events (HTTP mode) or Socket Mode; ---
+  // --- local mode (issue 7): the same Bolt app against an in-process fake, plus the page at / ---
+  let selfUrl = '';
+  const local = localMode
+    ? await startLocalMode({ services, logger, metrics, selfUrl: () => selfUrl })
+    : undefined;
+  if (local) stoppers.push(() => local.stop());
+  const slack =
+    local?.slack ??
+    (config.slackMode === 'local'
+      ? undefined
+      : await startSlack(slackOptionsFromConfig(config, { services, logger, metrics })));
+  if (slack && !local) stoppers.push(() => slack.stop());
+  // --- end Slack ---
+
   const server = createHttpServer({
     logger,
     metrics,
     slack: slack?.handler,
+    extra: local?.routes,
     verify: createVerifyRoute({
       verify: verifyPath.cache.verify,
       apiTokens: config.REKEY_API_TOKENS,
@@ -83,12 +99,14 @@ export async function startRekey(config: Config, options: StartOptions): Promise
     }),
     ready: () => pingWithin(database, 1_000),
   });
-  const host = options.host ?? '0.0.0.0';
+  // Local mode's page lets whoever loads it act as any demo user: it listens on loopback only.
+  const host = options.host ?? (localMode ? '127.0.0.1' : '0.0.0.0');
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.PORT, host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  selfUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
 
   // --- scheduler (issue 4): reminders and expiry alerts, started once the server is up ---
   const notices = startNotices({
@@ -97,7 +115,8 @@ export async function startRekey(config: Config, options: StartOptions): Promise
     clock,
     logger,
     metrics,
-    slackClient: options.slackClient,
+    // One Web API client per process: the scheduler posts through the Slack surface's when there is one.
+    slackClient: options.slackClient ?? slack?.client,
   });
   if (notices) stoppers.push(() => notices.stop());
   // --- end scheduler ---
@@ -126,7 +145,7 @@ export async function startRekey(config: Config, options: StartOptions): Promise
     metrics,
     server,
     port,
-    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    url: selfUrl,
     close,
   };
 }

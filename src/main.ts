@@ -1,6 +1,7 @@
 import { startRekey } from './app.ts';
 import { loadConfig } from './config.ts';
 import { isAppError } from './errors.ts';
+import { seedDemoKeys } from './local/seed-demo-keys.ts';
 import { createLogger } from './logger.ts';
 
 /** `npm start`: parse the environment, start everything, stop cleanly on SIGTERM/SIGINT. */
@@ -25,10 +26,20 @@ async function main() {
     }
     process.exit(1);
   }
+  if (config.slackMode === 'local') {
+    // First start: demo keys, printed once to the terminal (like `rekey keys create`), never logged.
+    await seedDemoKeys(rekey.services, (text) => process.stdout.write(`${text}\n`));
+  }
   logger.info(
     { port: rekey.port, database: rekey.database.driver, slackMode: config.slackMode },
     `rekey is listening on ${rekey.url}`,
   );
+  if (config.slackMode === 'local') {
+    const api = config.REKEY_API_TOKENS.length ? '' : ' (set REKEY_API_TOKENS to call the verify API)';
+    process.stdout.write(
+      `\nLocal mode: open ${rekey.url}/ to try rekey in a simulated Slack workspace${api}.\n\n`,
+    );
+  }
 
   const stop = (signal: string) => {
     logger.info({ signal }, 'shutting down');

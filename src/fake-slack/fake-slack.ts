@@ -38,6 +38,8 @@ export interface FakeSlackOptions {
   bot?: { userId: string; botId: string; teamId: string };
   /** How long a trigger id stays valid (Slack: 3 s). */
   triggerTtlMs?: number;
+  /** Keep only the latest calls (a long-running local mode must not grow without bound). */
+  maxRecordedCalls?: number;
 }
 
 const TRIGGER_TTL_MS = 3000;
@@ -115,6 +117,30 @@ export class FakeSlack {
     return stored ? { ...stored.view, id: stored.id, hash: stored.hash } : undefined;
   }
 
+  /** Calls `listener` for every call from now on (local mode mirrors them onto its page). */
+  onCall(listener: (call: SlackCall) => void): () => void {
+    this.events.on('call', listener);
+    return () => this.events.off('call', listener);
+  }
+
+  /**
+   * What Slack does with a `response_action` of `update` (same id, new hash) or `push` (a new view
+   * for the same user): the view is checked against Block Kit's limits first, like any other.
+   */
+  showView(view: unknown, target: { replaceId: string } | { pushFor: string }): Json {
+    const invalid = invalidView(view);
+    if (invalid) return invalid;
+    if ('replaceId' in target) {
+      const stored = this.views.get(target.replaceId);
+      if (!stored) return { ok: false, error: 'not_found' };
+      return this.store(stored, view as Json);
+    }
+    return this.store(
+      { id: `V${String(++this.counter).padStart(8, '0')}`, userId: target.pushFor },
+      view as Json,
+    );
+  }
+
   /** Resolves with the first call (already recorded or still to come) that matches. */
   waitFor(match: (call: SlackCall) => boolean, timeoutMs = 5000): Promise<SlackCall> {
     const found = this.calls.find(match);
@@ -139,6 +165,8 @@ export class FakeSlack {
     const call: SlackCall = { method, params, at: Date.now(), outcome, path };
     if (typeof result !== 'string') call.result = result;
     this.calls.push(call);
+    const max = this.options.maxRecordedCalls;
+    if (max !== undefined && this.calls.length > max) this.calls.splice(0, this.calls.length - max);
     this.events.emit('call', call);
   }
 

@@ -1,4 +1,5 @@
 import { signedFormHeaders, slackSignature } from '../../src/fake-slack/signing.ts';
+import { commandBody, interactionBody } from '../../src/fake-slack/slack-payloads.ts';
 
 export interface SlackResponse {
   status: number;
@@ -7,38 +8,6 @@ export interface SlackResponse {
   json: Record<string, unknown> | undefined;
   /** How long rekey took to answer (Slack gives up after 3 s). */
   ms: number;
-}
-
-/** A slash command's body, form-encoded as Slack sends it. */
-export function commandBody(fields: {
-  command: string;
-  text: string;
-  userId: string;
-  triggerId: string;
-  responseUrl: string;
-  channelId?: string;
-  teamId?: string;
-}): string {
-  return new URLSearchParams({
-    token: 'legacy-verification-token',
-    team_id: fields.teamId ?? 'TDEMO',
-    team_domain: 'demo',
-    channel_id: fields.channelId ?? 'CGENERAL',
-    channel_name: 'general',
-    user_id: fields.userId,
-    user_name: fields.userId.toLowerCase(),
-    command: fields.command,
-    text: fields.text,
-    api_app_id: 'AREKEY',
-    is_enterprise_install: 'false',
-    response_url: fields.responseUrl,
-    trigger_id: fields.triggerId,
-  }).toString();
-}
-
-/** Interactivity (`view_submission`, `block_actions`): one form field `payload` holding JSON. */
-export function interactionBody(payload: unknown): string {
-  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }
 
 /**
@@ -69,4 +38,4 @@ export async function postToSlackEndpoint(
   return { status: response.status, text, json, ms };
 }
 
-export { slackSignature };
+export { commandBody, interactionBody, slackSignature };

@@ -96,7 +96,7 @@ function renderMessages(channelId) {
           } catch (error) {
             body = `<div class="bk-error">Cannot render this message: ${escapeHtml(error.message)}</div>`;
           }
-          return `<article class="message${m.ephemeral ? ' ephemeral' : ''}" data-ts="${escapeHtml(m.ts)}"><div class="avatar">${m.user ? '👤' : '🔑'}</div><div class="message-body"><div class="message-meta"><b>${escapeHtml(who)}</b>${m.user ? '' : ' <span class="app-badge">APP</span>'} <span class="when">${escapeHtml(when)}</span></div>${eph}${body}</div></article>`;
+          return `<article class="message${m.ephemeral ? ' ephemeral' : ''}" data-ts="${escapeHtml(m.ts)}"><div class="avatar">${escapeHtml((m.user ? ctx().userName(m.user) : 'rekey').slice(0, 1).toUpperCase())}</div><div class="message-body"><div class="message-meta"><b>${escapeHtml(who)}</b>${m.user ? '' : ' <span class="app-badge">APP</span>'} <span class="when">${escapeHtml(when)}</span></div>${eph}${body}</div></article>`;
         })
         .join('')
     : '<p class="empty">No messages yet. Try <code>/rotate-key</code>.</p>';
@@ -123,6 +123,10 @@ function renderModal() {
   state.modalKey = key;
   $('modal-layer').hidden = !modal;
   if (!modal) return;
+  // Same view, new errors: Slack keeps what the user entered, so carry the inputs over the re-render.
+  const form = $('modal');
+  const keep =
+    form.dataset.viewId === modal.id && form.dataset.hash === modal.hash ? collectValues(form) : null;
   const v = modal.view;
   let body;
   try {
@@ -132,7 +136,25 @@ function renderModal() {
   }
   $('modal').innerHTML =
     `<header class="modal-header"><h2>${renderText(v.title)}</h2><button type="button" class="modal-x" data-close aria-label="Close">×</button></header><div class="modal-body">${body}</div><footer class="modal-footer"><button type="button" class="secondary" data-close>${renderText(v.close ?? { type: 'plain_text', text: 'Cancel' })}</button>${v.submit ? `<button type="submit" class="primary">${renderText(v.submit)}</button>` : ''}</footer>`;
-  $('modal').dataset.viewId = modal.id;
+  form.dataset.viewId = modal.id;
+  form.dataset.hash = modal.hash;
+  if (keep) restoreValues(form, keep);
+}
+
+function restoreValues(form, values) {
+  for (const el of form.querySelectorAll('.bk-input [data-action-id]')) {
+    const value = values[el.dataset.blockId]?.[el.dataset.actionId];
+    if (!value) continue;
+    if (value.type === 'plain_text_input') el.value = value.value ?? '';
+    else if (value.type === 'static_select') el.value = value.selected_option?.value ?? '';
+    else if (value.type === 'radio_buttons') {
+      for (const input of el.querySelectorAll('input'))
+        input.checked = input.value === value.selected_option?.value;
+    } else if (value.type === 'checkboxes') {
+      const chosen = new Set((value.selected_options ?? []).map((o) => o.value));
+      for (const input of el.querySelectorAll('input')) input.checked = chosen.has(input.value);
+    }
+  }
 }
 
 function render() {
@@ -151,9 +173,8 @@ async function refresh() {
   }
 }
 
-function findOption(container, value) {
-  const script = container.parentElement.querySelector('.bk-options');
-  const options = script ? JSON.parse(script.textContent) : [];
+function findOption(element, value) {
+  const options = JSON.parse(element.dataset.options ?? '[]');
   return options.find((o) => o.value === value) ?? null;
 }
 

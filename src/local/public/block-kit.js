@@ -51,6 +51,32 @@ export function formatSlackDate(unixSeconds, format, now = new Date()) {
   return format.replace(/\{(\w+)\}/g, (whole, name) => tokens[name] ?? whole);
 }
 
+// The shortcodes Slack turns into emoji; unknown ones stay as typed, as in Slack.
+const EMOJI = {
+  arrows_counterclockwise: '🔄',
+  bell: '🔔',
+  alarm_clock: '⏰',
+  calendar: '📆',
+  clock3: '🕒',
+  hourglass: '⌛',
+  hourglass_flowing_sand: '⏳',
+  information_source: 'ℹ️',
+  key: '🔑',
+  lock: '🔒',
+  no_entry: '⛔',
+  octagonal_sign: '🛑',
+  rotating_light: '🚨',
+  sparkles: '✨',
+  warning: '⚠️',
+  wastebasket: '🗑️',
+  white_check_mark: '✅',
+  x: '❌',
+};
+
+export function replaceEmoji(html) {
+  return html.replace(/:([a-z0-9_+-]+):/g, (whole, name) => EMOJI[name] ?? whole);
+}
+
 /** Slack's mrkdwn: *bold*, _italic_, ~strike~, `code`, ```pre```, > quotes, links, mentions, dates. */
 export function renderMrkdwn(text, ctx = {}) {
   // Slack escapes &, < and > itself; undo that first so we escape exactly once.
@@ -81,7 +107,7 @@ export function renderMrkdwn(text, ctx = {}) {
     .replace(/\uE001/g, '&lt;')
     .replace(/\uE002/g, '&gt;')
     .replace(/\n/g, '<br>');
-  html = html.replace(/\uE004(\d+)\uE004/g, (_, i) => specials[Number(i)]);
+  html = replaceEmoji(html).replace(/\uE004(\d+)\uE004/g, (_, i) => specials[Number(i)]);
   return html.replace(/\uE003(\d+)\uE003/g, (_, i) => pres[Number(i)]);
 }
 
@@ -115,13 +141,15 @@ function splitOnce(text, sep) {
 export function renderText(obj, ctx = {}) {
   if (obj == null) return '';
   if (typeof obj === 'string') return escapeHtml(obj);
-  if (obj.type === 'plain_text') return escapeHtml(obj.text);
+  if (obj.type === 'plain_text')
+    return obj.emoji === false ? escapeHtml(obj.text) : replaceEmoji(escapeHtml(obj.text));
   if (obj.type === 'mrkdwn') return renderMrkdwn(obj.text, ctx);
   throw new UnknownBlockError(`unknown text object type "${obj.type}"`);
 }
 
 const attr = (name, value) => (value == null ? '' : ` ${name}="${escapeHtml(value)}"`);
-const json = (value) => escapeHtml(JSON.stringify(value));
+/** The options travel with the element, so the page can send back the option Slack would. */
+const options_ = (options) => attr('data-options', JSON.stringify(options ?? []));
 
 function renderConfirm(confirm) {
   if (!confirm) return '';
@@ -145,27 +173,27 @@ export function renderElement(el, blockId, ctx = {}, where = 'actions') {
     case 'static_select': {
       const options = el.option_groups ? el.option_groups.flatMap((g) => g.options) : (el.options ?? []);
       const interactive = where === 'input' ? '' : ' data-dispatch="change"';
-      return `<select class="bk-select"${common}${interactive}${renderConfirm(el.confirm)}><option value="">${renderText(el.placeholder ?? { type: 'plain_text', text: 'Select…' }, ctx)}</option>${options
+      return `<select class="bk-select"${common}${options_(options)}${interactive}${renderConfirm(el.confirm)}><option value="">${renderText(el.placeholder ?? { type: 'plain_text', text: 'Select…' }, ctx)}</option>${options
         .map((o) => optionHtml(o, sameOption(o, el.initial_option), ctx))
-        .join('')}</select><script type="application/json" class="bk-options">${json(options)}</script>`;
+        .join('')}</select>`;
     }
     case 'radio_buttons': {
       const name = `${blockId}:${el.action_id}`;
-      return `<div class="bk-radios"${common}>${el.options
+      return `<div class="bk-radios"${common}${options_(el.options)}>${el.options
         .map(
           (o) =>
             `<label class="bk-choice"><input type="radio" name="${escapeHtml(name)}" value="${escapeHtml(o.value)}"${sameOption(o, el.initial_option) ? ' checked' : ''}><span><span class="bk-choice-text">${renderText(o.text, ctx)}</span>${o.description ? `<span class="bk-choice-desc">${renderText(o.description, ctx)}</span>` : ''}</span></label>`,
         )
-        .join('')}</div><script type="application/json" class="bk-options">${json(el.options)}</script>`;
+        .join('')}</div>`;
     }
     case 'checkboxes': {
       const initial = el.initial_options ?? [];
-      return `<div class="bk-checkboxes"${common}>${el.options
+      return `<div class="bk-checkboxes"${common}${options_(el.options)}>${el.options
         .map(
           (o) =>
             `<label class="bk-choice"><input type="checkbox" value="${escapeHtml(o.value)}"${initial.some((i) => sameOption(i, o)) ? ' checked' : ''}><span><span class="bk-choice-text">${renderText(o.text, ctx)}</span>${o.description ? `<span class="bk-choice-desc">${renderText(o.description, ctx)}</span>` : ''}</span></label>`,
         )
-        .join('')}</div><script type="application/json" class="bk-options">${json(el.options)}</script>`;
+        .join('')}</div>`;
     }
     case 'plain_text_input': {
       const placeholder = el.placeholder ? attr('placeholder', el.placeholder.text) : '';
@@ -175,9 +203,9 @@ export function renderElement(el, blockId, ctx = {}, where = 'actions') {
         : `<input class="bk-text-input"${common}${placeholder}${len}${attr('value', el.initial_value)}>`;
     }
     case 'overflow':
-      return `<select class="bk-select bk-overflow"${common} data-dispatch="change"><option value="">⋯</option>${el.options
+      return `<select class="bk-select bk-overflow"${common}${options_(el.options)} data-dispatch="change"><option value="">⋯</option>${el.options
         .map((o) => optionHtml(o, false, ctx))
-        .join('')}</select><script type="application/json" class="bk-options">${json(el.options)}</script>`;
+        .join('')}</select>`;
     case 'image':
       return `<img class="bk-image-accessory" src="${escapeHtml(el.image_url)}" alt="${escapeHtml(el.alt_text)}">`;
     default:

@@ -1,0 +1,80 @@
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { readBody } from '../http/read-body.ts';
+import { sendJson, sendText } from '../http/respond.ts';
+import type { RouteHandler } from '../http/server.ts';
+import { isDemoUser } from './demo-workspace.ts';
+import type { LocalWorkspace } from './local-workspace.ts';
+
+const PUBLIC = (name: string) => fileURLToPath(new URL(`./public/${name}`, import.meta.url));
+const STATIC: Record<string, [file: string, type: string]> = {
+  '/': ['index.html', 'text/html; charset=utf-8'],
+  '/local/app.js': ['app.js', 'text/javascript; charset=utf-8'],
+  '/local/block-kit.js': ['block-kit.js', 'text/javascript; charset=utf-8'],
+  '/local/style.css': ['style.css', 'text/css; charset=utf-8'],
+};
+
+type Json = Record<string, unknown>;
+
+async function jsonBody(req: IncomingMessage): Promise<Json> {
+  const text = await readBody(req, 256 * 1024);
+  const value = JSON.parse(text || '{}') as unknown;
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('expected a JSON object');
+  return value as Json;
+}
+
+/**
+ * The local-mode page and its small API. Files are read per request (they are tiny and this is a demo);
+ * every API call names a demo user, and anything else is refused with a 400 that says why.
+ */
+export function createPageRoutes(workspace: LocalWorkspace): Map<string, RouteHandler> {
+  const routes = new Map<string, RouteHandler>();
+  for (const [path, [file, type]] of Object.entries(STATIC)) {
+    routes.set(path, (_req, res) => {
+      res.setHeader('cache-control', 'no-store');
+      sendText(res, 200, readFileSync(PUBLIC(file), 'utf8'), type);
+    });
+  }
+  routes.set('/local/api/state', (req, res) => {
+    const user = new URL(req.url ?? '/', 'http://local').searchParams.get('user') ?? 'U0ADA';
+    if (!isDemoUser(user)) return sendJson(res, 400, { message: `unknown demo user ${user}` });
+    sendJson(res, 200, workspace.stateFor(user));
+  });
+
+  const post = (name: string, handle: (body: Json & { user: string }) => Promise<Json | undefined>) => {
+    routes.set(`/local/api/${name}`, async (req: IncomingMessage, res: ServerResponse) => {
+      if (req.method !== 'POST') return sendJson(res, 405, { message: 'POST only' });
+      let body: Json;
+      try {
+        body = await jsonBody(req);
+      } catch (error) {
+        return sendJson(res, 400, { message: `bad request: ${(error as Error).message}` });
+      }
+      if (!isDemoUser(body.user)) return sendJson(res, 400, { message: 'unknown demo user' });
+      sendJson(res, 200, (await handle(body as Json & { user: string })) ?? {});
+    });
+  };
+  post('message', async (b) => {
+    await workspace.message(b.user, String(b.channel ?? 'C0GENERAL'), String(b.text ?? ''));
+    return {};
+  });
+  post('view-submission', (b) => workspace.submitView(b.user, String(b.viewId), (b.values as Json) ?? {}));
+  post('view-closed', async (b) => {
+    await workspace.closeView(b.user, String(b.viewId));
+    return {};
+  });
+  post('block-action', (b) =>
+    workspace.blockAction(
+      b.user,
+      (b.container as { type: string }) ?? { type: 'message' },
+      (b.action as Json) ?? {},
+      (b.values as Json) ?? {},
+    ),
+  );
+  post('home-opened', async (b) => {
+    await workspace.homeOpened(b.user);
+    return {};
+  });
+  return routes;
+}
