@@ -1,5 +1,7 @@
+import type { KnownBlock } from '@slack/types';
+import type { EndGraceResult } from '../services/end-grace.ts';
 import type { RotationResult } from '../services/types.ts';
-import { buildNewKeyMessage, buildRotationNotice } from './blocks/messages.ts';
+import { buildEndGraceNotice, buildNewKeyMessage, buildRotationNotice } from './blocks/messages.ts';
 import { recordSlackError, type SlackDeps } from './deps.ts';
 
 /**
@@ -38,26 +40,54 @@ export async function postRotationNotice(
   const { key, oldSecret, delay } = input.result;
   const channel = key.alertChannel;
   if (!channel) return;
+  const message = buildRotationNotice({
+    keyName: key.name,
+    actorId: input.userId,
+    oldKeyDisplay: oldSecret.display,
+    oldKeyExpiresAt: input.oldKeyExpiresAt,
+    delay,
+  });
+  await postChannelNotice(deps, { channel, key, message, what: 'rotation' });
+}
+
+/** Tells the key's alert channel that someone ended its grace period early. No secret in it. */
+export async function postEndGraceNotice(
+  deps: SlackDeps,
+  input: { result: Extract<EndGraceResult, { status: 'ended' }>; userId: string },
+): Promise<void> {
+  const { key, ended, endedAt } = input.result;
+  if (!key.alertChannel) return;
+  const message = buildEndGraceNotice({
+    keyName: key.name,
+    actorId: input.userId,
+    endedDisplays: ended.map((s) => s.display),
+    endedAt,
+  });
+  await postChannelNotice(deps, { channel: key.alertChannel, key, message, what: 'end-grace' });
+}
+
+async function postChannelNotice(
+  deps: SlackDeps,
+  input: {
+    channel: string;
+    key: { id: string; name: string };
+    message: { text: string; blocks: KnownBlock[] };
+    what: 'rotation' | 'end-grace';
+  },
+): Promise<void> {
+  const { channel, key, what } = input;
   try {
-    await deps.client.chat.postMessage({
-      channel,
-      ...buildRotationNotice({
-        keyName: key.name,
-        actorId: input.userId,
-        oldKeyDisplay: oldSecret.display,
-        oldKeyExpiresAt: input.oldKeyExpiresAt,
-        delay,
-      }),
-    });
+    await deps.client.chat.postMessage({ channel, ...input.message });
   } catch (error) {
     const described = recordSlackError(deps, 'chat.postMessage', error);
+    const change = what === 'rotation' ? 'the rotation' : 'the end of the grace period';
     const hint =
       described.code === 'not_in_channel' || described.code === 'channel_not_found'
-        ? ` — invite the bot to <#${channel}> (/invite @rekey) so rotation notices arrive; the rotation itself stands`
-        : ' — the rotation itself stands';
+        ? ` — invite the bot to <#${channel}> (/invite @rekey) so ${what} notices arrive; ${change} itself stands`
+        : ` — ${change} itself stands`;
     deps.logger.warn(
       { ...described, channel, keyId: key.id, keyName: key.name },
-      `could not post the rotation notice in the alert channel${hint}`,
+      `could not post the ${what} notice in the alert channel${hint}`,
     );
   }
 }

@@ -13,6 +13,8 @@ export const ids = {
     reveal: 'rotate_key_reveal',
     /** Something stopped the journey; says what to do. */
     failure: 'rotate_key_failure',
+    /** App Home: a key's audit, read only. */
+    history: 'key_history',
   },
   blocks: {
     key: 'key_block',
@@ -23,6 +25,19 @@ export const ids = {
     key: 'key_select',
     delay: 'delay_radio',
     ack: 'ack_checkbox',
+  },
+  /**
+   * App Home. Each card's actions block is `home.cardBlockPrefix + keyId` (block ids are unique per
+   * view); its buttons carry the key's id (a uuid) as value, and the pager buttons a page number only.
+   */
+  home: {
+    cardBlockPrefix: 'home_card_',
+    pagerBlock: 'home_pager',
+    rotate: 'home_rotate',
+    endGrace: 'home_end_grace',
+    history: 'home_history',
+    previousPage: 'home_page_previous',
+    nextPage: 'home_page_next',
   },
   /** The value of the one acknowledgement checkbox. */
   ackValue: 'understood',

@@ -11,6 +11,7 @@ import { register as registerCommands } from './commands/index.ts';
 import { createWebClient, slackLogger } from './create-web-client.ts';
 import type { SlackDeps } from './deps.ts';
 import { register as registerEvents } from './events/index.ts';
+import { createHomePublisher, type HomePublisher } from './home-publisher.ts';
 import { describeSlackError } from './slack-errors.ts';
 import { register as registerViews } from './views/index.ts';
 
@@ -39,6 +40,8 @@ export interface SlackSurface {
   /** The Web API client every Slack call of the process goes through. */
   client: WebClient;
   bot: { userId: string; botId: string };
+  /** App Home: `home.publish(userId)` shows a user their key cards (local mode calls it too). */
+  home: HomePublisher;
   stop(): Promise<void>;
 }
 
@@ -63,7 +66,13 @@ export async function startSlack(options: StartSlackOptions): Promise<SlackSurfa
     rejectRateLimitedCalls: false,
   };
   const identity = { token: options.botToken, botId: bot.botId, botUserId: bot.userId };
-  const deps: SlackDeps = { services: options.services, client, logger, metrics: options.metrics };
+  const base = { services: options.services, client, logger, metrics: options.metrics };
+  const home = createHomePublisher(base);
+  const deps: SlackDeps = { ...base, home };
+  const stopHome = async () => {
+    home.stop();
+    await home.settled();
+  };
 
   if (options.appToken) {
     const app = new App({
@@ -76,7 +85,17 @@ export async function startSlack(options: StartSlackOptions): Promise<SlackSurfa
     });
     registerAll(app, deps);
     await app.start();
-    return { mode: 'socket', app, client, bot, stop: () => app.stop().then(() => undefined) };
+    return {
+      mode: 'socket',
+      app,
+      client,
+      bot,
+      home,
+      stop: async () => {
+        await app.stop();
+        await stopHome();
+      },
+    };
   }
 
   const receiver = new HTTPReceiver({
@@ -96,7 +115,7 @@ export async function startSlack(options: StartSlackOptions): Promise<SlackSurfa
   });
   registerAll(app, deps);
   await app.init();
-  return { mode: 'http', handler: receiver.requestListener, app, client, bot, stop: async () => {} };
+  return { mode: 'http', handler: receiver.requestListener, app, client, bot, home, stop: stopHome };
 }
 
 function registerAll(app: App, deps: SlackDeps): void {

@@ -45,6 +45,7 @@ describe('requests that are not from Slack', () => {
     ['ten minutes old', { timestamp: Math.floor(Date.now() / 1000) - 600 }],
   ])('answers 401 to a %s request and changes nothing', async (_label, variant) => {
     const created = await createTestKey(h.services, { maintainers: ['UMALLORY'] });
+    await h.slack.home.settled(); // the new key's maintainer gets their Home refreshed first
     const callsBefore = h.fake.calls.length;
     const response = await postToSlackEndpoint(h.url, body('UMALLORY', created.key.name), {
       signingSecret: SIGNING_SECRET,

@@ -1,8 +1,13 @@
-import type { App } from '@slack/bolt';
+import type { App, BlockButtonAction } from '@slack/bolt';
 import type { SlackDeps } from '../deps.ts';
+import { ids } from '../ids.ts';
+import { handleHomeEndGrace, handleHomeHistory, handleHomePage, handleHomeRotate } from './home-actions.ts';
 
-/**
- * Block actions. The /rotate-key modal's inputs do not dispatch actions (their values arrive with the
- * submission), so nothing is registered yet; App Home's Rotate and End-grace buttons will be.
- */
-export function register(_app: App, _deps: SlackDeps): void {}
+/** App Home's buttons. (The /rotate-key modal's inputs dispatch no actions: they arrive with the submission.) */
+export function register(app: App, deps: SlackDeps): void {
+  app.action<BlockButtonAction>(ids.home.rotate, handleHomeRotate(deps));
+  app.action<BlockButtonAction>(ids.home.endGrace, handleHomeEndGrace(deps));
+  app.action<BlockButtonAction>(ids.home.history, handleHomeHistory(deps));
+  app.action<BlockButtonAction>(ids.home.previousPage, handleHomePage(deps));
+  app.action<BlockButtonAction>(ids.home.nextPage, handleHomePage(deps));
+}

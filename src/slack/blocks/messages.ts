@@ -1,7 +1,7 @@
 import type { KnownBlock } from '@slack/types';
 import type { Delay } from '../../keys/delay.ts';
 import { ids } from '../ids.ts';
-import { expiryPhrase } from './slack-time.ts';
+import { expiryPhrase, slackDate } from './slack-time.ts';
 import { escapeMrkdwn, mrkdwn } from './text.ts';
 
 /** A chat message: `text` is the notification and screen-reader fallback for the blocks. */
@@ -62,6 +62,26 @@ export function buildRotationNotice(input: {
     blocks: [
       section(
         `:arrows_counterclockwise: <@${input.actorId}> rotated *${name}*. The old key \`${input.oldKeyDisplay}\` stops working ${when}.`,
+      ),
+    ],
+  };
+}
+
+/** The alert channel's notice that someone ended a grace period early. Display forms only. */
+export function buildEndGraceNotice(input: {
+  keyName: string;
+  actorId: string;
+  endedDisplays: string[];
+  endedAt: Date;
+}): SlackMessage {
+  const name = escapeMrkdwn(input.keyName);
+  const n = input.endedDisplays.length;
+  const which = `${n === 1 ? 'old key' : 'old keys'} ${input.endedDisplays.map((d) => `\`${d}\``).join(', ')}`;
+  return {
+    text: `<@${input.actorId}> ended the grace period of ${input.keyName}: the old key stopped working.`,
+    blocks: [
+      section(
+        `:octagonal_sign: <@${input.actorId}> ended the grace period of *${name}*: the ${which} stopped working ${slackDate(input.endedAt)}. Only the current key works now.`,
       ),
     ],
   };

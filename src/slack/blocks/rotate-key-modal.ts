@@ -34,7 +34,10 @@ export function buildRotateKeyModal(input: {
   selectedKeyId?: string;
   privateMetadata: string;
 }): ModalView {
-  const shown = input.keys.slice(0, MAX_KEY_OPTIONS);
+  const first = input.keys.slice(0, MAX_KEY_OPTIONS);
+  // The preselected key (App Home's "Rotate…" on key 250 of an admin) is always among the options.
+  const wanted = input.keys.find((k) => k.id === input.selectedKeyId);
+  const shown = wanted && !first.includes(wanted) ? [...first.slice(0, MAX_KEY_OPTIONS - 1), wanted] : first;
   const options = shown.map(keyOption);
   const selected =
     shown.find((k) => k.id === input.selectedKeyId) ?? (shown.length === 1 ? shown[0] : undefined);

@@ -19,3 +19,24 @@ export function relativeDelay(delay: Delay): string {
 export function expiryPhrase(expiresAt: Date, delay: Delay): string {
   return `${slackDate(expiresAt)} (${relativeDelay(delay)})`;
 }
+
+const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`;
+
+/**
+ * "in 23 hours 59 minutes": how long until `at`, as of `now`. A view is a snapshot, so this is correct
+ * when published; App Home is republished on open and after every change that concerns it.
+ */
+export function timeUntil(at: Date, now: Date): string {
+  const minutes = Math.floor((at.getTime() - now.getTime()) / 60_000);
+  if (at.getTime() <= now.getTime()) return 'now';
+  if (minutes < 1) return 'in less than a minute';
+  if (minutes < 60) return `in ${plural(minutes, 'minute')}`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) {
+    const rest = minutes % 60;
+    return `in ${plural(hours, 'hour')}${rest ? ` ${plural(rest, 'minute')}` : ''}`;
+  }
+  const days = Math.floor(hours / 24);
+  const rest = hours % 24;
+  return `in ${plural(days, 'day')}${rest ? ` ${plural(rest, 'hour')}` : ''}`;
+}

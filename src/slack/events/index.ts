@@ -1,5 +1,7 @@
 import type { App } from '@slack/bolt';
 import type { SlackDeps } from '../deps.ts';
+import { handleAppHomeOpened } from './app-home-opened.ts';
 
-/** Events API listeners (App Home's `app_home_opened` belongs here). None yet. */
-export function register(_app: App, _deps: SlackDeps): void {}
+export function register(app: App, deps: SlackDeps): void {
+  app.event('app_home_opened', handleAppHomeOpened(deps));
+}

@@ -1,0 +1,86 @@
+import type { KnownBlock, ModalView } from '@slack/types';
+import { delayLabel, isDelay } from '../../keys/delay.ts';
+import type { AuditEntry } from '../../services/types.ts';
+import { ids } from '../ids.ts';
+import { slackDate } from './slack-time.ts';
+import { escapeMrkdwn, mrkdwn, plain } from './text.ts';
+
+/** One block per event plus a header and a note stay under Slack's 100 blocks per modal. */
+export const MAX_HISTORY_EVENTS = 95;
+
+type HistoryEvent = Pick<
+  AuditEntry,
+  'action' | 'actor' | 'source' | 'delay' | 'oldSecretDisplay' | 'newSecretDisplay' | 'at'
+>;
+
+/**
+ * A key's audit, oldest first: who did what, when, with which grace period, from where. Display
+ * forms only. Past the block limit it keeps the latest events and says where to read the rest.
+ */
+export function buildHistoryModal(input: { keyName: string; events: HistoryEvent[] }): ModalView {
+  const { events } = input;
+  const shown = events.slice(-MAX_HISTORY_EVENTS);
+  const rotations = events.filter((e) => e.action === 'rotate').length;
+  const blocks: KnownBlock[] = [
+    {
+      type: 'section',
+      text: mrkdwn(
+        `*${escapeMrkdwn(input.keyName)}* — rotated ${rotations} time${rotations === 1 ? '' : 's'}. Oldest first:`,
+      ),
+    },
+  ];
+  if (shown.length < events.length) {
+    blocks.push({
+      type: 'context',
+      elements: [
+        mrkdwn(
+          `Showing the latest ${shown.length} of ${events.length} events; \`rekey keys audit ${escapeMrkdwn(input.keyName)}\` lists them all.`,
+        ),
+      ],
+    });
+  }
+  if (events.length === 0) {
+    blocks.push({ type: 'section', text: mrkdwn('_Nothing has happened to this key yet._') });
+  }
+  for (const event of shown) blocks.push({ type: 'section', text: mrkdwn(describeEvent(event)) });
+  return {
+    type: 'modal',
+    callback_id: ids.views.history,
+    title: plain('Key history'),
+    close: plain('Close'),
+    blocks,
+  };
+}
+
+function describeEvent(event: HistoryEvent): string {
+  const who = event.source === 'slack' ? `<@${event.actor}>` : escapeMrkdwn(event.actor);
+  const from =
+    event.source === 'slack'
+      ? 'from Slack'
+      : event.source === 'cli'
+        ? 'from the CLI'
+        : `from ${escapeMrkdwn(event.source)}`;
+  const by = `by ${who} ${from} · ${slackDate(event.at)}`;
+  switch (event.action) {
+    case 'rotate': {
+      const delay = isDelay(event.delay)
+        ? event.delay === 'now'
+          ? 'old key stopped immediately'
+          : `old key kept working for ${delayLabel(event.delay)}`
+        : 'grace period unknown';
+      const keys =
+        event.oldSecretDisplay && event.newSecretDisplay
+          ? `\n\`${event.oldSecretDisplay}\` → \`${event.newSecretDisplay}\``
+          : '';
+      return `:arrows_counterclockwise: *Rotated* ${by} · ${delay}${keys}`;
+    }
+    case 'end_grace':
+      return `:octagonal_sign: *Grace period ended early* ${by}${event.oldSecretDisplay ? `\nOld key \`${event.oldSecretDisplay}\` stopped working` : ''}`;
+    case 'create':
+      return `:sparkles: *Created* ${by}`;
+    case 'delete':
+      return `:wastebasket: *Deleted* ${by}`;
+    default:
+      return `*${escapeMrkdwn(event.action)}* ${by}`;
+  }
+}

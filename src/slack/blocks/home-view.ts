@@ -1,0 +1,194 @@
+import type { ActionsBlock, Button, HomeView, KnownBlock, SectionBlock } from '@slack/types';
+import type { KeySummary, SecretView } from '../../services/types.ts';
+import { ids } from '../ids.ts';
+import { slackDate, timeUntil } from './slack-time.ts';
+import { escapeMrkdwn, mrkdwn, plain } from './text.ts';
+
+/**
+ * Cards per page. A card is at most 4 blocks (summary, old keys, buttons, divider), the page frame 5
+ * (header, context, divider, pager, its context): 20 × 4 + 5 = 85, inside Slack's 100 for a Home tab.
+ */
+export const KEYS_PER_PAGE = 20;
+/** Old keys listed on one card; a key rotated many times within its grace period shows a count for the rest. */
+const MAX_OLD_KEYS_SHOWN = 5;
+
+export interface HomeInput {
+  keys: KeySummary[];
+  /** Zero-based; out-of-range pages show the nearest one (a Home published before keys went away). */
+  page: number;
+  now: Date;
+  isAdmin: boolean;
+}
+
+/** Keys in grace first (the one that stops soonest on top), then the others by name. */
+export function orderForHome(keys: readonly KeySummary[]): KeySummary[] {
+  const soonest = (k: KeySummary) => k.inGrace[0]?.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY;
+  return [...keys].sort((a, b) => {
+    const inGrace = Number(b.inGrace.length > 0) - Number(a.inGrace.length > 0);
+    if (inGrace !== 0) return inGrace;
+    return soonest(a) - soonest(b) || a.name.localeCompare(b.name);
+  });
+}
+
+export function pageCount(keyCount: number): number {
+  return Math.max(1, Math.ceil(keyCount / KEYS_PER_PAGE));
+}
+
+export function clampPage(page: number, keyCount: number): number {
+  if (!Number.isInteger(page) || page < 0) return 0;
+  return Math.min(page, pageCount(keyCount) - 1);
+}
+
+/**
+ * The user's App Home: a card per key they may manage (DESIGN §6), a page at a time. Shows key
+ * display forms only — never a key string — and puts only key ids and page numbers in values.
+ */
+export function buildHomeView(input: HomeInput): HomeView {
+  if (input.keys.length === 0) return { type: 'home', blocks: emptyState() };
+  const ordered = orderForHome(input.keys);
+  const page = clampPage(input.page, ordered.length);
+  const pages = pageCount(ordered.length);
+  const first = page * KEYS_PER_PAGE;
+  const shown = ordered.slice(first, first + KEYS_PER_PAGE);
+  const blocks: KnownBlock[] = [
+    { type: 'header', text: plain('Your API keys') },
+    { type: 'context', elements: [mrkdwn(summaryLine(ordered, input.isAdmin))] },
+    { type: 'divider' },
+  ];
+  for (const key of shown) blocks.push(...keyCard(key, input.now));
+  if (pages > 1) {
+    blocks.push(pager(page, pages));
+    blocks.push({
+      type: 'context',
+      elements: [
+        mrkdwn(
+          `Page ${page + 1} of ${pages} · keys ${first + 1}–${first + shown.length} of ${ordered.length}`,
+        ),
+      ],
+    });
+  }
+  return { type: 'home', blocks };
+}
+
+function emptyState(): KnownBlock[] {
+  return [
+    { type: 'header', text: plain('Your API keys') },
+    {
+      type: 'section',
+      text: mrkdwn(
+        ':key: *You do not maintain any API key yet*, so there is nothing to rotate here. Ask a key’s maintainer or a rekey admin to add you as a maintainer; your keys then appear here with their Rotate, End grace and History buttons.',
+      ),
+    },
+    {
+      type: 'context',
+      elements: [mrkdwn('`/rotate-key help` explains how rotation works.')],
+    },
+  ];
+}
+
+function summaryLine(keys: KeySummary[], isAdmin: boolean): string {
+  const inGrace = keys.filter((k) => k.inGrace.length > 0).length;
+  const count = `${keys.length} key${keys.length === 1 ? '' : 's'}`;
+  const whose = isAdmin ? `You are a rekey admin: all ${count}` : `You maintain ${count}`;
+  const grace = inGrace > 0 ? ` · :hourglass_flowing_sand: ${inGrace} in a grace period, listed first` : '';
+  return `${whose}${grace}.`;
+}
+
+function keyCard(key: KeySummary, now: Date): KnownBlock[] {
+  const name = escapeMrkdwn(key.name);
+  const products = key.products.length > 0 ? key.products.map(escapeMrkdwn).join(', ') : '_none_';
+  const channel = key.alertChannel ? `<#${key.alertChannel}>` : '_none_';
+  const current = key.current ? `\`${key.current.display}\`` : '_none_';
+  const rotated = key.lastRotatedAt ? slackDate(key.lastRotatedAt) : '_never rotated_';
+  const inGrace = key.inGrace.length > 0;
+  const summary: SectionBlock = {
+    type: 'section',
+    text: mrkdwn(`*${name}*${inGrace ? '  :hourglass_flowing_sand: _grace period_' : ''}`),
+    fields: [
+      mrkdwn(`*Products*\n${products}`),
+      mrkdwn(`*Alert channel*\n${channel}`),
+      mrkdwn(`*${inGrace ? 'New key' : 'Current key'}*\n${current}`),
+      mrkdwn(`*Last rotated*\n${rotated}`),
+    ],
+  };
+  const blocks: KnownBlock[] = [summary];
+  if (inGrace) blocks.push({ type: 'section', text: mrkdwn(oldKeysText(key.inGrace, now)) });
+  blocks.push(cardButtons(key), { type: 'divider' });
+  return blocks;
+}
+
+function oldKeysText(inGrace: SecretView[], now: Date): string {
+  const lines = inGrace.slice(0, MAX_OLD_KEYS_SHOWN).map((secret) => {
+    const at = secret.expiresAt ?? now;
+    return `\`${secret.display}\` still works; it stops ${slackDate(at)} (${timeUntil(at, now)})`;
+  });
+  const more = inGrace.length - MAX_OLD_KEYS_SHOWN;
+  if (more > 0) lines.push(`…and ${more} more old key${more === 1 ? '' : 's'} still working`);
+  const title = inGrace.length === 1 ? '*Old key*' : '*Old keys*';
+  return `${title}\n${lines.join('\n')}`;
+}
+
+function cardButtons(key: KeySummary): ActionsBlock {
+  const rotate: Button = {
+    type: 'button',
+    action_id: ids.home.rotate,
+    text: plain('Rotate…'),
+    value: key.id,
+  };
+  const history: Button = {
+    type: 'button',
+    action_id: ids.home.history,
+    text: plain('History'),
+    value: key.id,
+  };
+  const elements: Button[] = [rotate];
+  if (key.inGrace.length > 0) elements.push(endGraceButton(key));
+  elements.push(history);
+  return { type: 'actions', block_id: `${ids.home.cardBlockPrefix}${key.id}`, elements };
+}
+
+function endGraceButton(key: KeySummary): Button {
+  // Slack caps a confirm dialog's text at 300 characters: name the old keys only when there are few.
+  const n = key.inGrace.length;
+  const which =
+    n <= 2
+      ? `old key${n === 1 ? '' : 's'} ${key.inGrace.map((s) => `\`${s.display}\``).join(' and ')}`
+      : `${n} old keys`;
+  return {
+    type: 'button',
+    action_id: ids.home.endGrace,
+    text: plain('End grace now'),
+    style: 'danger',
+    value: key.id,
+    confirm: {
+      title: plain('End the grace period?'),
+      text: mrkdwn(
+        `The ${which} of *${escapeMrkdwn(key.name)}* will stop working *immediately*; anything still using ${n === 1 ? 'it' : 'them'} fails at once. This cannot be undone.`,
+      ),
+      confirm: plain('End grace now'),
+      deny: plain('Cancel'),
+      style: 'danger',
+    },
+  };
+}
+
+function pager(page: number, pages: number): ActionsBlock {
+  const elements: Button[] = [];
+  if (page > 0) {
+    elements.push({
+      type: 'button',
+      action_id: ids.home.previousPage,
+      text: plain('← Previous'),
+      value: String(page - 1),
+    });
+  }
+  if (page < pages - 1) {
+    elements.push({
+      type: 'button',
+      action_id: ids.home.nextPage,
+      text: plain('Next →'),
+      value: String(page + 1),
+    });
+  }
+  return { type: 'actions', block_id: ids.home.pagerBlock, elements };
+}
