@@ -1,0 +1,82 @@
+import type { KnownBlock } from '@slack/types';
+import { describe, expect, it } from 'vitest';
+import { checkView } from '../../src/fake-slack/block-kit-limits.ts';
+import type { KeySummary, SecretView } from '../../src/services/types.ts';
+import { buildHistoryModal } from '../../src/slack/blocks/history-modal.ts';
+import { buildHomeView, KEYS_PER_PAGE } from '../../src/slack/blocks/home-view.ts';
+import { ids } from '../../src/slack/ids.ts';
+
+const now = new Date('2026-01-15T10:00:00Z');
+const HOUR = 3_600_000;
+/** What the local-mode page renders (src/local/public/block-kit.js); App Home must not need more. */
+const RENDERED = new Set(['header', 'section', 'divider', 'context', 'input', 'actions', 'rich_text']);
+
+const secret = (i: number, expiresInMs: number | null): SecretView => ({
+  id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+  display: `rk_live_Ab${String(i % 100).padStart(2, '0')}…wxyz`,
+  createdAt: now,
+  expiresAt: expiresInMs === null ? null : new Date(now.getTime() + expiresInMs),
+});
+
+/** The biggest card there can be: longest name, many products, several old keys in grace. */
+function bigKey(i: number): KeySummary {
+  return {
+    id: `10000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    name: `${String(i).padStart(3, '0')}${'n'.repeat(61)}`,
+    products: Array.from({ length: 20 }, (_, p) => `product-${p}-${'p'.repeat(40)}`),
+    maintainers: ['U1'],
+    alertChannel: 'CALERTS',
+    createdAt: now,
+    lastRotatedAt: now,
+    current: secret(i * 10, null),
+    inGrace: Array.from({ length: 8 }, (_, g) => secret(i * 10 + g + 1, (g + 1) * HOUR)),
+  };
+}
+
+describe('buildHomeView', () => {
+  it('stays within Slack’s limits on every page, even with the biggest cards', () => {
+    const keys = Array.from({ length: 250 }, (_, i) => bigKey(i));
+    for (let page = 0; page < Math.ceil(250 / KEYS_PER_PAGE); page++) {
+      const view = buildHomeView({ keys, page, now, isAdmin: true });
+      expect(view.blocks.length).toBeLessThanOrEqual(100);
+      expect(checkView(view)).toEqual([]);
+      for (const block of view.blocks) expect(RENDERED.has(block.type)).toBe(true);
+      const confirms = view.blocks
+        .filter((b): b is Extract<KnownBlock, { type: 'actions' }> => b.type === 'actions')
+        .flatMap((b) => b.elements)
+        .flatMap((e) => ('confirm' in e && e.confirm ? [e.confirm] : []));
+      for (const confirm of confirms) {
+        expect(confirm.text.text.length).toBeLessThanOrEqual(300);
+        expect(confirm.style).toBe('danger');
+      }
+    }
+  });
+
+  it('shows the nearest page when asked for one past the end, and no pager for one page', () => {
+    const keys = Array.from({ length: 3 }, (_, i) => bigKey(i));
+    const view = buildHomeView({ keys, page: 7, now, isAdmin: false });
+    expect(view.blocks.filter((b) => b.block_id?.startsWith(ids.home.cardBlockPrefix))).toHaveLength(3);
+    expect(view.blocks.some((b) => b.block_id === ids.home.pagerBlock)).toBe(false);
+  });
+});
+
+describe('buildHistoryModal', () => {
+  it('keeps the latest events within 100 blocks and says where the rest are', () => {
+    const events = Array.from({ length: 300 }, (_, i) => ({
+      action: 'rotate',
+      actor: 'U1',
+      source: 'slack',
+      delay: '24h',
+      oldSecretDisplay: `rk_live_old${i}`,
+      newSecretDisplay: `rk_live_new${i}`,
+      at: new Date(now.getTime() + i * HOUR),
+    }));
+    const view = buildHistoryModal({ keyName: 'k', events });
+    expect(view.blocks.length).toBeLessThanOrEqual(100);
+    expect(checkView(view)).toEqual([]);
+    const text = JSON.stringify(view);
+    expect(text).toContain('rk_live_new299');
+    expect(text).not.toContain('rk_live_new0`');
+    expect(text).toContain('rekey keys audit k');
+  });
+});
