@@ -315,6 +315,29 @@ describe('a stale Home', () => {
   });
 });
 
+describe('a Home that another maintainer made stale', () => {
+  it('explains that the grace period already ended and changes nothing', async () => {
+    const key = await createTestKey(h.services, { name: 'll-rosa', maintainers: ['UROSA', 'USAM'] });
+    await rotate(key.key.id, '24h');
+    const sam = new HomeUser(h, 'USAM');
+    const stale = await sam.openHome();
+    await h.services.endGrace({
+      key: { id: key.key.id },
+      actor: slackActor('UROSA'),
+      acknowledged: true,
+    });
+    const eventsBefore = (await h.services.keyAudit({ id: key.key.id })).events.length;
+
+    const refreshed = await sam.nextPublish(() =>
+      sam.press(sam.cardButton(key.key.id, ids.home.endGrace, stale)!, stale),
+    );
+    const notice = await sam.waitForModal();
+    expect(json(notice)).toContain('no old key still working');
+    expect((await h.services.keyAudit({ id: key.key.id })).events).toHaveLength(eventsBefore);
+    expect(sam.cardButton(key.key.id, ids.home.endGrace, refreshed)).toBeUndefined();
+  });
+});
+
 describe('refreshing', () => {
   it('republishes the Home of the other maintainers when someone rotates with /rotate-key', async () => {
     const key = await createTestKey(h.services, { name: 'jj-olga', maintainers: ['UOLGA', 'UPETE'] });
