@@ -93,6 +93,7 @@ export async function startRekey(config: Config, options: StartOptions): Promise
     extra: local?.routes,
     verify: createVerifyRoute({
       verify: verifyPath.cache.verify,
+      verifyNow: verifyPath.cache.verifyNow,
       apiTokens: config.REKEY_API_TOKENS,
       metrics,
       logger,

@@ -2,33 +2,53 @@ import type { IncomingMessage } from 'node:http';
 
 export class BodyTooLargeError extends Error {}
 
-/** Reads a request body up to `limit` bytes; a larger one is refused, not buffered. */
-export function readBody(req: IncomingMessage, limit: number): Promise<string> {
+/**
+ * Reads a request body up to `limit` bytes and calls back once; a larger one is refused, not buffered.
+ * Callback style on purpose: the verify route answers in the same tick as the body's last chunk.
+ */
+export function readBodyThen(
+  req: IncomingMessage,
+  limit: number,
+  done: (error: Error | null, text: string) => void,
+): void {
   const declared = Number(req.headers['content-length']);
   if (declared > limit) {
     req.resume();
-    return Promise.reject(new BodyTooLargeError(`body over ${limit} bytes`));
+    done(new BodyTooLargeError(`body over ${limit} bytes`), '');
+    return;
   }
-  return new Promise((resolve, reject) => {
-    // Verify bodies arrive in one chunk almost always: keep that case free of arrays and concat.
-    let first: Buffer | undefined;
-    let rest: Buffer[] | undefined;
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new BodyTooLargeError(`body over ${limit} bytes`));
-        req.resume();
-        return;
-      }
-      if (!first) first = chunk;
-      else if (rest) rest.push(chunk);
-      else rest = [first, chunk];
-    });
-    req.on('end', () => {
-      if (rest) resolve(Buffer.concat(rest).toString('utf8'));
-      else resolve(first ? first.toString('utf8') : '');
-    });
-    req.on('error', reject);
+  // Verify bodies arrive in one chunk almost always: keep that case free of arrays and concat.
+  let first: Buffer | undefined;
+  let rest: Buffer[] | undefined;
+  let size = 0;
+  let finished = false;
+  const finish = (error: Error | null, text: string) => {
+    if (finished) return;
+    finished = true;
+    done(error, text);
+  };
+  req.on('data', (chunk: Buffer) => {
+    if (finished) return;
+    size += chunk.length;
+    if (size > limit) {
+      req.resume();
+      finish(new BodyTooLargeError(`body over ${limit} bytes`), '');
+      return;
+    }
+    if (!first) first = chunk;
+    else if (rest) rest.push(chunk);
+    else rest = [first, chunk];
   });
+  req.on('end', () => {
+    if (rest) finish(null, Buffer.concat(rest).toString('utf8'));
+    else finish(null, first ? first.toString('utf8') : '');
+  });
+  req.on('error', (error) => finish(error, ''));
+}
+
+/** Reads a request body up to `limit` bytes; a larger one is refused, not buffered. */
+export function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) =>
+    readBodyThen(req, limit, (error, text) => (error ? reject(error) : resolve(text))),
+  );
 }

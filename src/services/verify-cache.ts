@@ -3,7 +3,7 @@ import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.ts';
 import { AppError } from '../errors.ts';
 import { hashToken } from '../keys/hash.ts';
-import { parseToken } from '../keys/token.ts';
+import { isWellFormedToken } from '../keys/token.ts';
 import type { VerifyResult } from '../keys/verification.ts';
 import type { VerificationRow } from '../store/secrets-store.ts';
 import type { Verifier } from './verify-key.ts';
@@ -53,6 +53,11 @@ export interface VerifyCacheOptions {
 
 export interface VerifyCache {
   verify: Verifier;
+  /**
+   * The synchronous hot path: the verdict when it needs no database (malformed, or a cache hit),
+   * otherwise `undefined` — then call `verify`. Lets the HTTP route answer a hit without a promise.
+   */
+  verifyNow(token: unknown): VerifyResult | undefined;
   /** Drops the cached verdicts of these secret hashes. Takes effect for every later request. */
   invalidate(hashes: readonly string[]): void;
   /** Drops everything (after missed invalidations, e.g. the channel reconnected). */
@@ -156,14 +161,19 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
     return pending;
   };
 
-  const verify: Verifier = async (token) => {
-    if (!parseToken(token)) return MALFORMED;
+  const verifyNow = (token: unknown): VerifyResult | undefined => {
+    if (!isWellFormedToken(token)) return MALFORMED;
     const hash = sha256Hex(token as string);
     const hit = positive.get(hash) ?? negative.get(hash);
-    if (hit) {
-      options.onHit?.();
-      return decide(hit, clock.now().getTime());
-    }
+    if (!hit) return undefined;
+    options.onHit?.();
+    return decide(hit, clock.now().getTime());
+  };
+
+  const verify: Verifier = async (token) => {
+    const now = verifyNow(token);
+    if (now) return now;
+    const hash = sha256Hex(token as string);
     options.onMiss?.();
     const entry = await miss(hash);
     // Decided after the lookup, with the clock read now: the same rule as a hit.
@@ -172,6 +182,7 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
 
   return {
     verify,
+    verifyNow,
     invalidate(hashes) {
       epoch++;
       for (const hash of hashes) {

@@ -40,6 +40,9 @@ describe('POST /v1/keys/verify', () => {
       '{"key":42}',
       '{"token":"x"}',
       '"rk"',
+      // Invalid JSON that a shortcut parser could mistake for a plain body: a raw control character.
+      '{"key":"rk_live_\u0001"}',
+      '{"key":"abc\n"}',
     ]) {
       const res = await postVerify(server.url, body);
       expect(res.status, body).toBe(400);
@@ -47,6 +50,21 @@ describe('POST /v1/keys/verify', () => {
     }
     const huge = await postVerify(server.url, { key: 'x'.repeat(10_000) });
     expect(huge.status).toBe(413);
+  });
+
+  it('reads the key the same way whatever valid JSON spelling the gateway sends', async () => {
+    const { token } = await createTestKey(services);
+    const spellings = [
+      JSON.stringify({ key: token }),
+      `{ "key" : "${token}" }`,
+      `{"key":"${token}","extra":1}`,
+      `{"key":"${token.replace('_', '\\u005f')}"}`,
+    ];
+    for (const body of spellings) {
+      const res = await postVerify(server.url, body);
+      expect(res.status, body).toBe(200);
+      expect(res.json, body).toMatchObject({ valid: true, status: 'active' });
+    }
   });
 
   it('answers 405 for other methods', async () => {

@@ -2,7 +2,13 @@ import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { BASE62_ALPHABET, encodeBase62 } from '../../src/keys/base62.ts';
 import { hashToken } from '../../src/keys/hash.ts';
-import { displayToken, generateToken, parseToken, tokenChecksum } from '../../src/keys/token.ts';
+import {
+  displayToken,
+  generateToken,
+  isWellFormedToken,
+  parseToken,
+  tokenChecksum,
+} from '../../src/keys/token.ts';
 
 const FORMAT = /^rk_live_[0-9A-Za-z]{32}[0-9A-Za-z]{6}$/;
 
@@ -67,6 +73,24 @@ describe('key strings', () => {
       {},
     ]) {
       expect(parseToken(bad)).toBeNull();
+    }
+  });
+
+  it('the allocation-free check used by the verify path agrees with the full parser', () => {
+    const { token } = generateToken('rk_live');
+    const candidates: unknown[] = [
+      token,
+      generateToken('acme_test').token,
+      `Bad_${token.slice(8)}`,
+      `_${token.slice(8)}`,
+    ];
+    for (let i = 0; i < token.length; i++) {
+      for (const c of ['a', '_', 'Z', '0', '-', 'é'])
+        candidates.push(token.slice(0, i) + c + token.slice(i + 1));
+    }
+    candidates.push(token.slice(1), `${token}0`, 'rk_live', '', 42, null, 'x'.repeat(300));
+    for (const candidate of candidates) {
+      expect(isWellFormedToken(candidate), String(candidate)).toBe(parseToken(candidate) !== null);
     }
   });
 
