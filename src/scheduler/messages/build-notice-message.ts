@@ -1,5 +1,8 @@
 import type { KnownBlock } from '@slack/types';
 import { describeDuration } from '../../duration.ts';
+// The same Block Kit text helpers as every other Slack surface: one spelling of dates and escapes.
+import { slackDate } from '../../slack/blocks/slack-time.ts';
+import { escapeMrkdwn } from '../../slack/blocks/text.ts';
 
 /** One key in a notice message. Carries the old key's display form only, never a key string. */
 export interface NoticeItem {
@@ -16,18 +19,6 @@ export interface NoticeMessage {
 
 /** Slack allows 50 blocks per message; a header, a divider and a context leave room for this many keys. */
 export const ITEMS_PER_MESSAGE = 40;
-
-/** `<!date^…>` shows each reader the time in their own time zone; the fallback is UTC. */
-export function slackDate(at: Date): string {
-  const unix = Math.floor(at.getTime() / 1000);
-  const fallback = `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-  return `<!date^${unix}^{date_short_pretty} at {time}|${fallback}>`;
-}
-
-/** Slack mrkdwn control characters; key names are restricted, but the message should not depend on it. */
-function escapeMrkdwn(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
 
 function itemLine(item: NoticeItem, now: Date): string {
   const name = `*${escapeMrkdwn(item.keyName)}*`;

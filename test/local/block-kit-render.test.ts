@@ -1,0 +1,203 @@
+import { describe, expect, it } from 'vitest';
+import {
+  escapeHtml,
+  renderBlock,
+  renderBlocks,
+  renderMrkdwn,
+  UnknownBlockError,
+} from '../../src/local/public/block-kit.js';
+import { buildNoticeMessages } from '../../src/scheduler/messages/build-notice-message.ts';
+import type { KeySummary } from '../../src/services/types.ts';
+import { buildHistoryModal } from '../../src/slack/blocks/history-modal.ts';
+import { buildHomeView } from '../../src/slack/blocks/home-view.ts';
+import {
+  buildEndGraceNotice,
+  buildErrorMessage,
+  buildHelpMessage,
+  buildNewKeyMessage,
+  buildRotationNotice,
+} from '../../src/slack/blocks/messages.ts';
+import { buildNoticeModal } from '../../src/slack/blocks/notice-modal.ts';
+import { buildRevealModal } from '../../src/slack/blocks/reveal-modal.ts';
+import { buildReviewModal } from '../../src/slack/blocks/review-modal.ts';
+import { buildRotateKeyModal } from '../../src/slack/blocks/rotate-key-modal.ts';
+
+const now = new Date('2026-03-01T12:00:00Z');
+const hours = (n: number) => new Date(now.getTime() + n * 3_600_000);
+const secret = (id: string, expiresAt: Date | null) => ({
+  id,
+  display: `rk_live_${id.padEnd(4, 'x')}…wxyz`,
+  createdAt: now,
+  expiresAt,
+});
+const key = (name: string, inGrace: number): KeySummary => ({
+  id: `00000000-0000-4000-8000-${name.padStart(12, '0').slice(-12)}`,
+  name,
+  products: ['payments', 'refunds'],
+  maintainers: ['U0ADA'],
+  alertChannel: 'C0ALERTS',
+  createdAt: now,
+  lastRotatedAt: inGrace ? now : null,
+  current: secret('cur', null),
+  inGrace: Array.from({ length: inGrace }, (_, i) => secret(`old${i}`, hours(i + 1))),
+});
+const token = 'rk_live_AbCdEfGhIjKlMnOpQrStUvWxYz0123454gfFC3';
+
+/** Every builder the bot has, in the states that change which blocks it emits. */
+const outputs: Array<[string, { blocks?: readonly unknown[] }]> = [
+  [
+    'rotate modal, several keys',
+    buildRotateKeyModal({ keys: [key('a', 0), key('b', 1)], privateMetadata: '' }),
+  ],
+  [
+    'rotate modal, one key preselected',
+    buildRotateKeyModal({ keys: [key('a', 0)], selectedKeyId: key('a', 0).id, privateMetadata: '' }),
+  ],
+  [
+    'review modal, 24h',
+    buildReviewModal({ key: key('a', 0), delay: '24h', expiresAt: hours(24), privateMetadata: '{}' }),
+  ],
+  [
+    'review modal, now',
+    buildReviewModal({ key: key('a', 0), delay: 'now', expiresAt: now, privateMetadata: '{}' }),
+  ],
+  [
+    'reveal modal',
+    buildRevealModal({
+      keyName: 'a',
+      token,
+      oldKeyDisplay: 'rk_live_AbCd…wxyz',
+      oldKeyExpiresAt: hours(3),
+      delay: '3h',
+    }),
+  ],
+  ['notice modal', buildNoticeModal({ title: 'Cannot rotate', text: 'You are not a maintainer.' })],
+  [
+    'history modal',
+    buildHistoryModal({
+      keyName: 'a',
+      events: [
+        {
+          action: 'create',
+          actor: 'cli:root',
+          source: 'cli',
+          delay: null,
+          oldSecretDisplay: null,
+          newSecretDisplay: 'rk_live_a…b',
+          at: now,
+        },
+        {
+          action: 'rotate',
+          actor: 'U0ADA',
+          source: 'slack',
+          delay: '1h',
+          oldSecretDisplay: 'rk_live_a…b',
+          newSecretDisplay: 'rk_live_c…d',
+          at: hours(1),
+        },
+        {
+          action: 'end_grace',
+          actor: 'U0ADA',
+          source: 'slack',
+          delay: null,
+          oldSecretDisplay: 'rk_live_a…b',
+          newSecretDisplay: null,
+          at: hours(2),
+        },
+      ],
+    }),
+  ],
+  ['home, empty', buildHomeView({ keys: [], page: 0, now, isAdmin: false })],
+  ['home, keys in grace', buildHomeView({ keys: [key('a', 2), key('b', 0)], page: 0, now, isAdmin: false })],
+  [
+    'home, paged',
+    buildHomeView({
+      keys: Array.from({ length: 45 }, (_, i) => key(`k${i}`, i % 3)),
+      page: 1,
+      now,
+      isAdmin: true,
+    }),
+  ],
+  ['help message', buildHelpMessage()],
+  ['error message', buildErrorMessage('Something went wrong.')],
+  ['new key message', buildNewKeyMessage({ keyName: 'a', token })],
+  [
+    'rotation notice',
+    buildRotationNotice({
+      keyName: 'a',
+      actorId: 'U0ADA',
+      oldKeyDisplay: 'rk_live_a…b',
+      oldKeyExpiresAt: hours(24),
+      delay: '24h',
+    }),
+  ],
+  [
+    'end-grace notice',
+    buildEndGraceNotice({ keyName: 'a', actorId: 'U0ADA', endedDisplays: ['rk_live_a…b'], endedAt: now }),
+  ],
+  ...buildNoticeMessages(
+    [
+      { kind: 'reminder' as const, keyName: 'a', oldDisplay: 'rk_live_a…b', expiresAt: hours(1) },
+      { kind: 'expired' as const, keyName: 'b', oldDisplay: 'rk_live_c…d', expiresAt: now },
+    ],
+    { audience: 'channel', now },
+  ).map((m, i): [string, { blocks?: readonly unknown[] }] => [`scheduler notice ${i}`, m]),
+];
+
+describe('the local page renders what the bot emits', () => {
+  it.each(outputs)('renders every block of: %s', (_name, output) => {
+    expect(output.blocks?.length).toBeGreaterThan(0);
+    for (const block of output.blocks ?? []) {
+      const html = renderBlock(block, { now });
+      expect(html.length, JSON.stringify(block)).toBeGreaterThan(0);
+    }
+  });
+
+  it('fails loudly on a block or element type it does not know, rather than dropping it', () => {
+    expect(() => renderBlock({ type: 'video', title: 'x' })).toThrow(UnknownBlockError);
+    expect(() =>
+      renderBlock({ type: 'actions', elements: [{ type: 'datepicker', action_id: 'd' }] }),
+    ).toThrow(UnknownBlockError);
+    expect(() => renderBlock({ type: 'section', text: { type: 'markdown', text: 'x' } })).toThrow(
+      UnknownBlockError,
+    );
+  });
+
+  it('escapes text from views, so a key name cannot inject markup', () => {
+    const html = renderBlocks([
+      { type: 'section', text: { type: 'plain_text', text: '<img src=x onerror=alert(1)>' } },
+    ]);
+    expect(html).not.toContain('<img');
+    expect(html).toContain(escapeHtml('<img src=x onerror=alert(1)>'));
+    expect(renderMrkdwn('*bold* <https://example.com|a link> &lt;tag&gt;')).toBe(
+      '<b>bold</b> <a href="https://example.com" target="_blank" rel="noopener noreferrer">a link</a> &lt;tag&gt;',
+    );
+  });
+
+  it('renders <!date^…> in the reader\u2019s time zone, with the fallback kept as a title', () => {
+    const html = renderMrkdwn('<!date^1772366400^{date_num} {time}|2026-03-01 12:00 UTC>');
+    expect(html).toMatch(
+      /<time class="bk-date" datetime="2026-03-01T12:00:00.000Z" title="2026-03-01 12:00 UTC">2026-03-01 /,
+    );
+  });
+
+  it('renders input errors under their block, as Slack does for response_action errors', () => {
+    const html = renderBlocks(
+      [
+        {
+          type: 'input',
+          block_id: 'ack',
+          label: { type: 'plain_text', text: 'Confirm' },
+          element: {
+            type: 'checkboxes',
+            action_id: 'c',
+            options: [{ text: { type: 'plain_text', text: 'I understand' }, value: 'y' }],
+          },
+        },
+      ],
+      { errors: { ack: 'Please confirm.' } },
+    );
+    expect(html).toContain('bk-input-invalid');
+    expect(html).toContain('<div class="bk-error" role="alert">Please confirm.</div>');
+  });
+});
