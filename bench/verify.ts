@@ -71,7 +71,12 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-type Request = { method: 'POST'; path: string; body?: string; setupRequest?: (r: Record<string, unknown>) => Record<string, unknown> };
+type Request = {
+  method: 'POST';
+  path: string;
+  body?: string;
+  setupRequest?: (r: Record<string, unknown>) => Record<string, unknown>;
+};
 
 function staticRequests(tokens: string[]): Request[] {
   return tokens.map((key) => ({ method: 'POST', path: '/v1/keys/verify', body: JSON.stringify({ key }) }));
