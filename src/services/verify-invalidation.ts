@@ -1,34 +1,25 @@
-import type { InvalidationChannel } from '../store/invalidation-channel.ts';
 import type { KeyChanges } from './key-changes.ts';
 import type { VerifyCache } from './verify-cache.ts';
 
 export interface VerifyInvalidationHooks {
-  /** One invalidation applied; `origin` is where the change was made. */
-  onInvalidation?: (origin: 'local' | 'remote') => void;
-  /** Telling the other replicas failed: they fall back to the TTL for these secrets. */
-  onPublishError?: (error: unknown) => void;
+  /** One invalidation applied from a change made in this process. */
+  onInvalidation?: () => void;
 }
 
 /**
- * Local changes invalidate this process's cache synchronously (before the service call returns to
- * its caller), then go to the other replicas through the channel. A failed broadcast never undoes
- * or fails the change: the other replicas' TTL still bounds how long they can be wrong.
+ * Local changes invalidate this process's cache synchronously, before the service call returns to its
+ * caller. Other replicas hear of the same change from the database itself: triggers announce every
+ * expiry change and key deletion on the invalidation channel at commit (migration
+ * 0004_announce_changes_to_replicas), whoever made it — a replica, the CLI or a hand-typed UPDATE.
  */
 export function connectVerifyInvalidation(
   changes: KeyChanges,
   cache: VerifyCache,
-  channel: InvalidationChannel | undefined,
   hooks: VerifyInvalidationHooks = {},
 ): () => void {
-  return changes.subscribe(async (change) => {
+  return changes.subscribe((change) => {
     if (change.secretHashes.length === 0) return;
     cache.invalidate(change.secretHashes);
-    hooks.onInvalidation?.('local');
-    if (!channel) return;
-    try {
-      await channel.publish(change.secretHashes);
-    } catch (error) {
-      hooks.onPublishError?.(error);
-    }
+    hooks.onInvalidation?.();
   });
 }

@@ -4,12 +4,6 @@ import type { Database } from './database.ts';
 /** The PostgreSQL channel every replica LISTENs on. */
 export const INVALIDATION_CHANNEL = 'rekey_verify_invalidate';
 
-/**
- * NOTIFY payloads must stay under 8000 bytes: 64-hex hashes, comma-separated, after a short header.
- * 100 hashes ≈ 6.5 kB.
- */
-const HASHES_PER_MESSAGE = 100;
-
 export interface InvalidationChannelEvents {
   /** Another replica (or this one, through the database) changed these secrets. */
   onInvalidate(hashes: string[]): void;
@@ -20,8 +14,6 @@ export interface InvalidationChannelEvents {
 }
 
 export interface InvalidationChannel {
-  /** Tells every replica these secret hashes changed. Call after the transaction committed. */
-  publish(hashes: readonly string[]): Promise<void>;
   /** True while LISTEN is known to work. */
   readonly up: boolean;
   close(): Promise<void>;
@@ -33,8 +25,8 @@ export interface InvalidationChannelOptions {
 }
 
 /**
- * Payload: `<origin>|<hash>,<hash>…` or `<origin>|ping`. The origin lets a replica skip its own
- * messages (it already invalidated locally, synchronously).
+ * Payload: `db|<hash>,<hash>…` from the database's triggers (every change, whoever made it), or
+ * `<origin>|ping` from a replica's heartbeat, which only that replica acts on.
  */
 function encode(origin: string, body: string): string {
   return `${origin}|${body}`;
@@ -47,13 +39,6 @@ function decode(payload: string): { origin: string; body: string } | null {
 }
 
 const HASH = /^[0-9a-f]{64}$/;
-
-function chunks(hashes: readonly string[]): string[][] {
-  const out: string[][] = [];
-  for (let i = 0; i < hashes.length; i += HASHES_PER_MESSAGE)
-    out.push(hashes.slice(i, i + HASHES_PER_MESSAGE));
-  return out;
-}
 
 /**
  * Cross-replica cache invalidation over PostgreSQL LISTEN/NOTIFY (DESIGN §8). On PGlite, the same
@@ -77,14 +62,13 @@ export async function openInvalidationChannel(
     if (hashes.length > 0) events.onInvalidate(hashes);
   };
 
-  if (database.pglite) return openPgliteChannel(database, origin, receive, events);
+  if (database.pglite) return openPgliteChannel(database, receive, events);
   if (database.sql) return openPostgresChannel(database, origin, receive, events, options);
   throw new Error('invalidation channel needs a PGlite or postgres.js database');
 }
 
 async function openPgliteChannel(
   database: Database,
-  origin: string,
   receive: (payload: string) => void,
   events: InvalidationChannelEvents,
 ): Promise<InvalidationChannel> {
@@ -93,14 +77,6 @@ async function openPgliteChannel(
   events.onStateChange(true);
   return {
     up: true,
-    async publish(hashes) {
-      for (const part of chunks(hashes)) {
-        await pglite.query('select pg_notify($1, $2)', [
-          INVALIDATION_CHANNEL,
-          encode(origin, part.join(',')),
-        ]);
-      }
-    },
     async close() {
       await unlisten();
     },
@@ -192,11 +168,6 @@ async function openPostgresChannel(
   return {
     get up() {
       return up;
-    },
-    async publish(hashes) {
-      for (const part of chunks(hashes)) {
-        await sql`select pg_notify(${INVALIDATION_CHANNEL}, ${encode(origin, part.join(','))})`;
-      }
     },
     async close() {
       closed = true;

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateToken } from '../../src/keys/token.ts';
 import { createTestKey } from '../support/fixtures.ts';
 import { manualClock } from '../support/manual-clock.ts';
+import { PROJECT_ROOT, runCliProcess } from '../support/spawn-rekey.ts';
 import { onRealPostgres, openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { cliActor, testServices } from '../support/test-services.ts';
 import { type RekeyProcess, spawnRekey } from './rekey-process.ts';
@@ -77,6 +78,28 @@ describe.runIf(onRealPostgres)('several replicas on one PostgreSQL', () => {
     expect(
       await metricValue(replicaB.url, 'rekey_cache_invalidations_total{origin="remote"}'),
     ).toBeGreaterThan(0);
+  });
+
+  it('a rotation made with the CLI, in another process, makes the old key EXPIRED on a replica within 1 s', async () => {
+    const { token, key } = await createTestKey(services);
+    for (let i = 0; i < 2; i++) {
+      expect((await postVerify(replicaB.url, { key: token }, `Bearer ${TOKEN}`)).json).toMatchObject({
+        valid: true,
+      });
+    }
+    const cli = await runCliProcess(['keys', 'rotate', key.name, '--delay', 'now', '--yes', '--json'], {
+      cwd: PROJECT_ROOT,
+      env: { DATABASE_URL: database.url! },
+    });
+    expect(cli.code, cli.stderr).toBe(0);
+    const rotatedAt = performance.now();
+    const seen = await until(
+      () => postVerify(replicaB.url, { key: token }, `Bearer ${TOKEN}`),
+      (r) => r.json.code === 'EXPIRED',
+      3_000,
+    );
+    expect(seen.json).toEqual({ valid: false, code: 'EXPIRED' });
+    expect(performance.now() - rotatedAt).toBeLessThan(1_000);
   });
 
   it('through a database outage: serves cached keys, 503 for the rest, says the channel is down, recovers', async () => {

@@ -174,7 +174,7 @@ describe('verify cache against the database', () => {
       maxEntries: 100,
       ttlMs: 3_600_000,
     });
-    connectVerifyInvalidation(services.changes, cache, undefined);
+    connectVerifyInvalidation(services.changes, cache);
     const uncached = createVerifier({ db: database.db, clock });
     const same = async (t: string) => {
       const [a, b] = [await cache.verify(t), await uncached(t)];
@@ -231,7 +231,7 @@ describe('verify cache against the database', () => {
       maxEntries: 100,
       ttlMs: 3_600_000,
     });
-    connectVerifyInvalidation(services.changes, cache, undefined);
+    connectVerifyInvalidation(services.changes, cache);
     const { token: old, key } = await createTestKey(services);
     expect(await cache.verify(old)).toMatchObject({ valid: true });
     await services.rotateKey({
