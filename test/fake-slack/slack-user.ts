@@ -1,4 +1,5 @@
 import type { FakeSlack } from '../../src/fake-slack/fake-slack.ts';
+import { viewSubmissionPayload } from '../../src/fake-slack/slack-payloads.ts';
 import { commandBody, interactionBody, postToSlackEndpoint, type SlackResponse } from './slack-requests.ts';
 
 type Json = Record<string, unknown>;
@@ -56,7 +57,7 @@ export class SlackUser {
   async submit(choices: Choices = {}): Promise<SlackResponse> {
     const view = this.view;
     if (!view) throw new Error('no modal is open');
-    const payload = viewSubmission(view, this.id, stateFor(view, choices));
+    const payload = viewSubmissionPayload(view, this.id, stateFor(view, choices));
     const response = await this.resubmit(payload);
     const answer = response.json;
     if (answer?.response_action === 'update') {
@@ -108,31 +109,4 @@ export function stateFor(view: ShownView, choices: Choices): Record<string, Reco
     }
   }
   return values;
-}
-
-function viewSubmission(view: ShownView, userId: string, values: Json): Json {
-  return {
-    type: 'view_submission',
-    team: { id: 'TDEMO', domain: 'demo' },
-    user: { id: userId, username: userId.toLowerCase(), name: userId.toLowerCase(), team_id: 'TDEMO' },
-    api_app_id: 'AREKEY',
-    token: 'legacy-verification-token',
-    trigger_id: `${Date.now()}.trigger`,
-    view: {
-      ...view,
-      team_id: 'TDEMO',
-      type: 'modal',
-      private_metadata: view.private_metadata ?? '',
-      callback_id: view.callback_id,
-      state: { values },
-      root_view_id: view.id,
-      previous_view_id: null,
-      app_id: 'AREKEY',
-      external_id: '',
-      bot_id: 'BREKEY',
-    },
-    response_urls: [],
-    is_enterprise_install: false,
-    enterprise: null,
-  };
 }

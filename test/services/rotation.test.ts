@@ -1,7 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DELAYS, delayMs } from '../../src/keys/delay.ts';
+import { DELAYS, type Delay, delayMs } from '../../src/keys/delay.ts';
 import { hashToken } from '../../src/keys/hash.ts';
+import type { KeyRef } from '../../src/services/resolve-key.ts';
+import type { RotateKeyInput } from '../../src/services/rotate-key.ts';
+import type { Services } from '../../src/services/services.ts';
 import { rowsOf } from '../../src/store/database.ts';
 import { createTestKey } from '../support/fixtures.ts';
 import { HOUR } from '../support/manual-clock.ts';
@@ -16,6 +19,17 @@ afterAll(() => database.close());
 
 let seq = 0;
 const requestId = () => `test-${Date.now()}-${seq++}`;
+
+/** An acknowledged rotation with a fresh request id, by the CLI unless `actor` says otherwise. */
+const rotate = (services: Services, key: KeyRef, delay: Delay, overrides: Partial<RotateKeyInput> = {}) =>
+  services.rotateKey({
+    key,
+    delay,
+    actor: cliActor,
+    acknowledged: true,
+    requestId: requestId(),
+    ...overrides,
+  });
 
 describe('rotating a key', () => {
   it.each(DELAYS)('with delay %s gives the old key now + delay and a new active key', async (delay) => {
@@ -48,21 +62,9 @@ describe('rotating a key', () => {
     const services = testServices(database);
     const { key, token: first } = await createTestKey(services);
     const start = services.clock.now();
-    const r1 = await services.rotateKey({
-      key: { name: key.name },
-      delay: '72h',
-      actor: cliActor,
-      acknowledged: true,
-      requestId: requestId(),
-    });
+    const r1 = await rotate(services, { name: key.name }, '72h');
     services.clock.advance(HOUR);
-    const r2 = await services.rotateKey({
-      key: { name: key.name },
-      delay: '1h',
-      actor: cliActor,
-      acknowledged: true,
-      requestId: requestId(),
-    });
+    const r2 = await rotate(services, { name: key.name }, '1h');
     if (r1.status !== 'rotated' || r2.status !== 'rotated') throw new Error('expected rotations');
     const firstExpiry = new Date(start.getTime() + 72 * HOUR).toISOString();
     expect(await services.verifyKey(first)).toMatchObject({ status: 'expiring', expiresAt: firstExpiry });
@@ -85,13 +87,7 @@ describe('rotating a key', () => {
       alertChannel: 'CXYZ',
     });
     services.clock.advance(5 * HOUR);
-    await services.rotateKey({
-      key: { name: key.name },
-      delay: '24h',
-      actor: cliActor,
-      acknowledged: true,
-      requestId: requestId(),
-    });
+    await rotate(services, { name: key.name }, '24h');
     const after = await services.showKey({ name: key.name });
     expect(after).toMatchObject({
       id: key.id,
@@ -109,13 +105,7 @@ describe('rotating a key', () => {
     const a = await createTestKey(services);
     const b = await createTestKey(services);
     const before = await services.showKey({ name: b.key.name });
-    await services.rotateKey({
-      key: { name: a.key.name },
-      delay: 'now',
-      actor: cliActor,
-      acknowledged: true,
-      requestId: requestId(),
-    });
+    await rotate(services, { name: a.key.name }, 'now');
     expect(await services.showKey({ name: b.key.name })).toEqual(before);
     expect(await services.verifyKey(b.token)).toMatchObject({ valid: true, status: 'active' });
   });
@@ -144,20 +134,8 @@ describe('rotating a key', () => {
   it('writes an audit row per rotation and per end-grace, in order', async () => {
     const services = testServices(database);
     const { key } = await createTestKey(services);
-    await services.rotateKey({
-      key: { name: key.name },
-      delay: '3h',
-      actor: slackActor('UMAINT1'),
-      acknowledged: true,
-      requestId: requestId(),
-    });
-    await services.rotateKey({
-      key: { name: key.name },
-      delay: '48h',
-      actor: cliActor,
-      acknowledged: true,
-      requestId: requestId(),
-    });
+    await rotate(services, { name: key.name }, '3h', { actor: slackActor('UMAINT1') });
+    await rotate(services, { name: key.name }, '48h');
     await services.endGrace({ key: { name: key.name }, actor: slackActor('UMAINT2'), acknowledged: true });
     const { events } = await services.keyAudit({ name: key.name });
     expect(events.map((e) => [e.action, e.actor, e.source, e.delay])).toEqual([
@@ -172,20 +150,8 @@ describe('rotating a key', () => {
   it('end grace stops every old key at once and leaves the current one working', async () => {
     const services = testServices(database);
     const { key, token: first } = await createTestKey(services);
-    const r1 = await services.rotateKey({
-      key: { name: key.name },
-      delay: '24h',
-      actor: cliActor,
-      acknowledged: true,
-      requestId: requestId(),
-    });
-    const r2 = await services.rotateKey({
-      key: { name: key.name },
-      delay: '72h',
-      actor: cliActor,
-      acknowledged: true,
-      requestId: requestId(),
-    });
+    const r1 = await rotate(services, { name: key.name }, '24h');
+    const r2 = await rotate(services, { name: key.name }, '72h');
     if (r1.status !== 'rotated' || r2.status !== 'rotated') throw new Error('expected rotations');
     await services.endGrace({ key: { name: key.name }, actor: cliActor, acknowledged: true });
     expect(await services.verifyKey(first)).toEqual({ valid: false, code: 'EXPIRED' });
@@ -217,22 +183,10 @@ describe('rotating a key', () => {
     const services = testServices(database, { admins: ['UADMIN'] });
     const { key, token } = await createTestKey(services, { maintainers: ['UOWNER'] });
     await expect(
-      services.rotateKey({
-        key: { name: key.name },
-        delay: '1h',
-        actor: slackActor('USTRANGER'),
-        acknowledged: true,
-        requestId: requestId(),
-      }),
+      rotate(services, { name: key.name }, '1h', { actor: slackActor('USTRANGER') }),
     ).rejects.toMatchObject({ code: 'FORBIDDEN' });
     expect(await services.verifyKey(token)).toMatchObject({ status: 'active' });
-    const byAdmin = await services.rotateKey({
-      key: { name: key.name },
-      delay: '1h',
-      actor: slackActor('UADMIN'),
-      acknowledged: true,
-      requestId: requestId(),
-    });
+    const byAdmin = await rotate(services, { name: key.name }, '1h', { actor: slackActor('UADMIN') });
     expect(byAdmin.status).toBe('rotated');
   });
 
@@ -240,38 +194,16 @@ describe('rotating a key', () => {
     const services = testServices(database);
     const { key, token } = await createTestKey(services);
     await services.deleteKey({ key: { name: key.name }, actor: cliActor });
-    await expect(
-      services.rotateKey({
-        key: { name: key.name },
-        delay: '1h',
-        actor: cliActor,
-        acknowledged: true,
-        requestId: requestId(),
-      }),
-    ).rejects.toMatchObject({ code: 'KEY_DELETED' });
-    await expect(
-      services.rotateKey({
-        key: { id: key.id },
-        delay: '1h',
-        actor: cliActor,
-        acknowledged: true,
-        requestId: requestId(),
-      }),
-    ).rejects.toMatchObject({ code: 'KEY_DELETED' });
+    await expect(rotate(services, { name: key.name }, '1h')).rejects.toMatchObject({ code: 'KEY_DELETED' });
+    await expect(rotate(services, { id: key.id }, '1h')).rejects.toMatchObject({ code: 'KEY_DELETED' });
     expect(await services.verifyKey(token)).toEqual({ valid: false, code: 'NOT_FOUND' });
   });
 
   it('says which key is unknown', async () => {
     const services = testServices(database);
-    await expect(
-      services.rotateKey({
-        key: { name: uniqueName('nope') },
-        delay: '1h',
-        actor: cliActor,
-        acknowledged: true,
-        requestId: requestId(),
-      }),
-    ).rejects.toMatchObject({ code: 'KEY_NOT_FOUND' });
+    await expect(rotate(services, { name: uniqueName('nope') }, '1h')).rejects.toMatchObject({
+      code: 'KEY_NOT_FOUND',
+    });
   });
 });
 
@@ -279,13 +211,7 @@ describe('the database itself', () => {
   it('refuses to reinstate an old key, even by a direct UPDATE', async () => {
     const services = testServices(database);
     const { key, token } = await createTestKey(services);
-    await services.rotateKey({
-      key: { name: key.name },
-      delay: 'now',
-      actor: cliActor,
-      acknowledged: true,
-      requestId: requestId(),
-    });
+    await rotate(services, { name: key.name }, 'now');
     const hash = hashToken(token);
     await expect(
       database.db.execute(sql`update secrets set expires_at = null where hash = ${hash}`),
@@ -301,13 +227,7 @@ describe('the database itself', () => {
   it('allows an expiry to move earlier (end grace is not an undo)', async () => {
     const services = testServices(database);
     const { key, token } = await createTestKey(services);
-    await services.rotateKey({
-      key: { name: key.name },
-      delay: '24h',
-      actor: cliActor,
-      acknowledged: true,
-      requestId: requestId(),
-    });
+    await rotate(services, { name: key.name }, '24h');
     await database.db.execute(
       sql`update secrets set expires_at = expires_at - interval '1 hour' where hash = ${hashToken(token)}`,
     );
