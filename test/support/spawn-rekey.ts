@@ -23,16 +23,20 @@ export interface RunningRekey {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `src/main.ts` in its own process (one Node process, so signals reach it directly). */
+/**
+ * Starts rekey in its own process: `src/main.ts` directly (one Node process, so signals reach it), or
+ * with `npmStart`, exactly the README's `npm start` from the project folder.
+ */
 export function startRekeyProcess(options: {
   cwd: string;
   env?: Record<string, string>;
+  npmStart?: boolean;
 }): Promise<RunningRekey> {
-  const child = spawn(process.execPath, ['--import', TSX, MAIN], {
-    cwd: options.cwd,
-    env: cleanEnv({ PORT: '0', ...options.env }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const env = cleanEnv({ PORT: '0', ...options.env });
+  const stdio: ['ignore', 'pipe', 'pipe'] = ['ignore', 'pipe', 'pipe'];
+  const child = options.npmStart
+    ? spawn('npm', ['start', '--silent'], { cwd: PROJECT_ROOT, env, stdio })
+    : spawn(process.execPath, ['--import', TSX, MAIN], { cwd: options.cwd, env, stdio });
   let out = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
