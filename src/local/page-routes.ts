@@ -24,6 +24,28 @@ async function jsonBody(req: IncomingMessage): Promise<Json> {
   return value as Json;
 }
 
+const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
+
+/**
+ * The page lets whoever loads it act as any demo user, and local mode may run on a real database. So
+ * only this page may call the API: the Host must be a loopback name (a DNS-rebound name is refused),
+ * a browser's Origin must be that same host, and POSTs must be JSON (a cross-site form or
+ * `text/plain` fetch cannot send that without a CORS preflight, which this server never grants).
+ */
+function refuseForeign(req: IncomingMessage, res: ServerResponse, post: boolean): boolean {
+  const host = req.headers.host ?? '';
+  const origin = req.headers.origin;
+  if (!LOOPBACK_HOST.test(host) || (origin !== undefined && origin !== `http://${host}`)) {
+    sendJson(res, 403, { message: 'the local page API only answers the page itself, on 127.0.0.1' });
+    return true;
+  }
+  if (post && !(req.headers['content-type'] ?? '').startsWith('application/json')) {
+    sendJson(res, 415, { message: 'send JSON (content-type: application/json)' });
+    return true;
+  }
+  return false;
+}
+
 /**
  * The local-mode page and its small API. Files are read per request (they are tiny and this is a demo);
  * every API call names a demo user, and anything else is refused with a 400 that says why.
@@ -37,6 +59,7 @@ export function createPageRoutes(workspace: LocalWorkspace): Map<string, RouteHa
     });
   }
   routes.set('/local/api/state', (req, res) => {
+    if (refuseForeign(req, res, false)) return;
     const user = new URL(req.url ?? '/', 'http://local').searchParams.get('user') ?? 'U0ADA';
     if (!isDemoUser(user)) return sendJson(res, 400, { message: `unknown demo user ${user}` });
     sendJson(res, 200, workspace.stateFor(user));
@@ -45,6 +68,7 @@ export function createPageRoutes(workspace: LocalWorkspace): Map<string, RouteHa
   const post = (name: string, handle: (body: Json & { user: string }) => Promise<Json | undefined>) => {
     routes.set(`/local/api/${name}`, async (req: IncomingMessage, res: ServerResponse) => {
       if (req.method !== 'POST') return sendJson(res, 405, { message: 'POST only' });
+      if (refuseForeign(req, res, true)) return;
       let body: Json;
       try {
         body = await jsonBody(req);
