@@ -26,12 +26,13 @@ export type EndGraceResult =
  */
 export async function endGrace(deps: ServiceDeps, input: EndGraceInput): Promise<EndGraceResult> {
   if (!input.acknowledged) throw ackRequired();
-  const now = deps.clock.now();
   const outcome = await deps.db.transaction(async (tx) => {
     const found = await findLiveKeyOrThrow(tx, input.key);
     const key = await lockKeyById(tx, found.id);
     if (!key) throw keyNotFound(input.key);
     if (key.deletedAt) throw keyDeleted(key.name);
+    // Read after the lock, like a rotation: changes to one key happen in lock order, in time too.
+    const now = deps.clock.now();
     if (input.requestId && (await findAuditEventByRequestId(tx, input.requestId))) {
       return { status: 'duplicate' as const, keyName: key.name };
     }

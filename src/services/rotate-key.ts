@@ -6,6 +6,7 @@ import { displayToken, generateToken } from '../keys/token.ts';
 import { findAuditEventByRequestId, insertAuditEvent } from '../store/audit-store.ts';
 import { isUniqueViolation } from '../store/is-unique-violation.ts';
 import { lockKeyById, markKeyRotated } from '../store/keys-store.ts';
+import { isLockTimeout, setLockTimeout } from '../store/lock-timeout.ts';
 import {
   findCurrentSecret,
   findSecretsInGrace,
@@ -25,6 +26,18 @@ export interface RotateKeyInput {
   acknowledged: boolean;
   /** Same id twice → one rotation (double clicks, retried requests). */
   requestId: string;
+  /**
+   * Give up (KEY_BUSY, nothing changed) rather than wait longer than this for another change to the
+   * same key to finish: a Slack answer has 3 s in all.
+   */
+  lockTimeoutMs?: number;
+}
+
+export function keyBusy(): AppError {
+  return new AppError('KEY_BUSY', 'Another change to this key is in progress', {
+    userMessage: 'Someone else is changing this key right now. Nothing was changed: try again in a moment.',
+    retryable: true,
+  });
 }
 
 export function ackRequired(): AppError {
@@ -43,18 +56,20 @@ export async function rotateKey(deps: ServiceDeps, input: RotateKeyInput): Promi
     throw new AppError('INVALID_INPUT', 'delay must be one of now, 1h, 3h, 24h, 48h, 72h');
   }
   if (!input.requestId) throw new AppError('INVALID_INPUT', 'a rotation needs a request id');
-  const now = deps.clock.now();
   const { token, parsed } = generateToken(deps.keyPrefix);
   const newHash = hashToken(token);
 
   let result: RotationResult & { oldHash?: string };
   try {
     result = await deps.db.transaction(async (tx) => {
+      if (input.lockTimeoutMs) await setLockTimeout(tx, input.lockTimeoutMs);
       const found = await findLiveKeyOrThrow(tx, input.key);
       // The lock serialises rotations of this key; everything below sees the latest committed state.
       const key = await lockKeyById(tx, found.id);
       if (!key) throw keyNotFound(input.key);
       if (key.deletedAt) throw keyDeleted(key.name);
+      // Read after the lock: a rotation that queued behind another one happens after it, in time too.
+      const now = deps.clock.now();
       if (await findAuditEventByRequestId(tx, input.requestId))
         return { status: 'duplicate', keyName: key.name };
       assertMayManage(input.actor, key, deps.admins);
@@ -99,6 +114,7 @@ export async function rotateKey(deps: ServiceDeps, input: RotateKeyInput): Promi
     if (isUniqueViolation(error, 'audit_events_request_id_uq')) {
       return { status: 'duplicate', keyName: 'name' in input.key ? input.key.name : '' };
     }
+    if (isLockTimeout(error)) throw keyBusy();
     throw error;
   }
   if (result.status === 'duplicate') return result;

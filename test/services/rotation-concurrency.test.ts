@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RotationResult } from '../../src/services/types.ts';
 import { createTestKey } from '../support/fixtures.ts';
@@ -39,6 +40,40 @@ describe.runIf(onRealPostgres)('concurrent rotations on PostgreSQL', () => {
     expect(shown.inGrace).toHaveLength(20);
     const { events } = await services.keyAudit({ name: key.name });
     expect(events.filter((e) => e.action === 'rotate')).toHaveLength(20);
+  });
+
+  it('gives up with KEY_BUSY, changing nothing, when another change holds the key longer than the lock timeout', async () => {
+    const services = testServices(database);
+    const { key, token } = await createTestKey(services);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    const holder = database.db.transaction(async (tx) => {
+      await tx.execute(sql`select id from keys where id = ${key.id} for update`);
+      locked();
+      await held;
+    });
+    await isLocked;
+    await expect(
+      services.rotateKey({
+        key: { id: key.id },
+        delay: '1h',
+        actor: cliActor,
+        acknowledged: true,
+        requestId: `busy-${key.id}`,
+        lockTimeoutMs: 200,
+      }),
+    ).rejects.toMatchObject({ code: 'KEY_BUSY' });
+    release();
+    await holder;
+    expect(await services.verifyKey(token)).toMatchObject({ status: 'active' });
+    const { events } = await services.keyAudit({ name: key.name });
+    expect(events.filter((e) => e.action === 'rotate')).toHaveLength(0);
   });
 
   it('20 rotations with the same request id at once make exactly one rotation', async () => {

@@ -50,6 +50,36 @@ describe('Slack Web API failures', () => {
     expect(reply).toContain('run `/rotate-key` again');
   });
 
+  it('still shows the new key in the modal, and sends it privately, when the rotation outlasts Slack\u2019s 3 s', async () => {
+    const { created, user } = await reachReview('ULATE');
+    const rotateKey = h.services.rotateKey;
+    h.services.rotateKey = async (input) => {
+      await new Promise((resolve) => setTimeout(resolve, 3_300));
+      return rotateKey(input);
+    };
+    try {
+      const modalId = user.view!.id;
+      const rotate = await user.submit();
+      // Bolt answered on its own after 3 s (Slack shows a connection error in the modal)…
+      expect(rotate.status).not.toBe(200);
+      // …and the key still reaches the open modal, and the DM.
+      const update = await h.fake.waitFor(
+        (c) => c.method === 'views.update' && c.params.view_id === modalId,
+        5_000,
+      );
+      expect(update.outcome).toBe('ok');
+      expect(JSON.stringify(update.params.view)).toMatch(KEY_STRING);
+      const dm = await h.fake.waitFor(
+        (c) => c.method === 'chat.postEphemeral' && c.params.user === 'ULATE',
+        5_000,
+      );
+      expect(JSON.stringify(dm.params)).toMatch(KEY_STRING);
+      expect(await rotationsOf(h.services, created.key.id)).toBe(1);
+    } finally {
+      h.services.rotateKey = rotateKey;
+    }
+  }, 20_000);
+
   it('keeps the rotation and the key in the modal when the ephemeral DM cannot be delivered', async () => {
     const { created, user } = await reachReview('UJON');
     h.fake.fail('chat.postEphemeral', { error: 'user_not_in_channel' });

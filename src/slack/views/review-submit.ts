@@ -11,9 +11,11 @@ import { userMessageFor } from '../slack-errors.ts';
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
 /**
- * "Rotate key". The rotation is one short transaction, so it runs before the acknowledgement and the
- * modal is updated in the same HTTP answer (well inside Slack's 3 s). The services re-check who may
- * rotate inside that transaction. Slack calls that may wait (rate limits) come after the answer.
+ * "Rotate key". The rotation is one short transaction (it gives up waiting for the key's lock after
+ * 1.5 s), so it runs before the acknowledgement and the modal is updated in the same HTTP answer, well
+ * inside Slack's 3 s. If it still answers late, the key goes into the modal by views.update instead.
+ * The services re-check who may rotate inside that transaction. Slack calls that may wait (rate
+ * limits) come after the answer.
  */
 export function handleReviewSubmit(deps: SlackDeps) {
   return async ({ ack, body, view }: SubmitArgs) => {
@@ -32,6 +34,7 @@ export function handleReviewSubmit(deps: SlackDeps) {
         actor: { id: userId, source: 'slack' },
         acknowledged: meta.acknowledged,
         requestId: rotationRequestId(view.id, userId),
+        lockTimeoutMs: 1_500,
       });
     } catch (error) {
       if (!isAppError(error)) deps.logger.error({ err: error, userId }, 'a Slack rotation failed');
@@ -40,24 +43,37 @@ export function handleReviewSubmit(deps: SlackDeps) {
       return;
     }
     if (result.status === 'duplicate') {
-      const text = `*${result.keyName || 'This key'}* was already rotated from this dialog. The new key was shown once and is not shown again. If you did not copy it, rotate the key again with \`/rotate-key\`.`;
+      const text = `*${result.keyName || 'This key'}* was already rotated from this dialog (a second click). The new key was shown once, in this dialog, and sent to you privately in your Messages with rekey; it is not shown again. If you did not copy it, rotate the key again with \`/rotate-key\`.`;
       await ack({ response_action: 'update', view: buildNoticeModal({ title: 'Already rotated', text }) });
       return;
     }
     const { key, oldSecret, token, delay } = result;
     const oldKeyExpiresAt = oldSecret.expiresAt ?? result.rotatedAt;
-    await ack({
-      response_action: 'update',
-      view: buildRevealModal({
-        keyName: key.name,
-        token,
-        oldKeyDisplay: oldSecret.display,
-        oldKeyExpiresAt,
-        delay,
-      }),
+    const reveal = buildRevealModal({
+      keyName: key.name,
+      token,
+      oldKeyDisplay: oldSecret.display,
+      oldKeyExpiresAt,
+      delay,
     });
     deps.metrics.rotations.inc({ delay, source: 'slack' });
     deps.logger.info({ keyId: key.id, keyName: key.name, userId, delay }, 'key rotated from Slack');
+    try {
+      await ack({ response_action: 'update', view: reveal });
+    } catch (error) {
+      // The rotation outlasted Slack's 3 s and Bolt has already answered for us: the key is committed
+      // and must not be lost, so put the reveal into the still-open modal through the Web API.
+      deps.logger.warn(
+        { err: error, keyId: key.id, userId },
+        'rotation answered late; showing the key by views.update',
+      );
+      await deps.client.views.update({ view_id: view.id, view: reveal }).catch((updateError: unknown) => {
+        deps.logger.error(
+          { err: updateError, keyId: key.id, userId },
+          'could not show the new key in the modal; it is still sent privately',
+        );
+      });
+    }
     await Promise.all([
       deliverNewKey(deps, { userId, keyName: key.name, token }),
       postRotationNotice(deps, { result, userId, oldKeyExpiresAt }),
