@@ -24,6 +24,8 @@ export interface Rekey {
   server: Server;
   /** The bound port (PORT=0 picks a free one). */
   port: number;
+  /** The page that plays Slack is served (no Slack credentials, embedded database). */
+  localMode: boolean;
   url: string;
   /** Stops accepting, lets in-flight requests finish, then closes the database. */
   close(): Promise<void>;
@@ -51,7 +53,10 @@ export interface StartOptions {
 export async function startRekey(config: Config, options: StartOptions): Promise<Rekey> {
   const { logger } = options;
   const clock = options.clock ?? systemClock;
-  const localMode = options.localMode ?? config.slackMode === 'local';
+  // Only on the embedded database: the page lets anyone on this machine act as a demo admin, and the
+  // scheduler would deliver real reminders to the fake. Without Slack credentials but with
+  // DATABASE_URL, rekey serves the verify API only.
+  const localMode = options.localMode ?? (config.slackMode === 'local' && !config.DATABASE_URL);
   const database = options.database ?? (await openDatabase(config));
   const metrics = createMetrics({ defaults: true });
   /** What each surface registers to be stopped on shutdown, before the database closes. */
@@ -146,6 +151,7 @@ export async function startRekey(config: Config, options: StartOptions): Promise
     metrics,
     server,
     port,
+    localMode,
     url: selfUrl,
     close,
   };

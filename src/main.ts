@@ -26,7 +26,7 @@ async function main() {
     }
     process.exit(1);
   }
-  if (config.slackMode === 'local') {
+  if (rekey.localMode) {
     // First start: demo keys, printed once to the terminal (like `rekey keys create`), never logged.
     await seedDemoKeys(rekey.services, (text) => process.stdout.write(`${text}\n`));
   }
@@ -34,7 +34,12 @@ async function main() {
     { port: rekey.port, database: rekey.database.driver, slackMode: config.slackMode },
     `rekey is listening on ${rekey.url}`,
   );
-  if (config.slackMode === 'local') {
+  if (config.slackMode === 'local' && !rekey.localMode) {
+    logger.warn(
+      'no Slack credentials: serving the verify API only (the local Slack simulation runs only on the embedded database; set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to connect to Slack)',
+    );
+  }
+  if (rekey.localMode) {
     const api = config.REKEY_API_TOKENS.length ? '' : ' (set REKEY_API_TOKENS to call the verify API)';
     process.stdout.write(
       `\nLocal mode: open ${rekey.url}/ to try rekey in a simulated Slack workspace${api}.\n\n`,

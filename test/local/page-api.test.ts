@@ -77,3 +77,21 @@ describe('the local page API', () => {
     expect(state.messages.filter((m: { text: string }) => m.text === 'hello from the page')).toHaveLength(1);
   });
 });
+
+describe('without Slack credentials but with DATABASE_URL', () => {
+  it('serves the verify API only: no simulated Slack, no demo admin, on a shared database', async () => {
+    const shared = await startRekey(
+      loadConfig({ PORT: '0', LOG_LEVEL: 'silent', DATABASE_URL: 'postgres://db.internal/rekey' }),
+      { logger: pino({ level: 'silent' }), database },
+    );
+    try {
+      expect(shared.localMode).toBe(false);
+      expect((await fetch(`${shared.url}/`)).status).toBe(404);
+      expect((await fetch(`${shared.url}/local/api/state?user=U0LINUS`)).status).toBe(404);
+      expect(shared.services.deps.admins).not.toContain('U0LINUS');
+      expect((await fetch(`${shared.url}/healthz`)).status).toBe(200);
+    } finally {
+      await shared.close();
+    }
+  });
+});
