@@ -2,7 +2,7 @@ import { insertAuditEvent } from '../store/audit-store.ts';
 import { lockKeyById, markKeyDeleted } from '../store/keys-store.ts';
 import { findSecretsOfKey } from '../store/secrets-store.ts';
 import { assertMayManage } from './authorize.ts';
-import { findLiveKeyOrThrow, type KeyRef } from './resolve-key.ts';
+import { findLiveKeyOrThrow, type KeyRef, keyDeleted } from './resolve-key.ts';
 import type { Actor, ServiceDeps } from './types.ts';
 
 /** Soft delete: every secret of the key stops verifying at once; its history stays. */
@@ -11,6 +11,8 @@ export async function deleteKey(deps: ServiceDeps, input: { key: KeyRef; actor: 
   const { key, hashes } = await deps.db.transaction(async (tx) => {
     const found = await findLiveKeyOrThrow(tx, input.key);
     const key = (await lockKeyById(tx, found.id))!;
+    // Another delete may have committed while this one waited for the lock.
+    if (key.deletedAt) throw keyDeleted(key.name);
     assertMayManage(input.actor, key, deps.admins);
     await markKeyDeleted(tx, key.id, now);
     await insertAuditEvent(tx, {

@@ -224,6 +224,19 @@ describe('the database itself', () => {
     expect(await services.verifyKey(token)).toEqual({ valid: false, code: 'EXPIRED' });
   });
 
+  it('refuses to bring a deleted key back, even by a direct UPDATE', async () => {
+    const services = testServices(database);
+    const { key, token } = await createTestKey(services);
+    await services.deleteKey({ key: { name: key.name }, actor: cliActor });
+    await expect(
+      database.db.execute(sql`update keys set deleted_at = null where id = ${key.id}`),
+    ).rejects.toThrow();
+    expect(await services.verifyKey(token)).toEqual({ valid: false, code: 'NOT_FOUND' });
+    await expect(services.deleteKey({ key: { id: key.id }, actor: cliActor })).rejects.toMatchObject({
+      code: 'KEY_DELETED',
+    });
+  });
+
   it('allows an expiry to move earlier (end grace is not an undo)', async () => {
     const services = testServices(database);
     const { key, token } = await createTestKey(services);
