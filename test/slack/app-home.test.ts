@@ -212,6 +212,25 @@ describe('End grace now', () => {
     }
   });
 
+  it('ends the grace period once on a double click, and never calls the second click a failure', async () => {
+    const key = await createTestKey(h.services, { maintainers: ['UMILO'] });
+    await rotate(key.key.id, '24h');
+    const milo = new HomeUser(h, 'UMILO');
+    await milo.openHome();
+    const button = milo.cardButton(key.key.id, ids.home.endGrace)!;
+    const modalsBefore = h.fake.callsTo('views.open').length;
+    await Promise.all([milo.press(button), milo.press(button)]);
+    await settle(300);
+    const audit = await h.services.keyAudit({ id: key.key.id });
+    expect(audit.events.filter((e) => e.action === 'end_grace')).toHaveLength(1);
+    expect(await h.services.verifyKey(key.token)).toEqual({ valid: false, code: 'EXPIRED' });
+    // A second click that arrived after the first finished learns there is nothing left to end.
+    for (const call of h.fake.callsTo('views.open').slice(modalsBefore)) {
+      expect(json(call.params.view)).toContain('Nothing to end');
+      expect(json(call.params.view)).not.toContain('not ended');
+    }
+  });
+
   it('explains a database failure and changes nothing', async () => {
     const key = await createTestKey(h.services, { maintainers: ['ULENA'] });
     await rotate(key.key.id, '24h');

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { isAppError } from '../../errors.ts';
 import { mayManageKey } from '../../keys/authorization.ts';
@@ -55,7 +56,11 @@ export function handleHomeEndGrace(deps: SlackDeps) {
         key: { id: key.id },
         actor: { id: userId, source: 'slack' },
         acknowledged: true,
-        requestId: `slack:end-grace:${action.action_ts}:${userId}`,
+        // The same press twice (a double click) names the same old keys: one end-grace, not two.
+        requestId: `slack:end-grace:${userId}:${key.id}:${createHash('sha256')
+          .update(key.inGrace.map((s) => s.id).join(','))
+          .digest('hex')
+          .slice(0, 16)}`,
       });
       if (result.status === 'duplicate') return;
       deps.logger.info(
@@ -120,7 +125,9 @@ async function explainFailure(
   } else if (!isAppError(error)) {
     deps.logger.error({ err: error, userId: body.user.id }, 'an App Home button failed');
   }
-  await explain(deps, body, { title, text: failureText(error) });
+  // Not a failure: the grace period is already over (a second click, or someone else ended it).
+  const shownTitle = isAppError(error, 'NOT_IN_GRACE') ? 'Nothing to end' : title;
+  await explain(deps, body, { title: shownTitle, text: failureText(error) });
 }
 
 function failureText(error: unknown): string {
