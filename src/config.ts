@@ -84,7 +84,11 @@ const schema = z.object({
     .min(1, 'REKEY_CACHE_SIZE must be at least 1')
     .default(100_000),
   REKEY_CACHE_TTL: duration('REKEY_CACHE_TTL', '30s'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .default('info'),
 });
 
 export type Config = z.output<typeof schema> & {
@@ -97,19 +101,21 @@ export type Config = z.output<typeof schema> & {
  * echoing its value (it may be a secret).
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = schema.safeParse(env);
+  // An empty variable (`PORT=`) means unset, as in most shells' and orchestrators' templates.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value?.trim()));
+  const parsed = schema.safeParse(present);
   const problems = parsed.success ? [] : parsed.error.issues.map((issue) => issue.message);
   const data = parsed.success ? parsed.data : undefined;
   if (data) {
     const hasToken = Boolean(data.SLACK_BOT_TOKEN);
     const hasSecret = Boolean(data.SLACK_SIGNING_SECRET);
-    if (hasToken !== hasSecret) {
+    if (data.SLACK_APP_TOKEN) {
+      // Socket Mode receives events over its own authenticated connection: no signing secret needed.
+      if (!hasToken) problems.push('SLACK_APP_TOKEN (Socket Mode) also needs SLACK_BOT_TOKEN');
+    } else if (hasToken !== hasSecret) {
       problems.push(
         'SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET must be set together (or neither, for local mode)',
       );
-    }
-    if (data.SLACK_APP_TOKEN && !hasToken) {
-      problems.push('SLACK_APP_TOKEN (Socket Mode) also needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET');
     }
   }
   if (problems.length > 0 || !data) {

@@ -70,6 +70,20 @@ describe('configuration', () => {
     expect(message).not.toContain(secret);
   });
 
+  it('names LOG_LEVEL when it is wrong, and treats empty variables as unset', () => {
+    expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL must be one of/);
+    expect(loadConfig({ PORT: '', DATABASE_URL: ' ', LOG_LEVEL: '' })).toMatchObject({
+      PORT: 3000,
+      LOG_LEVEL: 'info',
+    });
+    expect(loadConfig({ DATABASE_URL: '' }).DATABASE_URL).toBeUndefined();
+  });
+
+  it('runs Socket Mode with the bot and app tokens alone (no signing secret needed)', () => {
+    expect(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' }).slackMode).toBe('socket');
+    expect(() => loadConfig({ SLACK_APP_TOKEN: 'xapp-1' })).toThrow(/also needs SLACK_BOT_TOKEN/);
+  });
+
   it('needs the bot token and signing secret together', () => {
     expect(() => loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1' })).toThrow(/must be set together/);
   });

@@ -3,6 +3,8 @@ import { AppError } from '../errors.ts';
 import type { DbOrTx } from '../store/database.ts';
 import { findDeletedKeyByName, findKeyById, findLiveKeyByName } from '../store/keys-store.ts';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** How callers name a key: by its name (CLI, `/rotate-key name`) or its id (modal state). */
 export type KeyRef = { name: string } | { id: string };
 
@@ -25,6 +27,8 @@ export async function findLiveKeyOrThrow(
   ref: KeyRef,
   findById: (db: DbOrTx, id: string) => Promise<KeyRow | undefined> = findKeyById,
 ): Promise<KeyRow> {
+  // Ids come back from Slack payloads: anything not shaped like one is no key, not a database error.
+  if ('id' in ref && !UUID.test(ref.id)) throw keyNotFound(ref);
   const key = 'name' in ref ? await findLiveKeyByName(db, ref.name) : await findById(db, ref.id);
   if (!key) {
     if ('name' in ref) {

@@ -149,13 +149,14 @@ export function slackOptionsFromConfig(
   config: Pick<Config, 'SLACK_BOT_TOKEN' | 'SLACK_SIGNING_SECRET' | 'SLACK_APP_TOKEN' | 'SLACK_API_URL'>,
   deps: Pick<StartSlackOptions, 'services' | 'logger' | 'metrics'>,
 ): StartSlackOptions {
-  if (!config.SLACK_BOT_TOKEN || !config.SLACK_SIGNING_SECRET) {
+  // Socket Mode receives events over its own authenticated connection: no signing secret needed.
+  if (!config.SLACK_BOT_TOKEN || (!config.SLACK_SIGNING_SECRET && !config.SLACK_APP_TOKEN)) {
     throw new AppError('CONFIG_INVALID', 'Slack needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET');
   }
   return {
     ...deps,
     botToken: config.SLACK_BOT_TOKEN,
-    signingSecret: config.SLACK_SIGNING_SECRET,
+    signingSecret: config.SLACK_SIGNING_SECRET ?? '',
     appToken: config.SLACK_APP_TOKEN,
     slackApiUrl: config.SLACK_API_URL,
   };

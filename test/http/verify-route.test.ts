@@ -1,3 +1,4 @@
+import { Agent, request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateToken } from '../../src/keys/token.ts';
 import { createTestKey } from '../support/fixtures.ts';
@@ -27,6 +28,30 @@ describe('POST /v1/keys/verify', () => {
       expect(res.headers.get('www-authenticate')).toBe('Bearer');
       expect(res.json).not.toHaveProperty('valid');
     }
+  });
+
+  it('checks the bearer token on every request, even on a connection that already passed', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const send = (authorization: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(
+          `${server.url}/v1/keys/verify`,
+          { method: 'POST', agent, headers: { authorization, 'content-type': 'application/json' } },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on('error', reject);
+        req.end(JSON.stringify({ key: generateToken('rk_live').token }));
+      });
+    const sockets = new Set<unknown>();
+    agent.on('free', (socket) => sockets.add(socket));
+    expect(await send(`Bearer ${API_TOKEN}`)).toBe(200);
+    expect(await send('Bearer wrong')).toBe(401);
+    expect(await send(`Bearer ${API_TOKEN}`)).toBe(200);
+    expect(sockets.size).toBe(1);
+    agent.destroy();
   });
 
   it('answers 400, never 5xx, for a body that is not {"key": string}', async () => {

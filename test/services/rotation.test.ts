@@ -199,6 +199,14 @@ describe('rotating a key', () => {
     expect(await services.verifyKey(token)).toEqual({ valid: false, code: 'NOT_FOUND' });
   });
 
+  it('treats an id that is not a key id as an unknown key, not a database failure', async () => {
+    const services = testServices(database);
+    for (const id of ['not-a-uuid', '', "1' or '1'='1"]) {
+      await expect(rotate(services, { id }, '1h')).rejects.toMatchObject({ code: 'KEY_NOT_FOUND' });
+      await expect(services.showKey({ id })).rejects.toMatchObject({ code: 'KEY_NOT_FOUND' });
+    }
+  });
+
   it('says which key is unknown', async () => {
     const services = testServices(database);
     await expect(rotate(services, { name: uniqueName('nope') }, '1h')).rejects.toMatchObject({
