@@ -11,7 +11,8 @@ import { prepareVerificationLookup } from './store/secrets-store.ts';
 
 export interface VerifyPath {
   cache: VerifyCache;
-  channel: InvalidationChannel | undefined;
+  /** The channel once LISTEN works (it may start later than the process). */
+  readonly channel: InvalidationChannel | undefined;
   stop(): Promise<void>;
 }
 
@@ -29,6 +30,8 @@ export async function startVerifyPath(deps: {
   logger: Logger;
   /** Real PostgreSQL only: how often the LISTEN connection proves it still delivers. */
   heartbeatMs?: number;
+  /** How long to wait before trying LISTEN again after it failed to start. */
+  listenRetryMs?: number;
 }): Promise<VerifyPath> {
   const { metrics, logger } = deps;
   const hits = metrics.cacheHits;
@@ -49,39 +52,51 @@ export async function startVerifyPath(deps: {
   });
 
   let channel: InvalidationChannel | undefined;
+  let stopped = false;
+  let retry: NodeJS.Timeout | undefined;
   metrics.invalidationChannelUp.set(0);
-  try {
-    channel = await openInvalidationChannel(
-      deps.database,
-      {
-        onInvalidate: (hashes) => {
-          cache.invalidate(hashes);
-          metrics.invalidationsReceived.inc({ origin: 'remote' });
-        },
-        onResubscribed: () => {
-          cache.clear();
-          logger.info(
-            'verify cache cleared: the invalidation channel reconnected and may have missed changes',
-          );
-        },
-        onStateChange: (up, reason) => {
-          metrics.invalidationChannelUp.set(up ? 1 : 0);
-          if (up) logger.info('cross-replica cache invalidation channel is up');
-          else
-            logger.warn(
-              { err: reason, ttlMs: deps.config.REKEY_CACHE_TTL },
-              'cross-replica cache invalidation channel is down: other replicas’ changes reach this cache only through the TTL',
-            );
-        },
-      },
-      { heartbeatMs: deps.heartbeatMs },
-    );
-  } catch (error) {
-    logger.warn(
-      { err: error, ttlMs: deps.config.REKEY_CACHE_TTL },
-      'could not LISTEN for cache invalidations: falling back to the TTL',
-    );
-  }
+  const events = {
+    onInvalidate: (hashes: string[]) => {
+      cache.invalidate(hashes);
+      metrics.invalidationsReceived.inc({ origin: 'remote' });
+    },
+    onResubscribed: () => {
+      cache.clear();
+      logger.info('verify cache cleared: the invalidation channel reconnected and may have missed changes');
+    },
+    onStateChange: (up: boolean, reason?: unknown) => {
+      metrics.invalidationChannelUp.set(up ? 1 : 0);
+      if (up) logger.info('cross-replica cache invalidation channel is up');
+      else
+        logger.warn(
+          { err: reason, ttlMs: deps.config.REKEY_CACHE_TTL },
+          'cross-replica cache invalidation channel is down: other replicas’ changes reach this cache only through the TTL',
+        );
+    },
+  };
+  // A LISTEN that fails at start (the database blinked) is tried again until it works: a replica must
+  // not stay on TTL-only invalidation for the rest of its life because of a bad first second.
+  const open = async (): Promise<void> => {
+    try {
+      const opened = await openInvalidationChannel(deps.database, events, { heartbeatMs: deps.heartbeatMs });
+      if (stopped) await opened.close();
+      else {
+        channel = opened;
+        // Changes made while we were not listening may have been missed.
+        if (retry !== undefined) cache.clear();
+      }
+    } catch (error) {
+      logger.warn(
+        { err: error, ttlMs: deps.config.REKEY_CACHE_TTL, retryInMs: deps.listenRetryMs ?? 5_000 },
+        'could not LISTEN for cache invalidations: falling back to the TTL and trying again',
+      );
+      if (!stopped) {
+        retry = setTimeout(() => void open(), deps.listenRetryMs ?? 5_000);
+        retry.unref();
+      }
+    }
+  };
+  await open();
 
   const unsubscribe = connectVerifyInvalidation(deps.changes, cache, {
     onInvalidation: () => metrics.invalidationsReceived.inc({ origin: 'local' }),
@@ -89,8 +104,12 @@ export async function startVerifyPath(deps: {
 
   return {
     cache,
-    channel,
+    get channel() {
+      return channel;
+    },
     async stop() {
+      stopped = true;
+      clearTimeout(retry);
       unsubscribe();
       await channel?.close();
     },
