@@ -46,12 +46,11 @@ export function handleHomeEndGrace(deps: SlackDeps) {
     await ack();
     const userId = body.user.id;
     try {
-      const key = await deps.services.showKey({ id: action.value ?? '' });
-      if (!mayAct(deps, userId, key)) {
-        const text = `You are no longer a maintainer of "${key.name}", so you cannot end its grace period. ${NOTHING_CHANGED} Ask one of its maintainers (${maintainerList(key)}) or a rekey admin.`;
-        await explain(deps, body, { title: 'Grace period not ended', text });
-        return;
-      }
+      const key = await keyForPress(deps, body, action.value, {
+        title: 'Grace period not ended',
+        refusal: `you cannot end its grace period. ${NOTHING_CHANGED}`,
+      });
+      if (!key) return;
       const result = await deps.services.endGrace({
         key: { id: key.id },
         actor: { id: userId, source: 'slack' },
@@ -78,14 +77,12 @@ export function handleHomeEndGrace(deps: SlackDeps) {
 export function handleHomeHistory(deps: SlackDeps) {
   return async ({ ack, body, action }: ButtonArgs) => {
     await ack();
-    const userId = body.user.id;
     try {
-      const key = await deps.services.showKey({ id: action.value ?? '' });
-      if (!mayAct(deps, userId, key)) {
-        const text = `You are no longer a maintainer of "${key.name}", so rekey does not show you its history. Ask one of its maintainers (${maintainerList(key)}) or a rekey admin.`;
-        await explain(deps, body, { title: 'No access', text });
-        return;
-      }
+      const key = await keyForPress(deps, body, action.value, {
+        title: 'No access',
+        refusal: 'rekey does not show you its history.',
+      });
+      if (!key) return;
       const audit = await deps.services.keyAudit({ id: key.id });
       await deps.client.views.open({ trigger_id: body.trigger_id, view: buildHistoryModal(audit) });
     } catch (error) {
@@ -101,6 +98,23 @@ export function handleHomePage(deps: SlackDeps) {
     const page = Number.parseInt(action.value ?? '', 10);
     await deps.home.publish(body.user.id, Number.isInteger(page) && page >= 0 ? page : 0);
   };
+}
+
+/**
+ * The card's key, read afresh, if the presser may still act on it (a Home can be stale); otherwise
+ * explains why not, changes nothing and returns undefined.
+ */
+async function keyForPress(
+  deps: SlackDeps,
+  body: BlockButtonAction,
+  keyId: string | undefined,
+  denied: { title: string; refusal: string },
+): Promise<KeySummary | undefined> {
+  const key = await deps.services.showKey({ id: keyId ?? '' });
+  if (mayAct(deps, body.user.id, key)) return key;
+  const text = `You are no longer a maintainer of "${key.name}", so ${denied.refusal} Ask one of its maintainers (${maintainerList(key)}) or a rekey admin.`;
+  await explain(deps, body, { title: denied.title, text });
+  return undefined;
 }
 
 function mayAct(deps: SlackDeps, userId: string, key: KeySummary): boolean {
