@@ -34,14 +34,13 @@ export async function startVerifyPath(deps: {
   listenRetryMs?: number;
 }): Promise<VerifyPath> {
   const { metrics, logger } = deps;
-  const hits = metrics.cacheHits;
   const misses = metrics.cacheMisses;
   const cache = createVerifyCache({
     lookup: prepareVerificationLookup(deps.database.db),
     clock: deps.clock,
     maxEntries: deps.config.REKEY_CACHE_SIZE,
     ttlMs: deps.config.REKEY_CACHE_TTL,
-    onHit: () => hits.inc(),
+    onHit: metrics.cacheHit,
     onMiss: () => misses.inc(),
     onSizeChange: (entries) => metrics.cacheSize.set(entries),
     onUnavailable: (error) =>

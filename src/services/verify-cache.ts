@@ -168,13 +168,15 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
     return pending;
   };
 
+  const nowMs = clock.nowMs ? () => clock.nowMs!() : () => clock.now().getTime();
+
   const verifyNow = (token: unknown): VerifyResult | undefined => {
     if (!isWellFormedToken(token)) return MALFORMED;
     const hash = sha256Hex(token as string);
     const hit = positive.get(hash) ?? negative.get(hash);
     if (!hit) return undefined;
     options.onHit?.();
-    return decide(hit, clock.now().getTime());
+    return decide(hit, nowMs());
   };
 
   const verify: Verifier = async (token) => {
@@ -184,7 +186,7 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
     options.onMiss?.();
     const entry = await miss(hash);
     // Decided after the lookup, with the clock read now: the same rule as a hit.
-    return entry ? decide(entry, clock.now().getTime()) : NOT_FOUND;
+    return entry ? decide(entry, nowMs()) : NOT_FOUND;
   };
 
   return {
