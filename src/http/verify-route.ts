@@ -111,7 +111,7 @@ export function createVerifyRoute(deps: {
 
   return (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
-    if (!authorised(req.headers.authorization)) {
+    if (!authorised(req.headers.authorization, req.socket)) {
       req.resume();
       sendJson(
         res,
