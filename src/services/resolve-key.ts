@@ -22,14 +22,10 @@ export function keyDeleted(name: string): AppError {
 }
 
 /** Finds a live key by name; says "deleted" rather than "not found" when that is the truth. */
-export async function findLiveKeyOrThrow(
-  db: DbOrTx,
-  ref: KeyRef,
-  findById: (db: DbOrTx, id: string) => Promise<KeyRow | undefined> = findKeyById,
-): Promise<KeyRow> {
+export async function findLiveKeyOrThrow(db: DbOrTx, ref: KeyRef): Promise<KeyRow> {
   // Ids come back from Slack payloads: anything not shaped like one is no key, not a database error.
   if ('id' in ref && !UUID.test(ref.id)) throw keyNotFound(ref);
-  const key = 'name' in ref ? await findLiveKeyByName(db, ref.name) : await findById(db, ref.id);
+  const key = 'name' in ref ? await findLiveKeyByName(db, ref.name) : await findKeyById(db, ref.id);
   if (!key) {
     if ('name' in ref) {
       const deleted = await findDeletedKeyByName(db, ref.name);
