@@ -5,7 +5,8 @@
  *   DATABASE_URL  use this database (keys are added to it); otherwise a scratch database is created
  *                 on BENCH_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/test) and dropped.
  *   BENCH_DURATION seconds per measurement (default 12), BENCH_CONNECTIONS (default 50),
- *   BENCH_ROUNDS (default 3): (a) and (b) alternate in this many rounds of DURATION/ROUNDS seconds.
+ *   BENCH_ROUNDS (default 4): (a) and (b) alternate in this many rounds of DURATION/ROUNDS seconds,
+ *                 a-b then b-a, so neither always goes first.
  *
  * Servers run as child processes; autocannon runs in this process, so load generation costs the same
  * for every run. The machine has 2 cores: generator and server share them identically in each run.
@@ -22,7 +23,7 @@ import { openPostgres } from '../src/store/open-postgres.ts';
 import { seedKeys } from './seed.ts';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 12);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const KEY_COUNT = 10_000;
 const GRACE_SECRETS_PER_KEY = 14;
@@ -96,6 +97,7 @@ function dynamicRequest(next: () => string): Request[] {
 }
 
 async function load(label: string, url: string, requests: Request[], duration = DURATION): Promise<Measured> {
+  await settle();
   const result = await autocannon({
     url,
     connections: CONNECTIONS,
@@ -112,6 +114,16 @@ async function load(label: string, url: string, requests: Request[], duration = 
     errors: result.errors + result.timeouts,
     total: result.requests.total,
   };
+}
+
+/**
+ * Every measurement starts from the same state of the load generator: the previous run's garbage
+ * collected (when node runs with --expose-gc, as `npm run bench:verify` does) and its closed
+ * connections given a moment, so no run pays for the one before it.
+ */
+async function settle(): Promise<void> {
+  (globalThis as { gc?: () => void }).gc?.();
+  await new Promise((resolve) => setTimeout(resolve, 500));
 }
 
 async function metric(url: string, name: string): Promise<number> {
@@ -216,16 +228,27 @@ async function main() {
 
     const roundsA: Measured[] = [];
     const roundsB: Measured[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
+    const measureA = async () =>
       roundsA.push(
         await load('(a) baseline node:http constant', baseline.url, hotRequests, DURATION / ROUNDS),
       );
+    const measureB = async () =>
       roundsB.push(await load('(b) verify, hot keys', rekey.url, hotRequests, DURATION / ROUNDS));
+    for (let round = 0; round < ROUNDS; round++) {
+      // a b, b a, a b, …: neither side always runs first (or always right after the other).
+      if (round % 2 === 0) {
+        await measureA();
+        await measureB();
+      } else {
+        await measureB();
+        await measureA();
+      }
     }
     const a = combine(roundsA);
     const b = combine(roundsB);
     console.log(
-      `    rounds (a): ${roundsA.map((m) => m.rps.toFixed(0)).join(', ')} req/s; (b): ${roundsB.map((m) => m.rps.toFixed(0)).join(', ')} req/s`,
+      `    rounds (a): ${roundsA.map((m) => m.rps.toFixed(0)).join(', ')} req/s; (b): ${roundsB.map((m) => m.rps.toFixed(0)).join(', ')} req/s; ` +
+        `ratio per round: ${roundsB.map((m, i) => (m.rps / roundsA[i]!.rps).toFixed(2)).join(', ')}`,
     );
     print(a);
     print(b);

@@ -16,15 +16,12 @@ export function createBearerCheck(
   tokens: readonly string[],
 ): (header: string | undefined, connection?: object) => boolean {
   const allowed = tokens.map(sha256);
-  const proven = new WeakMap<object, Buffer>();
+  const proven = new WeakMap<object, string>();
   return (header, connection) => {
     if (!header || allowed.length === 0) return false;
     const known = connection && proven.get(connection);
-    if (known) {
-      const presented = Buffer.from(header);
-      // Lengths may differ; only the (public) length of a valid header is learned from that.
-      if (presented.length === known.length && timingSafeEqual(presented, known)) return true;
-    }
+    // Lengths may differ; only the (public) length of a valid header is learned from that.
+    if (known && sameText(header, known)) return true;
     const match = /^Bearer ([^\s]+)$/i.exec(header.trim());
     let ok = false;
     if (match) {
@@ -32,9 +29,20 @@ export function createBearerCheck(
       for (const candidate of allowed) ok = timingSafeEqual(candidate, presented) || ok;
     }
     if (connection) {
-      if (ok) proven.set(connection, Buffer.from(header));
+      if (ok) proven.set(connection, header);
       else proven.delete(connection);
     }
     return ok;
   };
+}
+
+/**
+ * Equal-length strings compared in time independent of where they differ (every character is read,
+ * differences are OR-ed, no early exit) — without copying either into a Buffer on each request.
+ */
+function sameText(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
 }

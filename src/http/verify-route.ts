@@ -6,9 +6,9 @@ import type { Verifier } from '../services/verify-key.ts';
 import { createBearerCheck } from './bearer.ts';
 import { BodyTooLargeError, readBodyThen } from './read-body.ts';
 import { sendJson } from './respond.ts';
+import { createResponseBatch } from './response-batch.ts';
 
 const BODY_LIMIT = 4096;
-const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** What gateways send, byte for byte; anything else (spaces, escapes, more fields) takes JSON.parse. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it must refuse
@@ -69,13 +69,14 @@ export function createVerifyRoute(deps: {
   const verifyErrors = deps.metrics.databaseErrors.labels({ operation: 'verify' });
   const duration = deps.metrics.verifyDuration;
 
+  // Service time is measured to the write, so it includes the wait for the rest of the turn's answers.
+  const batch = createResponseBatch({
+    onWritten: (started) => duration.observe((performance.now() - started) / 1000),
+  });
+
   const answer = (res: ServerResponse, result: Result, started: number) => {
     tally.add(result.valid ? result.status : result.code);
-    const payload = serialise(result);
-    // Headers as a flat array: node skips building and re-validating an object per response.
-    res.writeHead(200, ['content-type', JSON_TYPE, 'content-length', String(payload.length)]);
-    res.end(payload);
-    duration.observe((performance.now() - started) / 1000);
+    batch.send(res, serialise(result), started);
   };
 
   const unavailable = (res: ServerResponse, started: number) => {

@@ -47,6 +47,11 @@ describe('POST /v1/keys/verify', () => {
       });
     const sockets = new Set<unknown>();
     agent.on('free', (socket) => sockets.add(socket));
+    // Same length as the right header, one character off: the connection's proven header must not
+    // let it through (a proxy may carry several clients on one connection).
+    const sameLengthWrong = `Bearer ${API_TOKEN.slice(0, -1)}${API_TOKEN.endsWith('x') ? 'y' : 'x'}`;
+    expect(await send(`Bearer ${API_TOKEN}`)).toBe(200);
+    expect(await send(sameLengthWrong)).toBe(401);
     expect(await send(`Bearer ${API_TOKEN}`)).toBe(200);
     expect(await send('Bearer wrong')).toBe(401);
     expect(await send(`Bearer ${API_TOKEN}`)).toBe(200);
@@ -89,6 +94,27 @@ describe('POST /v1/keys/verify', () => {
       const res = await postVerify(server.url, body);
       expect(res.status, body).toBe(200);
       expect(res.json, body).toMatchObject({ valid: true, status: 'active' });
+    }
+  });
+
+  it('gives each of many simultaneous requests its own answer', async () => {
+    // Answers decided in one event-loop turn are written together (response-batch.ts): none may be
+    // lost, duplicated or sent to another request's connection.
+    const keys = await Promise.all(Array.from({ length: 10 }, () => createTestKey(services)));
+    const asks = Array.from({ length: 120 }, (_, i) => {
+      if (i % 4 === 3)
+        return { key: generateToken('rk_live').token, expected: { valid: false, code: 'NOT_FOUND' } };
+      if (i % 4 === 2) return { key: `rk_live_${i}`, expected: { valid: false, code: 'MALFORMED' } };
+      const { token, key } = keys[i % keys.length]!;
+      return { key: token, expected: { valid: true, keyId: key.id, name: key.name } };
+    });
+    // Twice: the first pass fills the cache (promise path), the second is answered from it (same tick).
+    for (let pass = 0; pass < 2; pass++) {
+      const answers = await Promise.all(asks.map(({ key }) => postVerify(server.url, { key })));
+      answers.forEach((answer, i) => {
+        expect(answer.status).toBe(200);
+        expect(answer.json).toMatchObject(asks[i]!.expected);
+      });
     }
   });
 

@@ -32,7 +32,13 @@ export async function startVerifyServer(options: {
   const server = createHttpServer({
     logger,
     metrics,
-    verify: createVerifyRoute({ verify: path.cache.verify, apiTokens: [API_TOKEN], metrics, logger }),
+    verify: createVerifyRoute({
+      verify: path.cache.verify,
+      verifyNow: path.cache.verifyNow,
+      apiTokens: [API_TOKEN],
+      metrics,
+      logger,
+    }),
     ready: () =>
       options.database.ping().then(
         () => true,
