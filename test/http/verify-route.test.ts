@@ -1,4 +1,5 @@
 import { Agent, request } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateToken } from '../../src/keys/token.ts';
 import { createTestKey } from '../support/fixtures.ts';
@@ -116,6 +117,36 @@ describe('POST /v1/keys/verify', () => {
         expect(answer.json).toMatchObject(asks[i]!.expected);
       });
     }
+  });
+
+  it('keeps answering everyone else when clients hang up before their answer is written', async () => {
+    const { token } = await createTestKey(services);
+    const body = JSON.stringify({ key: token });
+    const { port } = new URL(server.url);
+    const hangUps = Array.from(
+      { length: 30 },
+      () =>
+        new Promise<void>((resolve) => {
+          const socket = connect(Number(port), '127.0.0.1', () => {
+            socket.write(
+              `POST /v1/keys/verify HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${API_TOKEN}\r\n` +
+                `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+            );
+            // Reset in the same turn the request arrives: its answer is queued for a dead socket.
+            socket.resetAndDestroy();
+          });
+          socket.on('close', () => resolve());
+          socket.on('error', () => resolve());
+        }),
+    );
+    const answers = await Promise.all([
+      ...Array.from({ length: 30 }, () => postVerify(server.url, { key: token })),
+      ...hangUps,
+    ]);
+    for (const answer of answers.slice(0, 30)) {
+      expect(answer).toMatchObject({ status: 200, json: { valid: true } });
+    }
+    expect((await postVerify(server.url, { key: token })).json).toMatchObject({ valid: true });
   });
 
   it('answers 405 for other methods', async () => {
