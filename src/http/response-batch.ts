@@ -20,9 +20,10 @@ export interface ResponseBatch {
  * one by one, each answer's write can find the client asleep and pay to wake it, and that wake-up is
  * charged to this process inside the write (on loopback and on virtualised hosts it costs more than
  * the whole verification). Written back to back, the first write wakes the client and the rest find it
- * awake. On the benchmark machine this took cached verifications from 0.63–0.68× to 0.80–0.85× of a
- * bare node:http server (`npm run bench:verify`). The cost is bounded: an answer waits at most for the
- * other requests read in the same turn, never for I/O or a timer.
+ * awake. On the 2-core development VM, the verify route alone (same server and cache, keys in memory)
+ * went from 0.63–0.68× to 0.78–0.85× of a bare node:http server's throughput, and the whole process in
+ * `npm run bench:verify` from 0.61–0.73× to 0.71–0.81×. The cost is bounded: an answer waits at most for
+ * the other requests read in the same turn, never for I/O or a timer.
  */
 export function createResponseBatch(
   options: { onWritten?: (startedMs: number) => void } = {},
