@@ -183,7 +183,7 @@ async function deliver(
       const reason = describeSlackError(error);
       deps.logger.warn(
         { recipient: item.to, notices: item.notices.length, reason },
-        'scheduler could not post; retrying next tick',
+        'scheduler could not post; it will try again (next tick at first, then backing off up to an hour)',
       );
       for (const n of item.notices) errors.set(n.id, `${item.to}: ${reason}`);
     } finally {

@@ -25,6 +25,20 @@ export interface NoticePlan {
   nextAt: Date | null;
 }
 
+const MINUTE_MS = 60_000;
+
+/**
+ * How long after a failed delivery to try the same notification again. The first two retries go on the
+ * next tick (most failures are a Slack blip); after that the wait doubles from a minute up to an hour,
+ * so a channel that was archived or that rekey was removed from is not asked every minute forever —
+ * and nothing is ever given up: it keeps being tried hourly until someone fixes the channel.
+ * `attempt` counts the attempts made so far, the failed one included.
+ */
+export function retryDelayMs(attempt: number): number {
+  if (attempt <= 2) return 1;
+  return Math.min(60 * MINUTE_MS, MINUTE_MS * 2 ** (attempt - 3));
+}
+
 const UNITS: Array<[string, number]> = [
   ['h', 3_600_000],
   ['m', 60_000],

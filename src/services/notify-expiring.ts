@@ -13,7 +13,7 @@ import {
   retireSecrets,
   setNextNoticeAt,
 } from '../store/notifications-store.ts';
-import { EXPIRED_KIND, type NoticePlan, planNotice } from './notice-plan.ts';
+import { EXPIRED_KIND, type NoticePlan, planNotice, retryDelayMs } from './notice-plan.ts';
 
 /** One notification this instance now owns and must deliver, then report with `completeNotices`. */
 export interface ClaimedNotice {
@@ -204,8 +204,9 @@ export interface NoticeResult {
 
 /**
  * Records deliveries. Complete → 'sent' and the secret moves on to its next reminder (or is retired
- * after the expiry alert). Incomplete → the claim is released and the secret is due again on the next
- * tick; recipients already reached are remembered and never messaged twice.
+ * after the expiry alert). Incomplete → the claim is released and the secret is due again after
+ * `retryDelayMs` (the next tick at first); recipients already reached are remembered and never
+ * messaged twice.
  */
 export async function completeNotices(
   deps: { db: Db },
@@ -230,11 +231,15 @@ export async function completeNotices(
     const mine = outcomes.filter((o) => updated.has(o.outcome.id));
     const sent = mine.filter((o) => o.outcome.complete).map((o) => o.result.notice);
     const failed = mine.filter((o) => !o.outcome.complete).map((o) => o.result.notice);
-    // A failed notice is due again on the next tick: any instant after this one.
-    const retryAt = new Date(now.getTime() + 1);
+    // A failed notice is tried again after a backoff, but never later than the secret's next notice
+    // is due: a refused reminder must not hold back the expiry alert that follows it.
+    const retryAt = (n: ClaimedNotice) =>
+      new Date(
+        Math.min(now.getTime() + retryDelayMs(n.attempt), n.nextAt?.getTime() ?? Number.POSITIVE_INFINITY),
+      );
     await setNextNoticeAt(tx, [
       ...sent.filter((n) => n.nextAt).map((n) => ({ secretId: n.secretId, at: n.nextAt! })),
-      ...failed.map((n) => ({ secretId: n.secretId, at: retryAt })),
+      ...failed.map((n) => ({ secretId: n.secretId, at: retryAt(n) })),
     ]);
     await retireSecrets(
       tx,

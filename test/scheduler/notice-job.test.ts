@@ -153,6 +153,43 @@ describe('exactly once, whatever the ticks do', () => {
     });
   });
 
+  it('backs off a channel that keeps refusing, without giving up or delaying the next notice', async () => {
+    const { clock, services, slack, poster } = await setup();
+    const key = await rotatedKey(services, '3h');
+    const expiry = key.expiresAt.getTime();
+    const start = expiry - HOUR;
+    slack.refuse((channel) => channel === key.channel);
+
+    // Ticking every minute for 45 minutes with the channel archived: the first retries come on the
+    // next ticks, then the waits double (1, 2, 4, 8, 16 min) instead of asking Slack 45 times.
+    for (let t = start; t < start + 45 * MINUTE; t += MINUTE) {
+      clock.set(new Date(t));
+      await tick(database, clock, poster);
+    }
+    const offsets = slack.calls.map((c) => (c.at.getTime() - start) / MINUTE);
+    expect(offsets).toEqual([0, 1, 2, 3, 5, 9, 17, 33]);
+    const refused = (await notificationsOf(database, key.oldSecretId))['reminder:1h']!;
+    expect(refused).toMatchObject({ status: 'claimed', attempts: 8 });
+    expect(refused.lastError).toContain('is_archived');
+
+    // The 10-minute reminder is due at expiry − 10 min; the 1h reminder's next wait (32 min) must not
+    // hold it back: it is attempted on that very tick.
+    for (let t = start + 45 * MINUTE; t <= expiry - 10 * MINUTE; t += MINUTE) {
+      clock.set(new Date(t));
+      await tick(database, clock, poster);
+    }
+    expect(slack.calls.at(-1)!.at).toEqual(new Date(expiry - 10 * MINUTE));
+
+    // Someone unarchives the channel: the next attempt delivers, once.
+    slack.refuse(null);
+    clock.advance(MINUTE);
+    await tick(database, clock, poster);
+    clock.advance(MINUTE);
+    await tick(database, clock, poster);
+    expect(slack.posts.map((p) => p.channel)).toEqual([key.channel]);
+    expect((await notificationsOf(database, key.oldSecretId))['reminder:10m']?.status).toBe('sent');
+  });
+
   it('when only the DM failed, retries only the DM: the channel hears it once', async () => {
     const { clock, services, slack, poster } = await setup();
     const key = await rotatedKey(services, '3h', { actor: slackActor('UPARTIAL') });

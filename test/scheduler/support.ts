@@ -24,10 +24,20 @@ export interface Post {
 /** A stand-in for `WebClient`: records posts; `failures` makes the next calls throw like a Slack 500. */
 export function recordingPoster(clock?: ManualClock) {
   const posts: Post[] = [];
+  /** Every call, failed or not, with the time it was made. */
+  const calls: Post[] = [];
   let failures: Array<(channel: string) => boolean> = [];
+  let refusing: ((channel: string) => boolean) | null = null;
   const poster: SlackPoster = {
     chat: {
       postMessage: async (args) => {
+        calls.push({ channel: args.channel, text: args.text, at: clock?.now() ?? new Date() });
+        if (refusing?.(args.channel)) {
+          throw Object.assign(new Error('An API error occurred: is_archived'), {
+            code: 'slack_webapi_platform_error',
+            data: { ok: false, error: 'is_archived' },
+          });
+        }
         const fail = failures.find((f) => f(args.channel));
         if (fail) {
           failures = failures.filter((f) => f !== fail);
@@ -44,9 +54,14 @@ export function recordingPoster(clock?: ManualClock) {
   return {
     poster,
     posts,
+    calls,
     /** The next post to a matching channel fails once. */
     failOnce(match: (channel: string) => boolean = () => true) {
       failures.push(match);
+    },
+    /** Every post to a matching channel fails (an archived channel) until `refuse(null)`. */
+    refuse(match: ((channel: string) => boolean) | null) {
+      refusing = match;
     },
   };
 }
