@@ -2,9 +2,9 @@ import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateToken } from '../../src/keys/token.ts';
-import { createTestKey } from '../support/fixtures.ts';
+import { createTestKey, rotateTestKey } from '../support/fixtures.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
-import { cliActor, testServices } from '../support/test-services.ts';
+import { testServices } from '../support/test-services.ts';
 import { API_TOKEN, postVerify, startVerifyServer } from './verify-server.ts';
 
 let database: TestDatabase;
@@ -171,14 +171,7 @@ describe('POST /v1/keys/verify', () => {
     // Second time from the cache: byte-for-byte the same answer.
     expect((await postVerify(server.url, { key: token })).json).toEqual(active.json);
 
-    const rotation = await services.rotateKey({
-      key: { id: key.id },
-      delay: '1h',
-      actor: cliActor,
-      acknowledged: true,
-      requestId: 'route-shapes',
-    });
-    if (rotation.status !== 'rotated') throw new Error('expected a rotation');
+    await rotateTestKey(services, { id: key.id }, '1h');
     const expiring = await postVerify(server.url, { key: token });
     expect(expiring.json).toEqual({
       ...active.json,

@@ -8,7 +8,7 @@ import type { SlackPoster } from '../../src/scheduler/slack-poster.ts';
 import type { Services } from '../../src/services/services.ts';
 import type { Actor } from '../../src/services/types.ts';
 import type { Database } from '../../src/store/database.ts';
-import { createTestKey } from '../support/fixtures.ts';
+import { createTestKey, rotateTestKey } from '../support/fixtures.ts';
 import type { ManualClock } from '../support/manual-clock.ts';
 import { cliActor, uniqueName } from '../support/test-services.ts';
 
@@ -103,14 +103,7 @@ export async function rotatedKey(
     alertChannel: channel,
     maintainers: actor.source === 'slack' ? [actor.id] : ['UMAINT1'],
   });
-  const rotation = await services.rotateKey({
-    key: { name },
-    delay,
-    actor,
-    acknowledged: true,
-    requestId: uniqueName('req'),
-  });
-  if (rotation.status !== 'rotated') throw new Error('expected a rotation');
+  const rotation = await rotateTestKey(services, { name }, delay, actor);
   return {
     name,
     channel,

@@ -4,7 +4,7 @@ import { createVerifyCache } from '../../src/services/verify-cache.ts';
 import { connectVerifyInvalidation } from '../../src/services/verify-invalidation.ts';
 import { createVerifier } from '../../src/services/verify-key.ts';
 import { prepareVerificationLookup, type VerificationRow } from '../../src/store/secrets-store.ts';
-import { createTestKey } from '../support/fixtures.ts';
+import { createTestKey, rotateTestKey } from '../support/fixtures.ts';
 import { HOUR, manualClock } from '../support/manual-clock.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { cliActor, testServices } from '../support/test-services.ts';
@@ -186,14 +186,7 @@ describe('verify cache against the database', () => {
     expect(await same(first)).toMatchObject({ valid: true, status: 'active', expiresAt: null });
     expect(cache.size).toBe(1);
 
-    const rotation = await services.rotateKey({
-      key: { id: key.id },
-      delay: '1h',
-      actor: cliActor,
-      acknowledged: true,
-      requestId: 'walk-1',
-    });
-    if (rotation.status !== 'rotated') throw new Error('expected a rotation');
+    const rotation = await rotateTestKey(services, { id: key.id }, '1h');
     const second = rotation.token;
     expect(await same(first)).toMatchObject({ valid: true, status: 'expiring' });
     expect(await same(second)).toMatchObject({ valid: true, status: 'active' });

@@ -1,4 +1,6 @@
+import type { Delay } from '../../src/keys/delay.ts';
 import type { Services } from '../../src/services/services.ts';
+import type { Actor } from '../../src/services/types.ts';
 import { cliActor, uniqueName } from './test-services.ts';
 
 /** A key with two maintainers and an alert channel, plus its first key string. */
@@ -18,4 +20,22 @@ export async function createTestKey(
     alertChannel: overrides.alertChannel === undefined ? 'CALERTS' : overrides.alertChannel,
     actor: cliActor,
   });
+}
+
+/** Rotates a key (acknowledged, a fresh request id) and fails the test unless it really rotated. */
+export async function rotateTestKey(
+  services: Services,
+  key: { id: string } | { name: string },
+  delay: Delay,
+  actor: Actor = cliActor,
+) {
+  const rotation = await services.rotateKey({
+    key,
+    delay,
+    actor,
+    acknowledged: true,
+    requestId: uniqueName('req'),
+  });
+  if (rotation.status !== 'rotated') throw new Error(`expected a rotation, got ${rotation.status}`);
+  return rotation;
 }
