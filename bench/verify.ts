@@ -15,6 +15,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import postgres from 'postgres';
@@ -34,6 +35,8 @@ const TSX = import.meta.resolve('tsx');
 
 interface Measured {
   label: string;
+  /** Server CPU (user + system) per answered request, in µs; NaN where /proc is not available. */
+  cpuUs: number;
   rps: number;
   p50: number;
   p99: number;
@@ -96,8 +99,27 @@ function dynamicRequest(next: () => string): Request[] {
   ];
 }
 
-async function load(label: string, url: string, requests: Request[], duration = DURATION): Promise<Measured> {
+/** CPU seconds a process has used so far (user + system), from /proc; NaN elsewhere. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // utime and stime are fields 14 and 15 of stat(5), counted from the field after the command name.
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+const CLOCK_TICKS = 100;
+
+async function load(
+  label: string,
+  server: { url: string; child: ChildProcess },
+  requests: Request[],
+  duration = DURATION,
+): Promise<Measured> {
+  const { url } = server;
   await settle();
+  const cpuBefore = cpuSeconds(server.child.pid);
   const result = await autocannon({
     url,
     connections: CONNECTIONS,
@@ -105,8 +127,10 @@ async function load(label: string, url: string, requests: Request[], duration = 
     headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' },
     requests: requests as never,
   });
+  const cpuUs = ((cpuSeconds(server.child.pid) - cpuBefore) * 1e6) / result.requests.total;
   return {
     label,
+    cpuUs,
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -150,6 +174,7 @@ function combine(rounds: Measured[]): Measured {
   const total = rounds.reduce((sum, m) => sum + m.total, 0);
   return {
     label: rounds[0]!.label,
+    cpuUs: rounds.reduce((sum, m) => sum + m.cpuUs * m.total, 0) / total,
     rps: total / DURATION,
     p50: median(rounds.map((m) => m.p50)),
     p99: median(rounds.map((m) => m.p99)),
@@ -161,7 +186,7 @@ function combine(rounds: Measured[]): Measured {
 
 function print(m: Measured) {
   console.log(
-    `${m.label.padEnd(34)} ${m.rps.toFixed(0).padStart(7)} req/s   p50 ${String(m.p50).padStart(3)} ms   p99 ${String(m.p99).padStart(3)} ms   (${m.total} requests, ${m.non2xx} non-2xx, ${m.errors} errors)`,
+    `${m.label.padEnd(34)} ${m.rps.toFixed(0).padStart(7)} req/s   p50 ${String(m.p50).padStart(3)} ms   p99 ${String(m.p99).padStart(3)} ms   ${m.cpuUs.toFixed(1).padStart(5)} µs CPU/req   (${m.total} requests, ${m.non2xx} non-2xx, ${m.errors} errors)`,
   );
 }
 
@@ -223,17 +248,15 @@ async function main() {
 
     const hotRequests = staticRequests(hot);
     // Warm-up (JIT, connection pools, the hot keys' cache entries), identical for both servers.
-    await load('warm-up', baseline.url, hotRequests, 3);
-    await load('warm-up', rekey.url, hotRequests, 3);
+    await load('warm-up', baseline, hotRequests, 3);
+    await load('warm-up', rekey, hotRequests, 3);
 
     const roundsA: Measured[] = [];
     const roundsB: Measured[] = [];
     const measureA = async () =>
-      roundsA.push(
-        await load('(a) baseline node:http constant', baseline.url, hotRequests, DURATION / ROUNDS),
-      );
+      roundsA.push(await load('(a) baseline node:http constant', baseline, hotRequests, DURATION / ROUNDS));
     const measureB = async () =>
-      roundsB.push(await load('(b) verify, hot keys', rekey.url, hotRequests, DURATION / ROUNDS));
+      roundsB.push(await load('(b) verify, hot keys', rekey, hotRequests, DURATION / ROUNDS));
     for (let round = 0; round < ROUNDS; round++) {
       // a b, b a, a b, …: neither side always runs first (or always right after the other).
       if (round % 2 === 0) {
@@ -248,7 +271,8 @@ async function main() {
     const b = combine(roundsB);
     console.log(
       `    rounds (a): ${roundsA.map((m) => m.rps.toFixed(0)).join(', ')} req/s; (b): ${roundsB.map((m) => m.rps.toFixed(0)).join(', ')} req/s; ` +
-        `ratio per round: ${roundsB.map((m, i) => (m.rps / roundsA[i]!.rps).toFixed(2)).join(', ')}`,
+        `ratio per round: ${roundsB.map((m, i) => (m.rps / roundsA[i]!.rps).toFixed(2)).join(', ')}; ` +
+        `server CPU µs/request (a): ${roundsA.map((m) => m.cpuUs.toFixed(1)).join(', ')}, (b): ${roundsB.map((m) => m.cpuUs.toFixed(1)).join(', ')}`,
     );
     print(a);
     print(b);
@@ -257,7 +281,7 @@ async function main() {
     const missesBefore = await metric(rekey.url, 'rekey_verify_cache_misses_total');
     const c = await load(
       '(c) verify, keys never seen before',
-      rekey.url,
+      rekey,
       dynamicRequest(() => cold[coldIndex++ % cold.length]!),
     );
     const coldMisses = (await metric(rekey.url, 'rekey_verify_cache_misses_total')) - missesBefore;
@@ -269,7 +293,7 @@ async function main() {
     let mixIndex = 0;
     const d = await load(
       '(d) 90% hot / 5% NOT_FOUND / 5% MALF',
-      rekey.url,
+      rekey,
       dynamicRequest(() => {
         const slot = mixIndex++ % 20;
         if (slot === 0) return generateToken('rk_live').token; // well-formed, never issued: NOT_FOUND
