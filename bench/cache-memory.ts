@@ -8,14 +8,16 @@ const ENTRIES = 100_000;
 const mb = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MB`;
 const tokens = Array.from({ length: ENTRIES }, () => generateToken('rk_live').token);
 const cache = createVerifyCache({
-  lookup: async () => ({
-    secretId: randomUUID(),
-    keyId: randomUUID(),
-    name: `key-${Math.random().toString(36).slice(2, 10)}`,
-    products: ['payments-api', 'billing'],
-    expiresAt: null,
-    deletedAt: null,
-  }),
+  lookupMany: async (hashes) =>
+    hashes.map((hash) => ({
+      hash,
+      secretId: randomUUID(),
+      keyId: randomUUID(),
+      name: `key-${Math.random().toString(36).slice(2, 10)}`,
+      products: ['payments-api', 'billing'],
+      expiresAt: null,
+      deletedAt: null,
+    })),
   clock: systemClock,
   maxEntries: ENTRIES,
   ttlMs: 600_000,

@@ -7,7 +7,7 @@ import { createVerifyCache, type VerifyCache } from './services/verify-cache.ts'
 import { connectVerifyInvalidation } from './services/verify-invalidation.ts';
 import type { Database } from './store/database.ts';
 import { type InvalidationChannel, openInvalidationChannel } from './store/invalidation-channel.ts';
-import { prepareVerificationLookup } from './store/secrets-store.ts';
+import { prepareVerificationLookupMany } from './store/secrets-store.ts';
 
 export interface VerifyPath {
   cache: VerifyCache;
@@ -36,7 +36,7 @@ export async function startVerifyPath(deps: {
   const { metrics, logger } = deps;
   const misses = metrics.cacheMisses;
   const cache = createVerifyCache({
-    lookup: prepareVerificationLookup(deps.database.db),
+    lookupMany: prepareVerificationLookupMany(deps.database.db),
     clock: deps.clock,
     maxEntries: deps.config.REKEY_CACHE_SIZE,
     ttlMs: deps.config.REKEY_CACHE_TTL,

@@ -5,7 +5,8 @@ import { AppError } from '../errors.ts';
 import { hashToken } from '../keys/hash.ts';
 import { isWellFormedToken } from '../keys/token.ts';
 import type { VerifyResult } from '../keys/verification.ts';
-import type { VerificationRow } from '../store/secrets-store.ts';
+import type { VerificationRow, VerificationRowByHash } from '../store/secrets-store.ts';
+import { batchPerTurn } from './batch-per-turn.ts';
 import type { Verifier } from './verify-key.ts';
 
 /**
@@ -29,8 +30,11 @@ interface Entry {
 }
 
 export interface VerifyCacheOptions {
-  /** The cold path: one prepared, indexed query (secrets-store prepareVerificationLookup). */
-  lookup: (hash: string) => Promise<VerificationRow | undefined>;
+  /**
+   * The cold path: one prepared, indexed query for the misses of one event-loop turn
+   * (secrets-store prepareVerificationLookupMany); hashes with no row are left out of the answer.
+   */
+  lookupMany: (hashes: readonly string[]) => Promise<readonly VerificationRowByHash[]>;
   clock: Clock;
   /** REKEY_CACHE_SIZE: bound of the positive cache (entries). */
   maxEntries: number;
@@ -100,7 +104,7 @@ const NEGATIVE: Entry = Object.freeze({ expiresAtMs: null, valid: NOT_FOUND });
  * - a database failure is thrown (503 upstream), never turned into a verdict.
  */
 export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
-  const { lookup, clock } = options;
+  const { lookupMany, clock } = options;
   // ttlResolution 0: read the clock on each get instead of arming a timer every millisecond to
   // refresh a cached one (a timer per ms is more work than a performance.now() per request).
   const positive = new LRUCache<string, Entry>({
@@ -127,7 +131,7 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
   const unavailable = (cause: unknown) =>
     new AppError('DATABASE_UNAVAILABLE', 'the key store did not answer', { retryable: true, cause });
 
-  const withTimeout = (promise: Promise<VerificationRow | undefined>) => {
+  const withTimeout = <T>(promise: Promise<T>) => {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`lookup took over ${lookupTimeoutMs} ms`)), lookupTimeoutMs);
@@ -135,12 +139,22 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
     return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
   };
 
+  /** The misses of one turn share one query and one timeout; each gets its own row back (or none). */
+  const lookup = batchPerTurn(async (hashes: readonly string[]) => {
+    const rows = await withTimeout(lookupMany(hashes));
+    const byHash = new Map<string, VerificationRow>();
+    for (const row of rows) byHash.set(row.hash, row);
+    return hashes.map((hash) => byHash.get(hash));
+  });
+
   const load = async (hash: string): Promise<Entry | null> => {
     if (failing && performance.now() < failingUntil) throw unavailable(new Error('recent database failure'));
+    // Taken when the miss is queued, before its query starts: an invalidation at any point after this
+    // keeps the answer from being cached (the answer itself is still as fresh as the query).
     const startedEpoch = epoch;
     let row: VerificationRow | undefined;
     try {
-      row = await withTimeout(lookup(hash));
+      row = await lookup(hash);
     } catch (error) {
       if (!failing) options.onUnavailable?.(error);
       failing = true;

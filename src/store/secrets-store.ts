@@ -91,3 +91,35 @@ export function prepareVerificationLookup(db: Db): (hash: string) => Promise<Ver
     return row;
   };
 }
+
+/** A verification row with the hash it was found by, so a batch's answers can be matched back. */
+export interface VerificationRowByHash extends VerificationRow {
+  hash: string;
+}
+
+/**
+ * The cached verify path's cold query: the same lookup for many hashes at once (`hash = any($1)`, still
+ * by the unique hash index, prepared once). The verify cache sends the misses of one event-loop turn in
+ * one round trip: per miss, one query each cost the process more than the whole verification (a
+ * socket write that wakes a database backend, driver bookkeeping, a timer), which capped cold keys.
+ * At most one row per hash (the index is unique); hashes with no live row are simply absent.
+ */
+export function prepareVerificationLookupMany(
+  db: Db,
+): (hashes: readonly string[]) => Promise<VerificationRowByHash[]> {
+  const statement = db
+    .select({
+      hash: secrets.hash,
+      secretId: secrets.id,
+      keyId: secrets.keyId,
+      name: keys.name,
+      products: keys.products,
+      expiresAt: secrets.expiresAt,
+      deletedAt: keys.deletedAt,
+    })
+    .from(secrets)
+    .innerJoin(keys, eq(keys.id, secrets.keyId))
+    .where(sql`${secrets.hash} = any(${sql.placeholder('hashes')}::text[])`)
+    .prepare('rekey_verify_lookup_many');
+  return (hashes) => statement.execute({ hashes: [...hashes] });
+}

@@ -1,9 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashToken } from '../../src/keys/hash.ts';
 import { generateToken } from '../../src/keys/token.ts';
 import { createVerifyCache } from '../../src/services/verify-cache.ts';
 import { connectVerifyInvalidation } from '../../src/services/verify-invalidation.ts';
 import { createVerifier } from '../../src/services/verify-key.ts';
-import { prepareVerificationLookup, type VerificationRow } from '../../src/store/secrets-store.ts';
+import {
+  prepareVerificationLookupMany,
+  type VerificationRow,
+  type VerificationRowByHash,
+} from '../../src/store/secrets-store.ts';
 import { createTestKey, rotateTestKey } from '../support/fixtures.ts';
 import { HOUR, manualClock } from '../support/manual-clock.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
@@ -25,10 +30,25 @@ const row = (expiresAt: Date | null = null): VerificationRow => ({
   deletedAt: null,
 });
 
+/** A lookupMany answering each hash on its own (what the cases below need), recording every query. */
+function perHash(answer: (hash: string) => Promise<VerificationRow | undefined>) {
+  const queries: string[][] = [];
+  const lookupMany = async (hashes: readonly string[]) => {
+    queries.push([...hashes]);
+    const rows: VerificationRowByHash[] = [];
+    for (const hash of hashes) {
+      const found = await answer(hash);
+      if (found) rows.push({ ...found, hash });
+    }
+    return rows;
+  };
+  return Object.assign(lookupMany, { queries });
+}
+
 describe('verify cache', () => {
   it('never grows past its bound, positive or negative', async () => {
     const cache = createVerifyCache({
-      lookup: async (hash) => (hash.endsWith('0') ? undefined : row()),
+      lookupMany: perHash(async (hash) => (hash.endsWith('0') ? undefined : row())),
       clock: manualClock(),
       maxEntries: 50,
       ttlMs: 60_000,
@@ -42,10 +62,10 @@ describe('verify cache', () => {
   it('answers MALFORMED without touching the cache or the database', async () => {
     let lookups = 0;
     const cache = createVerifyCache({
-      lookup: async () => {
+      lookupMany: perHash(async () => {
         lookups++;
         return row();
-      },
+      }),
       clock: manualClock(),
       maxEntries: 10,
       ttlMs: 60_000,
@@ -67,10 +87,10 @@ describe('verify cache', () => {
   it('caches NOT_FOUND briefly, so a repeated unknown key costs one query', async () => {
     let lookups = 0;
     const cache = createVerifyCache({
-      lookup: async () => {
+      lookupMany: perHash(async () => {
         lookups++;
         return undefined;
-      },
+      }),
       clock: manualClock(),
       maxEntries: 10,
       ttlMs: 60_000,
@@ -88,7 +108,7 @@ describe('verify cache', () => {
   it('never says valid past expires_at, however fresh the entry', async () => {
     const clock = manualClock('2026-01-15T10:00:00.000Z');
     const cache = createVerifyCache({
-      lookup: async () => row(new Date('2026-01-15T10:00:01.000Z')),
+      lookupMany: perHash(async () => row(new Date('2026-01-15T10:00:01.000Z'))),
       clock,
       maxEntries: 10,
       ttlMs: 60_000,
@@ -105,16 +125,18 @@ describe('verify cache', () => {
     let release: (r: VerificationRow) => void = () => {};
     let lookups = 0;
     const cache = createVerifyCache({
-      lookup: (): Promise<VerificationRow> => {
+      lookupMany: perHash((): Promise<VerificationRow> => {
         lookups++;
         return lookups === 1 ? new Promise((r) => (release = r)) : Promise.resolve(row(new Date(0)));
-      },
+      }),
       clock: manualClock(),
       maxEntries: 10,
       ttlMs: 60_000,
     });
     const t = token();
     const pending = cache.verify(t);
+    await new Promise((r) => setImmediate(r)); // the turn ended: the miss's query has started
+    expect(lookups).toBe(1);
     cache.invalidate([]); // any invalidation bumps the epoch
     release(row());
     await pending;
@@ -126,10 +148,10 @@ describe('verify cache', () => {
     let down = false;
     let outages = 0;
     const cache = createVerifyCache({
-      lookup: async () => {
+      lookupMany: perHash(async () => {
         if (down) throw new Error('connection refused');
         return row();
-      },
+      }),
       clock: manualClock(),
       maxEntries: 10,
       ttlMs: 60_000,
@@ -150,9 +172,48 @@ describe('verify cache', () => {
     expect(await cache.verify(token())).toMatchObject({ valid: true });
   });
 
+  it('looks up a burst of unseen keys with one query, and each request gets its own verdict', async () => {
+    const known = new Set<string>();
+    const lookupMany = perHash(async (hash) => (known.has(hash) ? row() : undefined));
+    const cache = createVerifyCache({ lookupMany, clock: manualClock(), maxEntries: 100, ttlMs: 60_000 });
+    const tokens = Array.from({ length: 40 }, token);
+    for (const t of tokens.slice(0, 20)) known.add(hashToken(t));
+    // The same unseen key twice in the burst shares the query's answer instead of being asked twice.
+    const answers = await Promise.all([...tokens, tokens[0]!, tokens[39]!].map((t) => cache.verify(t)));
+    expect(lookupMany.queries).toHaveLength(1);
+    expect(lookupMany.queries[0]).toHaveLength(40);
+    expect(answers.slice(0, 20).every((a) => a.valid)).toBe(true);
+    expect(answers.slice(20, 40)).toEqual(Array(20).fill({ valid: false, code: 'NOT_FOUND' }));
+    expect(answers.slice(40)).toEqual([answers[0], answers[39]]);
+    // All of them are cached now: the next burst asks nothing.
+    await Promise.all(tokens.map((t) => cache.verify(t)));
+    expect(lookupMany.queries).toHaveLength(1);
+  });
+
+  it('fails every request of a burst whose query fails, and answers the next burst normally', async () => {
+    let down = true;
+    const cache = createVerifyCache({
+      lookupMany: perHash(async () => {
+        if (down) throw new Error('connection reset');
+        return row();
+      }),
+      clock: manualClock(),
+      maxEntries: 100,
+      ttlMs: 60_000,
+      failFastMs: 0,
+    });
+    const burst = await Promise.allSettled(Array.from({ length: 5 }, () => cache.verify(token())));
+    expect(burst.map((r) => r.status)).toEqual(Array(5).fill('rejected'));
+    down = false;
+    expect(await Promise.all([cache.verify(token()), cache.verify(token())])).toMatchObject([
+      { valid: true },
+      { valid: true },
+    ]);
+  });
+
   it('gives up on a lookup that hangs instead of queueing behind it', async () => {
     const cache = createVerifyCache({
-      lookup: () => new Promise(() => {}),
+      lookupMany: () => new Promise(() => {}),
       clock: manualClock(),
       maxEntries: 10,
       ttlMs: 60_000,
@@ -169,7 +230,7 @@ describe('verify cache against the database', () => {
     const clock = manualClock('2026-03-01T12:00:00.000Z');
     const services = testServices(database, { clock });
     const cache = createVerifyCache({
-      lookup: prepareVerificationLookup(database.db),
+      lookupMany: prepareVerificationLookupMany(database.db),
       clock,
       maxEntries: 100,
       ttlMs: 3_600_000,
@@ -216,10 +277,48 @@ describe('verify cache against the database', () => {
     expect(await same(third.token)).toEqual({ valid: false, code: 'NOT_FOUND' });
   });
 
+  it('answers a burst of unseen keys in one query exactly as the uncached verifier would', async () => {
+    const services = testServices(database);
+    const queried = prepareVerificationLookupMany(database.db);
+    let queries = 0;
+    const cache = createVerifyCache({
+      lookupMany: (hashes) => {
+        queries++;
+        return queried(hashes);
+      },
+      clock: services.clock,
+      maxEntries: 100,
+      ttlMs: 3_600_000,
+    });
+    const uncached = createVerifier({ db: database.db, clock: services.clock });
+    const active = await createTestKey(services);
+    const rotated = await createTestKey(services);
+    const graceful = await rotateTestKey(services, { id: rotated.key.id }, '24h');
+    const cut = await createTestKey(services);
+    await rotateTestKey(services, { id: cut.key.id }, 'now');
+    const deleted = await createTestKey(services);
+    await services.deleteKey({ key: { id: deleted.key.id }, actor: cliActor });
+    const tokens = [active.token, rotated.token, graceful.token, cut.token, deleted.token, token()];
+
+    const burst = await Promise.all(tokens.map((t) => cache.verify(t)));
+    expect(queries).toBe(1);
+    const expected = [];
+    for (const t of tokens) expected.push(await uncached(t));
+    expect(burst).toEqual(expected);
+    expect(burst.map((a) => (a.valid ? a.status : a.code))).toEqual([
+      'active',
+      'expiring',
+      'active',
+      'EXPIRED',
+      'NOT_FOUND',
+      'NOT_FOUND',
+    ]);
+  });
+
   it('an immediate rotation takes effect at once on the process that made it', async () => {
     const services = testServices(database);
     const cache = createVerifyCache({
-      lookup: prepareVerificationLookup(database.db),
+      lookupMany: prepareVerificationLookupMany(database.db),
       clock: services.clock,
       maxEntries: 100,
       ttlMs: 3_600_000,
