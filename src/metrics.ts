@@ -1,4 +1,9 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { CountingHistogram } from './counting-histogram.ts';
+import type { VerifyFailureCode } from './keys/verification.ts';
+
+/** What one verification ended as: a valid key's status, a refusal's code, or no answer (503). */
+export type VerifyOutcome = 'active' | 'expiring' | VerifyFailureCode | 'UNAVAILABLE';
 
 /**
  * Every metric rekey exports, in one registry per process (tests create their own). Adapters
@@ -11,13 +16,21 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
    * Verify outcomes are tallied in plain numbers on the hot path and handed to prom-client when
    * /metrics is scraped: a labelled counter's inc() costs more than the rest of a cached verification.
    */
-  const verifyTally = new Map<string, number>();
+  // A fixed-shape record, not a Map: one property increment per request instead of a hash-table set.
+  const verifyTally: Record<VerifyOutcome, number> = {
+    active: 0,
+    expiring: 0,
+    MALFORMED: 0,
+    NOT_FOUND: 0,
+    EXPIRED: 0,
+    UNAVAILABLE: 0,
+  };
   let pendingHits = 0;
   const m = {
     registry,
     verifyTally: {
-      add(outcome: string) {
-        verifyTally.set(outcome, (verifyTally.get(outcome) ?? 0) + 1);
+      add(outcome: VerifyOutcome) {
+        verifyTally[outcome]++;
       },
     },
     verifyOutcomes: new Counter({
@@ -26,16 +39,20 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
       labelNames: ['outcome'] as const,
       registers: [registry],
       collect() {
-        for (const [outcome, count] of verifyTally) if (count > 0) this.inc({ outcome }, count);
-        verifyTally.clear();
+        for (const outcome of Object.keys(verifyTally) as VerifyOutcome[]) {
+          const count = verifyTally[outcome];
+          if (count > 0) this.inc({ outcome }, count);
+          verifyTally[outcome] = 0;
+        }
       },
     }),
-    verifyDuration: new Histogram({
-      name: 'rekey_verify_duration_seconds',
-      help: 'Service time of POST /v1/keys/verify',
-      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
-      registers: [registry],
-    }),
+    /** Observed once per verify request: a CountingHistogram, cheaper per call than prom-client's. */
+    verifyDuration: new CountingHistogram(
+      'rekey_verify_duration_seconds',
+      'Service time of POST /v1/keys/verify',
+      [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+      registry,
+    ),
     /** Counted in a plain number per hit and handed to prom-client at scrape time, like verify outcomes. */
     cacheHit: () => {
       pendingHits++;

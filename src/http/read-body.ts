@@ -18,21 +18,19 @@ export function readBodyThen(
     return;
   }
   // Verify bodies arrive in one chunk almost always: keep that case free of arrays and concat.
+  // The listeners are anonymous on purpose: a named closure per request costs a defineProperty under
+  // tsx (esbuild keepNames), measurable on the verify path.
   let first: Buffer | undefined;
   let rest: Buffer[] | undefined;
   let size = 0;
   let finished = false;
-  const finish = (error: Error | null, text: string) => {
-    if (finished) return;
-    finished = true;
-    done(error, text);
-  };
   req.on('data', (chunk: Buffer) => {
     if (finished) return;
     size += chunk.length;
     if (size > limit) {
+      finished = true;
       req.resume();
-      finish(new BodyTooLargeError(`body over ${limit} bytes`), '');
+      done(new BodyTooLargeError(`body over ${limit} bytes`), '');
       return;
     }
     if (!first) first = chunk;
@@ -40,10 +38,16 @@ export function readBodyThen(
     else rest = [first, chunk];
   });
   req.on('end', () => {
-    if (rest) finish(null, Buffer.concat(rest).toString('utf8'));
-    else finish(null, first ? first.toString('utf8') : '');
+    if (finished) return;
+    finished = true;
+    if (rest) done(null, Buffer.concat(rest).toString('utf8'));
+    else done(null, first ? first.toString('utf8') : '');
   });
-  req.on('error', (error) => finish(error, ''));
+  req.on('error', (error) => {
+    if (finished) return;
+    finished = true;
+    done(error, '');
+  });
 }
 
 /** Reads a request body up to `limit` bytes; a larger one is refused, not buffered. */

@@ -96,9 +96,13 @@ function decide(entry: Entry, nowMs: number): VerifyResult {
 
 const NEGATIVE: Entry = Object.freeze({ expiresAtMs: null, valid: NOT_FOUND });
 
+/** No well-formed token is longer (isWellFormedToken's own bound): longer input is not even hashed. */
+const MAX_TOKEN_LENGTH = 200;
+
 /**
  * The verify path with an in-process cache keyed by secret hash (issue 5). Correctness rules:
- * - MALFORMED is decided before hashing and never touches the cache or the database;
+ * - MALFORMED never reaches the database and is never cached (a hit is answered before the checksum
+ *   is read, because only well-formed tokens' hashes are ever stored);
  * - every hit is re-decided against the clock from the cached `expires_at`;
  * - a lookup that started before an invalidation never writes its (possibly stale) answer back;
  * - a database failure is thrown (503 upstream), never turned into a verdict.
@@ -184,19 +188,40 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
 
   const nowMs = clock.nowMs ? () => clock.nowMs!() : () => clock.now().getTime();
 
+  /**
+   * The well-formed token verifyNow last found missing, and its hash: the verify route calls `verify`
+   * for that token right after, in the same tick, and it should not hash and probe it twice.
+   */
+  let lastMissToken: string | undefined;
+  let lastMissHash = '';
+
   const verifyNow = (token: unknown): VerifyResult | undefined => {
-    if (!isWellFormedToken(token)) return MALFORMED;
-    const hash = sha256Hex(token as string);
+    // Only shape bounds before hashing; the checksum is checked on a miss. A hit needs no checksum:
+    // only hashes of tokens that passed it are ever stored, so finding the hash proves the token
+    // well-formed (barring a SHA-256 collision). That saves the checksum on most requests, and a
+    // MALFORMED token still never reaches the database nor gets an entry of its own.
+    if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) return MALFORMED;
+    const hash = sha256Hex(token);
     const hit = positive.get(hash) ?? negative.get(hash);
-    if (!hit) return undefined;
-    options.onHit?.();
-    return decide(hit, nowMs());
+    if (hit) {
+      options.onHit?.();
+      return decide(hit, nowMs());
+    }
+    if (!isWellFormedToken(token)) return MALFORMED;
+    lastMissToken = token;
+    lastMissHash = hash;
+    return undefined;
   };
 
   const verify: Verifier = async (token) => {
-    const now = verifyNow(token);
-    if (now) return now;
-    const hash = sha256Hex(token as string);
+    // The verify route asks verifyNow first: a miss it has just seen is not hashed and probed again.
+    // (Were the memo ever stale, the lookup below would still give the right answer.)
+    if (lastMissToken === undefined || token !== lastMissToken) {
+      const now = verifyNow(token);
+      if (now) return now;
+    }
+    const hash = lastMissHash;
+    lastMissToken = undefined;
     options.onMiss?.();
     const entry = await miss(hash);
     // Decided after the lookup, with the clock read now: the same rule as a hit.

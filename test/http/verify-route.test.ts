@@ -191,10 +191,18 @@ describe('POST /v1/keys/verify', () => {
   });
 
   it('exports the verify metrics on /metrics', async () => {
+    const scrape = async () => (await fetch(`${server.url}/metrics`)).text();
+    const count = (text: string, line: RegExp) => Number(line.exec(text)?.[1] ?? 0);
+    const timed = /^rekey_verify_duration_seconds_count (\d+)$/m;
+    const active = /^rekey_verify_total\{outcome="active"\} (\d+)$/m;
+    const before = await scrape();
     const { token } = await createTestKey(services);
     await postVerify(server.url, { key: token });
     await postVerify(server.url, { key: token });
-    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const text = await scrape();
+    // Every answered request is timed once and counted once by outcome.
+    expect(count(text, timed) - count(before, timed)).toBe(2);
+    expect(count(text, active) - count(before, active)).toBe(2);
     expect(text).toMatch(/rekey_verify_total\{outcome="active"\} \d+/);
     expect(text).toMatch(/rekey_verify_total\{outcome="MALFORMED"\} \d+/);
     expect(text).toMatch(/rekey_verify_duration_seconds_bucket\{le="0.001"\} \d+/);

@@ -84,6 +84,34 @@ describe('verify cache', () => {
     expect(cache.size).toBe(0);
   });
 
+  it('still answers MALFORMED for a near miss of a cached key, and caches nothing for it', async () => {
+    const cache = createVerifyCache({
+      lookupMany: perHash(async () => row()),
+      clock: manualClock(),
+      maxEntries: 10,
+      ttlMs: 60_000,
+    });
+    const good = token();
+    expect(await cache.verify(good)).toMatchObject({ valid: true });
+    const typo = `${good.slice(0, -1)}${good.endsWith('A') ? 'B' : 'A'}`;
+    expect(cache.verifyNow(typo)).toEqual({ valid: false, code: 'MALFORMED' });
+    expect(await cache.verify(typo)).toEqual({ valid: false, code: 'MALFORMED' });
+    expect(await cache.verify(`${good}x`)).toEqual({ valid: false, code: 'MALFORMED' });
+    expect(await cache.verify('x'.repeat(10_000))).toEqual({ valid: false, code: 'MALFORMED' });
+    expect(cache.size).toBe(1);
+  });
+
+  it('answers each token by its own hash, whatever verifyNow was last asked', async () => {
+    const known = token();
+    const lookupMany = perHash(async (hash) => (hash === hashToken(known) ? row() : undefined));
+    const cache = createVerifyCache({ lookupMany, clock: manualClock(), maxEntries: 10, ttlMs: 60_000 });
+    expect(cache.verifyNow(known)).toBeUndefined(); // a miss: the route would now call verify(known)
+    expect(await cache.verify(token())).toEqual({ valid: false, code: 'NOT_FOUND' });
+    expect(await cache.verify(known)).toMatchObject({ valid: true });
+    expect(cache.verifyNow(token())).toBeUndefined();
+    expect(await cache.verify(known)).toMatchObject({ valid: true });
+  });
+
   it('caches NOT_FOUND briefly, so a repeated unknown key costs one query', async () => {
     let lookups = 0;
     const cache = createVerifyCache({
