@@ -5,6 +5,7 @@ import { generateToken } from '../../src/keys/token.ts';
 import { createTestKey, rotateTestKey } from '../support/fixtures.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { testServices } from '../support/test-services.ts';
+import { rawExchange, verifyHead } from './raw-http.ts';
 import { API_TOKEN, postVerify, startVerifyServer } from './verify-server.ts';
 
 let database: TestDatabase;
@@ -147,6 +148,64 @@ describe('POST /v1/keys/verify', () => {
       expect(answer).toMatchObject({ status: 200, json: { valid: true } });
     }
     expect((await postVerify(server.url, { key: token })).json).toMatchObject({ valid: true });
+  });
+
+  it('answers a body that arrives after its headers, in pieces', async () => {
+    const { token } = await createTestKey(services);
+    const body = JSON.stringify({ key: token });
+    const answers = await rawExchange(server.url, [
+      verifyHead(API_TOKEN, [`Content-Length: ${body.length}`]),
+      30,
+      body.slice(0, 10),
+      30,
+      body.slice(10),
+    ]);
+    expect(answers[0]!.status).toBe(200);
+    expect(JSON.parse(answers[0]!.body)).toMatchObject({ valid: true, status: 'active' });
+  });
+
+  it('reads chunked bodies, and refuses one over the limit with 413 whether it arrives at once or not', async () => {
+    const { token } = await createTestKey(services);
+    const chunk = (text: string) => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
+    const chunked = verifyHead(API_TOKEN, ['Transfer-Encoding: chunked']);
+    const [small] = await rawExchange(server.url, [
+      chunked,
+      chunk(JSON.stringify({ key: token })),
+      '0\r\n\r\n',
+    ]);
+    expect(JSON.parse(small!.body)).toMatchObject({ valid: true });
+
+    const big = chunk(JSON.stringify({ key: 'x'.repeat(5_000) }));
+    const [atOnce] = await rawExchange(server.url, [`${chunked}${big}0\r\n\r\n`]);
+    expect(atOnce!.status).toBe(413);
+    const [trickling] = await rawExchange(server.url, [
+      chunked,
+      big.slice(0, 3_000),
+      30,
+      big.slice(3_000),
+      30,
+    ]);
+    expect(trickling!.status).toBe(413);
+  });
+
+  it('answers pipelined requests on one connection, each with its own answer, in order', async () => {
+    const { token } = await createTestKey(services);
+    const ask = (key: string) => {
+      const body = JSON.stringify({ key });
+      return verifyHead(API_TOKEN, [`Content-Length: ${body.length}`]) + body;
+    };
+    const answers = await rawExchange(
+      server.url,
+      [ask(token) + ask(generateToken('rk_live').token) + ask('rk_live_nope') + ask(token)],
+      4,
+    );
+    const verdicts = answers.map((a) => JSON.parse(a.body) as { valid: boolean; code?: string });
+    expect(verdicts.map((v) => (v.valid ? 'valid' : v.code))).toEqual([
+      'valid',
+      'NOT_FOUND',
+      'MALFORMED',
+      'valid',
+    ]);
   });
 
   it('answers 405 for other methods', async () => {
