@@ -12,6 +12,8 @@ declare module 'autocannon' {
     non2xx: number;
     errors: number;
     timeouts: number;
+    /** Seconds it actually ran: it stops on a whole-second tick, so 1.5 s runs for 2. */
+    duration: number;
   }
   function autocannon(options: Record<string, unknown>): Promise<Result>;
   export default autocannon;

@@ -5,7 +5,8 @@
  *   DATABASE_URL  use this database (keys are added to it); otherwise a scratch database is created
  *                 on BENCH_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/test) and dropped.
  *   BENCH_DURATION seconds per measurement (default 12), BENCH_CONNECTIONS (default 50),
- *   BENCH_ROUNDS (default 4): (a) and (b) alternate in this many rounds of DURATION/ROUNDS seconds,
+ *   BENCH_ROUNDS (default 6): (a) and (b) alternate in this many rounds of DURATION/ROUNDS seconds
+ *                 (keep it a whole number: autocannon runs whole seconds),
  *                 a-b then b-a, so neither always goes first.
  *
  * Servers run as child processes; autocannon runs in this process, so load generation costs the same
@@ -24,7 +25,7 @@ import { openPostgres } from '../src/store/open-postgres.ts';
 import { seedKeys } from './seed.ts';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 12);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const KEY_COUNT = 10_000;
 const GRACE_SECRETS_PER_KEY = 14;
@@ -43,6 +44,8 @@ interface Measured {
   non2xx: number;
   errors: number;
   total: number;
+  /** How long autocannon actually ran (it stops on a whole-second tick). */
+  seconds: number;
 }
 
 function startChild(
@@ -131,12 +134,13 @@ async function load(
   return {
     label,
     cpuUs,
-    rps: result.requests.average,
+    rps: result.requests.total / result.duration,
     p50: result.latency.p50,
     p99: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
     total: result.requests.total,
+    seconds: result.duration,
   };
 }
 
@@ -175,12 +179,13 @@ function combine(rounds: Measured[]): Measured {
   return {
     label: rounds[0]!.label,
     cpuUs: rounds.reduce((sum, m) => sum + m.cpuUs * m.total, 0) / total,
-    rps: total / DURATION,
+    rps: total / rounds.reduce((sum, m) => sum + m.seconds, 0),
     p50: median(rounds.map((m) => m.p50)),
     p99: median(rounds.map((m) => m.p99)),
     non2xx: rounds.reduce((sum, m) => sum + m.non2xx, 0),
     errors: rounds.reduce((sum, m) => sum + m.errors, 0),
     total,
+    seconds: rounds.reduce((sum, m) => sum + m.seconds, 0),
   };
 }
 
