@@ -15,6 +15,13 @@ declare module 'autocannon' {
     /** Seconds it actually ran: it stops on a whole-second tick, so 1.5 s runs for 2. */
     duration: number;
   }
-  function autocannon(options: Record<string, unknown>): Promise<Result>;
+  interface Run extends Promise<Result> {
+    /** Every response: its status and its time in (fractional) milliseconds. */
+    on(
+      event: 'response',
+      listener: (client: unknown, status: number, bytes: number, ms: number) => void,
+    ): void;
+  }
+  function autocannon(options: Record<string, unknown>): Run;
   export default autocannon;
 }

@@ -123,20 +123,30 @@ async function load(
   const { url } = server;
   await settle();
   const cpuBefore = cpuSeconds(server.child.pid);
-  const result = await autocannon({
+  const run = autocannon({
     url,
     connections: CONNECTIONS,
     duration,
     headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' },
     requests: requests as never,
   });
+  // autocannon's own percentiles are whole milliseconds (3 ms vs 4 ms is the whole p99 goal's
+  // margin); every 2xx response time is kept here instead, as the float it reports.
+  const latencies: number[] = [];
+  run.on('response', (_client, status, _bytes, ms) => {
+    if (status < 300) latencies.push(ms);
+  });
+  const result = await run;
+  latencies.sort((x, y) => x - y);
+  const percentile = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN;
   const cpuUs = ((cpuSeconds(server.child.pid) - cpuBefore) * 1e6) / result.requests.total;
   return {
     label,
     cpuUs,
     rps: result.requests.total / result.duration,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
+    p50: percentile(0.5),
+    p99: percentile(0.99),
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
     total: result.requests.total,
@@ -191,7 +201,7 @@ function combine(rounds: Measured[]): Measured {
 
 function print(m: Measured) {
   console.log(
-    `${m.label.padEnd(34)} ${m.rps.toFixed(0).padStart(7)} req/s   p50 ${String(m.p50).padStart(3)} ms   p99 ${String(m.p99).padStart(3)} ms   ${m.cpuUs.toFixed(1).padStart(5)} µs CPU/req   (${m.total} requests, ${m.non2xx} non-2xx, ${m.errors} errors)`,
+    `${m.label.padEnd(34)} ${m.rps.toFixed(0).padStart(7)} req/s   p50 ${m.p50.toFixed(2).padStart(5)} ms   p99 ${m.p99.toFixed(2).padStart(5)} ms   ${m.cpuUs.toFixed(1).padStart(5)} µs CPU/req   (${m.total} requests, ${m.non2xx} non-2xx, ${m.errors} errors)`,
   );
 }
 
@@ -277,7 +287,8 @@ async function main() {
     console.log(
       `    rounds (a): ${roundsA.map((m) => m.rps.toFixed(0)).join(', ')} req/s; (b): ${roundsB.map((m) => m.rps.toFixed(0)).join(', ')} req/s; ` +
         `ratio per round: ${roundsB.map((m, i) => (m.rps / roundsA[i]!.rps).toFixed(2)).join(', ')}; ` +
-        `server CPU µs/request (a): ${roundsA.map((m) => m.cpuUs.toFixed(1)).join(', ')}, (b): ${roundsB.map((m) => m.cpuUs.toFixed(1)).join(', ')}`,
+        `server CPU µs/request (a): ${roundsA.map((m) => m.cpuUs.toFixed(1)).join(', ')}, (b): ${roundsB.map((m) => m.cpuUs.toFixed(1)).join(', ')}; ` +
+        `p99 ms (a): ${roundsA.map((m) => m.p99.toFixed(2)).join(', ')}, (b): ${roundsB.map((m) => m.p99.toFixed(2)).join(', ')}`,
     );
     print(a);
     print(b);
@@ -314,8 +325,8 @@ async function main() {
       `rekey RSS after the runs: ${(rss / 1_048_576).toFixed(0)} MB with ${entries} cached entries`,
     );
     console.log(
-      `goals: (b) throughput ${(b.rps / a.rps).toFixed(2)}× baseline (≥ 0.80), p99 ${b.p99} ms vs ${a.p99} ms baseline ` +
-        `(≤ 1.5× → ≤ ${(a.p99 * 1.5).toFixed(1)} ms); (c) ${c.rps.toFixed(0)}/s (≥ 5000)`,
+      `goals: (b) throughput ${(b.rps / a.rps).toFixed(2)}× baseline (≥ 0.80), p99 ${b.p99.toFixed(2)} ms vs ${a.p99.toFixed(2)} ms baseline ` +
+        `(${(b.p99 / a.p99).toFixed(2)}×, ≤ 1.5×); (c) ${c.rps.toFixed(0)}/s (≥ 5000)`,
     );
     console.log(`verify/baseline throughput ratio: ${(b.rps / a.rps).toFixed(2)}`);
   } finally {
