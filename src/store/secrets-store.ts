@@ -107,7 +107,13 @@ export interface VerificationRowByHash extends VerificationRow {
 export function prepareVerificationLookupMany(
   db: Db,
 ): (hashes: readonly string[]) => Promise<VerificationRowByHash[]> {
-  const statement = db
+  const statement = verificationLookupManyQuery(db).prepare('rekey_verify_lookup_many');
+  return (hashes) => statement.execute({ hashes: [...hashes] });
+}
+
+/** The query behind prepareVerificationLookupMany (its plan is tested to use the unique hash index). */
+export function verificationLookupManyQuery(db: Db) {
+  return db
     .select({
       hash: secrets.hash,
       secretId: secrets.id,
@@ -119,7 +125,5 @@ export function prepareVerificationLookupMany(
     })
     .from(secrets)
     .innerJoin(keys, eq(keys.id, secrets.keyId))
-    .where(sql`${secrets.hash} = any(${sql.placeholder('hashes')}::text[])`)
-    .prepare('rekey_verify_lookup_many');
-  return (hashes) => statement.execute({ hashes: [...hashes] });
+    .where(sql`${secrets.hash} = any(${sql.placeholder('hashes')}::text[])`);
 }
