@@ -59,7 +59,7 @@ describe('verify cache', () => {
     expect(cache.size).toBeGreaterThan(0);
   });
 
-  it('answers MALFORMED without touching the cache or the database', async () => {
+  it('answers MALFORMED without a database query and without caching anything', async () => {
     let lookups = 0;
     const cache = createVerifyCache({
       lookupMany: perHash(async () => {
