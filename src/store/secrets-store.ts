@@ -67,20 +67,23 @@ export interface VerificationRow {
   deletedAt: Date | null;
 }
 
+/** What a verification reads about a secret and its key (one definition for both lookups). */
+const verificationColumns = {
+  secretId: secrets.id,
+  keyId: secrets.keyId,
+  name: keys.name,
+  products: keys.products,
+  expiresAt: secrets.expiresAt,
+  deletedAt: keys.deletedAt,
+};
+
 /**
  * The verify path's one query: hash → secret + key, by the unique hash index, prepared once per
  * database handle (preparing is the largest speed lever measured here).
  */
 export function prepareVerificationLookup(db: Db): (hash: string) => Promise<VerificationRow | undefined> {
   const statement = db
-    .select({
-      secretId: secrets.id,
-      keyId: secrets.keyId,
-      name: keys.name,
-      products: keys.products,
-      expiresAt: secrets.expiresAt,
-      deletedAt: keys.deletedAt,
-    })
+    .select(verificationColumns)
     .from(secrets)
     .innerJoin(keys, eq(keys.id, secrets.keyId))
     .where(eq(secrets.hash, sql.placeholder('hash')))
@@ -114,15 +117,7 @@ export function prepareVerificationLookupMany(
 /** The query behind prepareVerificationLookupMany (its plan is tested to use the unique hash index). */
 export function verificationLookupManyQuery(db: Db) {
   return db
-    .select({
-      hash: secrets.hash,
-      secretId: secrets.id,
-      keyId: secrets.keyId,
-      name: keys.name,
-      products: keys.products,
-      expiresAt: secrets.expiresAt,
-      deletedAt: keys.deletedAt,
-    })
+    .select({ hash: secrets.hash, ...verificationColumns })
     .from(secrets)
     .innerJoin(keys, eq(keys.id, secrets.keyId))
     .where(sql`${secrets.hash} = any(${sql.placeholder('hashes')}::text[])`);
