@@ -30,7 +30,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const KEY_COUNT = 10_000;
 const GRACE_SECRETS_PER_KEY = 14;
 const HOT_KEYS = 100;
-const API_TOKEN = `bench-${randomBytes(8).toString('hex')}`;
+const API_TOKEN = `bench-${randomBytes(16).toString('hex')}`;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = import.meta.resolve('tsx');
 

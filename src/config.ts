@@ -10,7 +10,7 @@ const list = (text: string | undefined) =>
     .map((item) => item.trim())
     .filter(Boolean);
 
-const duration = (name: string, fallback: string) =>
+const duration = (name: string, fallback: string, max?: { ms: number; why: string }) =>
   z
     .string()
     .default(fallback)
@@ -20,15 +20,31 @@ const duration = (name: string, fallback: string) =>
         ctx.addIssue({ code: 'custom', message: `${name} must be a duration like 30s, 10m or 24h` });
         return z.NEVER;
       }
+      if (max && ms > max.ms) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be at most ${max.why}` });
+        return z.NEVER;
+      }
       return ms;
     });
+
+/**
+ * Bearer tokens are the only thing between the internet and the verify API's answers: a short one can be
+ * guessed or brute-forced, so each must be at least this long (e.g. `openssl rand -hex 32`).
+ */
+export const MIN_API_TOKEN_LENGTH = 32;
+
+/**
+ * The verify cache's TTL is the only bound on staleness when the cross-replica invalidation channel is
+ * down: a deleted or ended key could keep being accepted for that long on another replica.
+ */
+export const MAX_CACHE_TTL_MS = 5 * 60_000;
 
 const optionalText = z
   .string()
   .optional()
   .transform((v) => (v?.trim() ? v.trim() : undefined));
 
-/** The environment table of DESIGN §5, with its defaults. This is the only reader of process.env. */
+/** The environment table of the README's Configuration section, with its defaults. This is the only reader of process.env. */
 const schema = z.object({
   DATABASE_URL: optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
     message: 'DATABASE_URL must be a postgres:// or postgresql:// URL',
@@ -51,7 +67,15 @@ const schema = z.object({
     message: 'SLACK_API_URL must be an http(s) URL',
   }),
   REKEY_ADMINS: z.string().optional().transform(list),
-  REKEY_API_TOKENS: z.string().optional().transform(list),
+  REKEY_API_TOKENS: z
+    .string()
+    .optional()
+    .transform(list)
+    .refine((tokens) => tokens.every((token) => token.length >= MIN_API_TOKEN_LENGTH), {
+      message:
+        `REKEY_API_TOKENS: every token must be at least ${MIN_API_TOKEN_LENGTH} characters, so it cannot be ` +
+        'guessed (e.g. `openssl rand -hex 32`)',
+    }),
   REKEY_REMINDERS: z
     .string()
     .default('24h,1h,10m')
@@ -83,7 +107,10 @@ const schema = z.object({
     .int('REKEY_CACHE_SIZE must be a whole number')
     .min(1, 'REKEY_CACHE_SIZE must be at least 1')
     .default(100_000),
-  REKEY_CACHE_TTL: duration('REKEY_CACHE_TTL', '30s'),
+  REKEY_CACHE_TTL: duration('REKEY_CACHE_TTL', '30s', {
+    ms: MAX_CACHE_TTL_MS,
+    why: '5m: while the cross-replica invalidation channel is down, a deleted or ended key stays accepted on other replicas for up to this long',
+  }),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 
+const GATEWAY_A = 'gateway-a-0123456789abcdef0123456789';
+const GATEWAY_B = 'gateway-b-0123456789abcdef0123456789';
+
 describe('configuration', () => {
-  it('has the defaults of DESIGN §5', () => {
+  it('has the documented defaults', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
       REKEY_DATA_DIR: './data',
@@ -25,12 +28,12 @@ describe('configuration', () => {
       SLACK_BOT_TOKEN: 'xoxb-1',
       SLACK_SIGNING_SECRET: 's',
       REKEY_ADMINS: 'U1, U2',
-      REKEY_API_TOKENS: 'a,b',
+      REKEY_API_TOKENS: `${GATEWAY_A}, ${GATEWAY_B}`,
     });
     expect(http).toMatchObject({
       slackMode: 'http',
       REKEY_ADMINS: ['U1', 'U2'],
-      REKEY_API_TOKENS: ['a', 'b'],
+      REKEY_API_TOKENS: [GATEWAY_A, GATEWAY_B],
     });
     expect(
       loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's', SLACK_APP_TOKEN: 'xapp-1' })
@@ -82,6 +85,28 @@ describe('configuration', () => {
   it('runs Socket Mode with the bot and app tokens alone (no signing secret needed)', () => {
     expect(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' }).slackMode).toBe('socket');
     expect(() => loadConfig({ SLACK_APP_TOKEN: 'xapp-1' })).toThrow(/also needs SLACK_BOT_TOKEN/);
+  });
+
+  it('refuses an API token shorter than 32 characters, saying why, without echoing it', () => {
+    const short = 'a'.repeat(31);
+    let message = '';
+    try {
+      loadConfig({ REKEY_API_TOKENS: `${GATEWAY_A},${short}` });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('REKEY_API_TOKENS: every token must be at least 32 characters');
+    expect(message).toContain('cannot be guessed');
+    expect(message).not.toContain(short);
+    expect(loadConfig({ REKEY_API_TOKENS: 'b'.repeat(32) }).REKEY_API_TOKENS).toEqual(['b'.repeat(32)]);
+  });
+
+  it('refuses a REKEY_CACHE_TTL over 5 minutes, saying how long a deleted key would stay accepted', () => {
+    expect(() => loadConfig({ REKEY_CACHE_TTL: '301s' })).toThrow(
+      /REKEY_CACHE_TTL must be at most 5m: .*deleted or ended key stays accepted/,
+    );
+    expect(() => loadConfig({ REKEY_CACHE_TTL: '1h' })).toThrow(/REKEY_CACHE_TTL must be at most 5m/);
+    expect(loadConfig({ REKEY_CACHE_TTL: '5m' }).REKEY_CACHE_TTL).toBe(300_000);
   });
 
   it('needs the bot token and signing secret together', () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { runCliProcess, startRekeyProcess } from '../support/spawn-rekey.ts';
 
-const API_TOKEN = 'test-gateway-token';
+const API_TOKEN = 'test-gateway-token-0123456789abcdef';
 
 async function verify(url: string, key: string) {
   const res = await fetch(`${url}/v1/keys/verify`, {

@@ -7,9 +7,10 @@ import { spawnRekey } from './rekey-process.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'rekey-shutdown-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const API_TOKEN = 'shutdown-token-0123456789abcdefghij';
 
 it('on SIGTERM finishes the request in flight, stops, and exits 0 within 10 s', async () => {
-  const rekey = await spawnRekey({ REKEY_DATA_DIR: join(dir, 'data'), REKEY_API_TOKENS: 'shutdown-token' });
+  const rekey = await spawnRekey({ REKEY_DATA_DIR: join(dir, 'data'), REKEY_API_TOKENS: API_TOKEN });
   const { port, hostname } = new URL(rekey.url);
   const socket = connect(Number(port), hostname);
   await new Promise((resolve) => socket.once('connect', resolve));
@@ -20,7 +21,7 @@ it('on SIGTERM finishes the request in flight, stops, and exits 0 within 10 s', 
   });
   // A request in flight: headers and half the body sent before the signal.
   socket.write(
-    `POST /v1/keys/verify HTTP/1.1\r\nhost: x\r\nauthorization: Bearer shutdown-token\r\n` +
+    `POST /v1/keys/verify HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${API_TOKEN}\r\n` +
       `content-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body.slice(0, 5)}`,
   );
   await new Promise((r) => setTimeout(r, 200));

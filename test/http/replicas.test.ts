@@ -9,7 +9,7 @@ import { cliActor, testServices } from '../support/test-services.ts';
 import { type RekeyProcess, spawnRekey } from './rekey-process.ts';
 import { postVerify, startVerifyServer } from './verify-server.ts';
 
-const TOKEN = 'replica-token';
+const TOKEN = 'replica-token-0123456789abcdefghijk';
 
 async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs: number): Promise<T> {
   const deadline = performance.now() + timeoutMs;

@@ -9,7 +9,7 @@ import type { KeyChanges } from '../../src/services/key-changes.ts';
 import type { Database } from '../../src/store/database.ts';
 import { startVerifyPath, type VerifyPath } from '../../src/verify-wiring.ts';
 
-export const API_TOKEN = 'test-api-token';
+export const API_TOKEN = 'test-api-token-0123456789abcdefghij';
 
 /** The verify API alone (the same pieces startRekey wires), on a free loopback port. */
 export async function startVerifyServer(options: {

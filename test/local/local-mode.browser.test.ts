@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_ARGS, chromiumPath } from '../support/chromium.ts';
 import { PROJECT_ROOT, type RunningRekey, startRekeyProcess } from '../support/spawn-rekey.ts';
 
-const API_TOKEN = 'browser-test-token';
+const API_TOKEN = 'browser-test-token-0123456789abcdef';
 const SHOTS = join(PROJECT_ROOT, 'test-results', 'local-mode');
 const TOKEN = /rk_live_[0-9A-Za-z]{38}/;
 
