@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { sendJson, sendText } from './respond.ts';
+import { readSlackBodyThen, SLACK_BODY_LIMIT_BYTES, SLACK_BODY_TIMEOUT_MS } from './slack-body.ts';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
@@ -14,14 +15,44 @@ export interface HttpServerDeps {
   slack?: RouteHandler;
   /** Extra GET/POST routes by exact path (local mode's page). */
   extra?: Map<string, RouteHandler>;
+  /** Flood bounds; the defaults below are what production runs with (tests shorten them). */
+  limits?: Partial<HttpLimits>;
 }
+
+export interface HttpLimits {
+  /** Largest /slack/events body, and how long it may take to arrive after its headers. */
+  slackBodyBytes: number;
+  slackBodyMs: number;
+  /** Every request's headers, and every whole request, must arrive within these (then 408, closed). */
+  headersMs: number;
+  requestMs: number;
+  /** How often node sweeps connections for the two bounds above: the bounds are exact to this. */
+  checkEveryMs: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  slackBodyBytes: SLACK_BODY_LIMIT_BYTES,
+  slackBodyMs: SLACK_BODY_TIMEOUT_MS,
+  // node's own defaults (60 s, 300 s, swept every 30 s) let a slow sender hold a socket for minutes.
+  headersMs: 10_000,
+  requestMs: 30_000,
+  checkEveryMs: 1_000,
+};
 
 /**
  * One server on PORT. The verify route is matched first, with no framework in the way: it carries the
  * gateways' traffic, and routing through Bolt would cost most of its speed budget (STACK.md).
  */
 export function createHttpServer(deps: HttpServerDeps): Server {
-  const server = createServer((req, res) => {
+  const limits = { ...DEFAULT_HTTP_LIMITS, ...deps.limits };
+  const slackBody = { bytes: limits.slackBodyBytes, timeoutMs: limits.slackBodyMs };
+  const slack = deps.slack;
+  const options = {
+    headersTimeout: limits.headersMs,
+    requestTimeout: limits.requestMs,
+    connectionsCheckingInterval: limits.checkEveryMs,
+  };
+  const server = createServer(options, (req, res) => {
     // The gateways' route first, before any per-request closure: most traffic is exactly this.
     if (req.url === '/v1/keys/verify' && req.method === 'POST') {
       const pending = deps.verify(req, res);
@@ -43,7 +74,13 @@ export function createHttpServer(deps: HttpServerDeps): Server {
       if (path === '/metrics') {
         return sendText(res, 200, await deps.metrics.registry.metrics(), deps.metrics.registry.contentType);
       }
-      if (path === '/slack/events' && deps.slack) return deps.slack(req, res);
+      if (path === '/slack/events' && slack) {
+        // Bounded here, before Bolt, which would buffer up to 4 MB with no time limit.
+        return readSlackBodyThen(req, res, slackBody, (buffered) => {
+          const pending = slack(buffered, res);
+          if (pending) pending.catch((error: unknown) => fail(error, res, path));
+        });
+      }
       const extra = deps.extra?.get(path);
       if (extra) return extra(req, res);
       return sendJson(res, 404, { error: 'not_found' });

@@ -59,3 +59,48 @@ export function verifyHead(apiToken: string, headers: string[]): string {
     '',
   ].join('\r\n');
 }
+
+export interface RawClose {
+  /** Everything the server wrote before it closed the connection. */
+  text: string;
+  /** Milliseconds from connecting until the server closed the connection. */
+  closedAfterMs: number;
+}
+
+/**
+ * Writes `pieces` (strings, or pauses in ms) and resolves once the server closes the connection, with all
+ * it answered. Writes stop as soon as the server has closed (or reset) it; rejects after `giveUpMs`.
+ */
+export function rawUntilClosed(
+  url: string,
+  pieces: (string | number)[],
+  giveUpMs = 10_000,
+): Promise<RawClose> {
+  const { port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    let received = '';
+    let closed = false;
+    const giveUp = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`server kept the connection open ${giveUpMs} ms; it answered: ${received}`));
+    }, giveUpMs);
+    const socket = connect(Number(port), '127.0.0.1', async () => {
+      for (const piece of pieces) {
+        if (closed) return;
+        if (typeof piece === 'number') await new Promise((r) => setTimeout(r, piece));
+        else socket.write(piece);
+      }
+    });
+    socket.on('data', (chunk) => {
+      received += chunk.toString('latin1');
+    });
+    // A reset after the answer (the server cut a sender that kept writing) still counts as closed.
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      closed = true;
+      clearTimeout(giveUp);
+      resolve({ text: received, closedAfterMs: performance.now() - started });
+    });
+  });
+}
