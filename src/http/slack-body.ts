@@ -39,7 +39,10 @@ export function readSlackBodyThen(
   handOver: (req: BufferedRequest) => void,
 ): void {
   const declared = Number(req.headers['content-length']);
-  if (declared > limits.bytes) return refuse(req, res, 413, 'payload_too_large', limits);
+  if (declared > limits.bytes) {
+    refuse(req, res, 413, 'payload_too_large', limits);
+    return;
+  }
 
   const chunks: Buffer[] = [];
   let size = 0;
