@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
+import { startHealthMonitor } from './health-monitor.ts';
 import { createHttpServer } from './http/server.ts';
 import { createVerifyRoute } from './http/verify-route.ts';
 import { LOCAL_ADMINS } from './local/demo-workspace.ts';
@@ -13,6 +14,7 @@ import { KeyChanges } from './services/key-changes.ts';
 import { createServices, type Services } from './services/services.ts';
 import { slackOptionsFromConfig, startSlack } from './slack/start-slack.ts';
 import type { Database } from './store/database.ts';
+import { openHealthProbe } from './store/health-probe.ts';
 import { openDatabase } from './store/open-database.ts';
 import { startVerifyPath } from './verify-wiring.ts';
 
@@ -72,6 +74,20 @@ export async function startRekey(config: Config, options: StartOptions): Promise
     admins: localMode ? [...config.REKEY_ADMINS, ...LOCAL_ADMINS] : config.REKEY_ADMINS,
   });
 
+  // /readyz answers from memory; the database is asked once a second, on a connection of its own.
+  const probe = openHealthProbe(database);
+  const health = await startHealthMonitor({
+    check: probe.check,
+    onChange: (ready, reason) =>
+      ready
+        ? logger.info('ready again: the database answers and its migrations are applied')
+        : logger.warn({ err: reason }, 'not ready: /readyz answers 503 until the database answers again'),
+  });
+  stoppers.push(async () => {
+    health.stop();
+    await probe.close();
+  });
+
   // The gateways' path: cached verdicts, invalidated locally at once and across replicas by NOTIFY.
   const verifyPath = await startVerifyPath({ config, database, changes, clock, metrics, logger });
   stoppers.push(() => verifyPath.stop());
@@ -103,7 +119,7 @@ export async function startRekey(config: Config, options: StartOptions): Promise
       metrics,
       logger,
     }),
-    ready: () => pingWithin(database, 1_000),
+    ready: health.ready,
   });
   // Local mode's page lets whoever loads it act as any demo user: it listens on loopback only.
   const host = options.host ?? (localMode ? '127.0.0.1' : '0.0.0.0');
@@ -155,19 +171,6 @@ export async function startRekey(config: Config, options: StartOptions): Promise
     url: selfUrl,
     close,
   };
-}
-
-/** /readyz must answer quickly even when the database hangs: no answer within `ms` is "not ready". */
-function pingWithin(database: Database, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  const ping = database.ping().then(
-    () => true,
-    () => false,
-  );
-  return Promise.race([ping, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**

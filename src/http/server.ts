@@ -10,7 +10,8 @@ export interface HttpServerDeps {
   logger: Logger;
   metrics: Metrics;
   verify: RouteHandler;
-  ready: () => Promise<boolean>;
+  /** Readiness for /readyz: production reads a state kept in memory (never a query per request). */
+  ready: () => boolean | Promise<boolean>;
   /** Bolt's request listener for /slack/events (absent until Slack is wired). */
   slack?: RouteHandler;
   /** Extra GET/POST routes by exact path (local mode's page). */

@@ -124,7 +124,9 @@ describe.runIf(onRealPostgres)('several replicas on one PostgreSQL', () => {
       expect(
         (await postVerify(replicaB.url, { key: generateToken('rk_live').token }, `Bearer ${TOKEN}`)).status,
       ).toBe(503);
-      expect((await fetch(`${replicaB.url}/readyz`)).status).toBe(503);
+      // Readiness is refreshed once a second in the background: the outage shows within about that.
+      const readiness = () => fetch(`${replicaB.url}/readyz`).then((r) => r.status);
+      expect(await until(readiness, (status) => status === 503, 3_000)).toBe(503);
       const down = await until(
         () => metricValue(replicaB.url, 'rekey_invalidation_channel_up'),
         (v) => v === 0,
@@ -142,7 +144,13 @@ describe.runIf(onRealPostgres)('several replicas on one PostgreSQL', () => {
       10_000,
     );
     expect(recovered.json).toMatchObject({ valid: true, status: 'active' });
-    expect((await fetch(`${replicaB.url}/readyz`)).status).toBe(200);
+    expect(
+      await until(
+        () => fetch(`${replicaB.url}/readyz`).then((r) => r.status),
+        (s) => s === 200,
+        3_000,
+      ),
+    ).toBe(200);
     const up = await until(
       () => metricValue(replicaB.url, 'rekey_invalidation_channel_up'),
       (v) => v === 1,
