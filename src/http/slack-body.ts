@@ -28,9 +28,10 @@ type BufferedRequest = IncomingMessage & { rawBody?: Buffer };
  * Reads a /slack/events body within `limits` and then hands the request to Bolt with the body attached
  * as `rawBody` (Bolt then checks the signature over it and never reads the stream itself). Bolt would
  * otherwise buffer up to 4 MB with no time bound. A declared Content-Length over the limit is answered
- * 413 without reading a byte; a body that grows past it gets 413, and a body slower than the timeout
- * gets 408; both close the connection, so a flood holds neither memory nor the socket. Nothing here
- * touches the database: that only happens once Bolt has verified Slack's signature.
+ * 413 at once, before any of the body is awaited; a body that grows past it gets 413, and a body slower
+ * than the timeout gets 408. All three close the connection and keep none of the body, so a flood holds
+ * neither memory nor a socket for long. Nothing here touches the database: that only happens once Bolt
+ * has verified Slack's signature.
  */
 export function readSlackBodyThen(
   req: IncomingMessage,
@@ -62,7 +63,7 @@ export function readSlackBodyThen(
     size += chunk.length;
     if (size > limits.bytes) {
       settle();
-      chunks.length = 0;
+      chunks.length = 0; // dropped now, not when the connection ends
       refuse(req, res, 413, 'payload_too_large', limits);
       return;
     }
@@ -86,10 +87,14 @@ export function readSlackBodyThen(
   });
 }
 
+/** How long a refused sender's remaining bytes are read and dropped before its connection is cut. */
+const LINGER_MS = 1_000;
+
 /**
- * Answers and closes the connection. The rest of the body is never read: the socket is ended once the
- * answer is written, and cut a moment later if the sender keeps it open (ending at once with unread
- * bytes would reset the connection and could lose the answer on its way to the client).
+ * Answers and closes the connection, lingering as web servers do: the answer goes out, then our side is
+ * closed (FIN), and whatever the sender still pushes is read and dropped, never kept, for at most
+ * LINGER_MS before the socket is cut. Cutting at once while bytes are still arriving resets the
+ * connection, and the client's TCP stack then throws the answer away before the client reads it.
  */
 function refuse(
   req: IncomingMessage,
@@ -98,16 +103,20 @@ function refuse(
   error: string,
   limits: SlackBodyLimits,
 ): void {
-  req.pause();
+  req.resume();
+  const socket = req.socket;
+  const cut = () => {
+    socket.end();
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  };
+  if (res.headersSent) {
+    cut();
+    return;
+  }
   const message =
     status === 413
       ? `Slack request bodies are at most ${limits.bytes} bytes`
       : `the request body did not arrive within ${limits.timeoutMs} ms`;
-  if (!res.headersSent) sendJson(res, status, { error, message }, { connection: 'close' });
-  const socket = req.socket;
-  res.once('finish', () => {
-    socket.end();
-    setTimeout(() => socket.destroy(), 1_000).unref();
-  });
-  if (res.writableFinished) socket.destroy();
+  res.once('finish', cut);
+  sendJson(res, status, { error, message });
 }
