@@ -42,7 +42,7 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
 
 /**
  * One server on PORT. The verify route is matched first, with no framework in the way: it carries the
- * gateways' traffic, and routing through Bolt would cost most of its speed budget (STACK.md).
+ * gateways' traffic, and routing through Bolt would cost most of its speed budget.
  */
 export function createHttpServer(deps: HttpServerDeps): Server {
   const limits = { ...DEFAULT_HTTP_LIMITS, ...deps.limits };
