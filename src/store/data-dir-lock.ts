@@ -93,11 +93,19 @@ export function acquireDataDirLock(
   const fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o644);
   let locked = false;
   try {
-    locked = osLock.tryLock(fd);
+    // A holder writes its details just after it takes the lock: until then the file is empty, or still
+    // names a holder that died. Ask again for a moment so that the refusal can name the real holder.
+    for (let attempt = 0; ; attempt++) {
+      locked = osLock.tryLock(fd);
+      if (locked) break;
+      const holder = readLock(path);
+      const current = holder !== null && (holder.host !== info.host || isAlive(holder.pid));
+      if (current || attempt >= 20) throw lockedError(dir, current ? holder : null);
+      sleepSync(50);
+    }
   } finally {
     if (!locked) closeSync(fd);
   }
-  if (!locked) throw lockedError(dir, readLock(path));
   ftruncateSync(fd, 0);
   writeSync(fd, JSON.stringify(info), 0);
   let released = false;
@@ -111,6 +119,10 @@ export function acquireDataDirLock(
       closeSync(fd);
     }
   };
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 function isAlive(pid: number): boolean {
