@@ -10,8 +10,8 @@ import { LOCAL_SEED_ACTOR } from './seed-demo-keys.ts';
 export const LOCAL_MODE_MARKER = 'local-mode';
 
 const MARKER_TEXT =
-  'This rekey data folder was created by local mode (no Slack credentials). Local mode runs only on\n' +
-  'folders holding this file, and only while every key in it is one of its demo keys.\n';
+  'This rekey data folder was made by local mode (no Slack credentials). Local mode runs here only\n' +
+  'while every key in it is one of its demo keys.\n';
 
 /** The first live key that local mode's seed did not create, if any. */
 async function firstForeignKey(services: Services): Promise<string | undefined> {
