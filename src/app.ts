@@ -6,6 +6,7 @@ import { startHealthMonitor } from './health-monitor.ts';
 import { createHttpServer } from './http/server.ts';
 import { createVerifyRoute } from './http/verify-route.ts';
 import { LOCAL_ADMINS } from './local/demo-workspace.ts';
+import { localModeRefusal } from './local/local-mode-folder.ts';
 import { startLocalMode } from './local/start-local-mode.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
@@ -28,6 +29,8 @@ export interface Rekey {
   port: number;
   /** The page that plays Slack is served (no Slack credentials, embedded database). */
   localMode: boolean;
+  /** Why local mode did not start although there are no Slack credentials (not its own data folder). */
+  localModeRefused?: string;
   url: string;
   /** Stops accepting, lets in-flight requests finish, then closes the database. */
   close(): Promise<void>;
@@ -58,8 +61,14 @@ export async function startRekey(config: Config, options: StartOptions): Promise
   // Only on the embedded database: the page lets anyone on this machine act as a demo admin, and the
   // scheduler would deliver real reminders to the fake. Without Slack credentials but with
   // DATABASE_URL, rekey serves the verify API only.
-  const localMode = options.localMode ?? (config.slackMode === 'local' && !config.DATABASE_URL);
+  const wantsLocalMode = options.localMode ?? (config.slackMode === 'local' && !config.DATABASE_URL);
   const database = options.database ?? (await openDatabase(config));
+  // …and only on a folder local mode created itself, never on an install's real keys.
+  const localModeRefused =
+    wantsLocalMode && !options.database
+      ? await localModeRefusal(config.REKEY_DATA_DIR, database, clock)
+      : undefined;
+  const localMode = wantsLocalMode && localModeRefused === undefined;
   const metrics = createMetrics({ defaults: true });
   /** What each surface registers to be stopped on shutdown, before the database closes. */
   const stoppers: Array<() => Promise<void> | void> = [];
@@ -168,6 +177,7 @@ export async function startRekey(config: Config, options: StartOptions): Promise
     server,
     port,
     localMode,
+    localModeRefused,
     url: selfUrl,
     close,
   };

@@ -34,7 +34,10 @@ async function main() {
     { port: rekey.port, database: rekey.database.driver, slackMode: config.slackMode },
     `rekey is listening on ${rekey.url}`,
   );
-  if (config.slackMode === 'local' && !rekey.localMode) {
+  if (rekey.localModeRefused) {
+    logger.warn(rekey.localModeRefused);
+    process.stderr.write(`\n${rekey.localModeRefused}\n\n`);
+  } else if (config.slackMode === 'local' && !rekey.localMode) {
     logger.warn(
       'no Slack credentials: serving the verify API only (the local Slack simulation runs only on the embedded database; set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to connect to Slack)',
     );

@@ -17,6 +17,8 @@ export interface Database {
   /** Raw clients, for what Drizzle does not cover (LISTEN/NOTIFY). */
   pglite?: PGlite;
   sql?: Sql;
+  /** The embedded database's folder was made by this open (it held no database before). */
+  created?: boolean;
   /** Cheap round trip for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

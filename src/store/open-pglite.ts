@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/pglite';
@@ -15,6 +17,8 @@ export async function openPglite(dataDir: string, options: { loadDataDir?: Blob 
   const inMemory = dataDir.startsWith('memory://');
   const release = inMemory ? () => {} : acquireDataDirLock(dataDir);
   try {
+    // Read under the lock: no other process can be creating the folder at the same moment.
+    const created = !inMemory && !existsSync(join(dataDir, 'PG_VERSION'));
     const client = await PGlite.create(inMemory ? undefined : dataDir, { loadDataDir: options.loadDataDir });
     const db = drizzle(client, { schema });
     await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
@@ -22,6 +26,7 @@ export async function openPglite(dataDir: string, options: { loadDataDir?: Blob 
       db,
       driver: 'pglite',
       pglite: client,
+      created,
       ping: async () => {
         await db.execute(sql`select 1`);
       },

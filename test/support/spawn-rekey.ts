@@ -40,7 +40,11 @@ export function startRekeyProcess(options: {
   let out = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`rekey did not start in time:\n${out}`)), 45_000);
+    // Generous: a first start runs initdb, which takes many seconds on a busy shared machine.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`rekey did not start in time:\n${out}`));
+    }, 90_000);
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
       const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(out);

@@ -1,0 +1,32 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { type RunningRekey, startRekeyProcess } from '../support/spawn-rekey.ts';
+
+const newProject = () => mkdtempSync(join(tmpdir(), 'rekey-lock-e2e-'));
+
+it('starts at once on ./data after the server that held it was SIGKILLed', async () => {
+  const cwd = newProject();
+  const killed = await startRekeyProcess({ cwd });
+  expect(await killed.stop('SIGKILL')).toBeNull();
+
+  const next = await startRekeyProcess({ cwd });
+  expect((await fetch(`${next.url}/healthz`)).status).toBe(200);
+  expect(await next.stop()).toBe(0);
+}, 240_000);
+
+it('of two servers started together on one ./data, exactly one runs and the other names it', async () => {
+  const cwd = newProject();
+  const results = await Promise.allSettled([startRekeyProcess({ cwd }), startRekeyProcess({ cwd })]);
+  const running = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const refused = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+  try {
+    expect(running).toHaveLength(1);
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatchObject({ exitCode: 1 });
+    expect((refused[0] as { output: string }).output).toContain(`in use by process ${running[0]!.child.pid}`);
+  } finally {
+    await Promise.all(running.map((r: RunningRekey) => r.stop()));
+  }
+}, 240_000);

@@ -1,0 +1,63 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { runCliProcess, startRekeyProcess } from '../support/spawn-rekey.ts';
+
+const API_TOKEN = 'local-mode-folder-e2e-gateway-token-0001';
+
+async function verify(url: string, key: string) {
+  const res = await fetch(`${url}/v1/keys/verify`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ key }),
+  });
+  return res.json();
+}
+
+async function cliJson(args: string[], cwd: string) {
+  const run = await runCliProcess([...args, '--json'], { cwd });
+  expect(run.code, run.stderr).toBe(0);
+  return JSON.parse(run.stdout);
+}
+
+it('npm start without Slack credentials on a folder whose keys the CLI created: no page, a clear message, keys untouched', async () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'rekey-cli-folder-'));
+  const { token } = await cliJson(['keys', 'create', '--name', 'billing', '--products', 'api'], cwd);
+
+  const rekey = await startRekeyProcess({ cwd, env: { REKEY_API_TOKENS: API_TOKEN } });
+  try {
+    expect((await fetch(`${rekey.url}/`)).status).toBe(404);
+    expect((await fetch(`${rekey.url}/local/api/state?user=U0LINUS`)).status).toBe(404);
+    const output = rekey.output();
+    expect(output).toContain('Local mode did not start');
+    expect(output).toContain('holds keys that local mode did not create (such as "billing")');
+    expect(output).toContain('set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET');
+    expect(output).toContain('REKEY_DATA_DIR=./local-data npm start');
+    expect(output).not.toContain('created demo keys');
+    // The gateways keep their answers.
+    expect(await verify(rekey.url, token)).toMatchObject({ valid: true, name: 'billing' });
+  } finally {
+    expect(await rekey.stop()).toBe(0);
+  }
+
+  expect((await cliJson(['keys', 'list'], cwd)).map((k: { name: string }) => k.name)).toEqual(['billing']);
+  const audit = await cliJson(['keys', 'audit', 'billing'], cwd);
+  expect(audit.events.map((e: { action: string }) => e.action)).toEqual(['create']);
+  expect(existsSync(join(cwd, 'data', 'local-mode'))).toBe(false);
+}, 240_000);
+
+it('npm start without Slack credentials on an empty folder the CLI created: no page, and says the folder may be deleted', async () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'rekey-cli-empty-'));
+  expect(await cliJson(['keys', 'list'], cwd)).toEqual([]);
+
+  const rekey = await startRekeyProcess({ cwd });
+  try {
+    expect((await fetch(`${rekey.url}/`)).status).toBe(404);
+    expect(rekey.output()).toContain('created by the admin CLI or by rekey connected to Slack');
+    expect(rekey.output()).toContain('if you do not need it, delete it and start again');
+  } finally {
+    expect(await rekey.stop()).toBe(0);
+  }
+  expect(await cliJson(['keys', 'list'], cwd)).toEqual([]);
+}, 240_000);

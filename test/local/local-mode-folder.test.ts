@@ -1,0 +1,65 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { expect, it } from 'vitest';
+import { type Rekey, startRekey } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { seedDemoKeys } from '../../src/local/seed-demo-keys.ts';
+import { cliActor } from '../support/test-services.ts';
+
+/** What `npm start` does with no Slack credentials and no DATABASE_URL, on `dir`. */
+async function start(dir: string): Promise<Rekey> {
+  const rekey = await startRekey(loadConfig({ PORT: '0', REKEY_DATA_DIR: dir, LOG_LEVEL: 'silent' }), {
+    logger: pino({ level: 'silent' }),
+  });
+  if (rekey.localMode) await seedDemoKeys(rekey.services, () => {});
+  return rekey;
+}
+
+async function pageStatus(rekey: Rekey) {
+  return (await fetch(`${rekey.url}/local/api/state?user=U0LINUS`)).status;
+}
+
+it('runs on the folder it created, keeps running there, adopts an earlier version’s demo folder, and stops once the CLI adds a key', async () => {
+  const dir = join(mkdtempSync(join(tmpdir(), 'rekey-local-folder-')), 'data');
+  const marker = join(dir, 'local-mode');
+
+  let rekey = await start(dir);
+  try {
+    expect(rekey.localMode).toBe(true);
+    expect(await pageStatus(rekey)).toBe(200);
+    expect(existsSync(marker)).toBe(true);
+  } finally {
+    await rekey.close();
+  }
+
+  // The previous version's local mode left demo keys and no marker: still local mode's own folder.
+  rmSync(marker);
+  rekey = await start(dir);
+  try {
+    expect(rekey.localMode).toBe(true);
+    expect(rekey.localModeRefused).toBeUndefined();
+    expect(existsSync(marker)).toBe(true);
+    expect((await rekey.services.listKeys()).map((k) => k.name)).toEqual(['payments-api', 'search-api']);
+    // A real key arrives (the CLI, as in `npx rekey keys create`).
+    await rekey.services.createKey({ name: 'billing', actor: cliActor });
+  } finally {
+    await rekey.close();
+  }
+
+  rekey = await start(dir);
+  try {
+    expect(rekey.localMode).toBe(false);
+    expect(await pageStatus(rekey)).toBe(404);
+    expect(rekey.services.deps.admins).not.toContain('U0LINUS');
+    expect(rekey.localModeRefused).toContain('holds keys that local mode did not create (such as "billing")');
+    expect((await rekey.services.listKeys()).map((k) => k.name)).toEqual([
+      'billing',
+      'payments-api',
+      'search-api',
+    ]);
+  } finally {
+    await rekey.close();
+  }
+}, 240_000);
