@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
+import { createAuthorizeRoute } from './http/authorize-route.ts';
 import { createHttpServer } from './http/server.ts';
 import { createVerifyRoute } from './http/verify-route.ts';
 import { LOCAL_ADMINS } from './local/demo-workspace.ts';
@@ -97,6 +98,13 @@ export async function startRekey(config: Config, options: StartOptions): Promise
     slack: slack?.handler,
     extra: local?.routes,
     verify: createVerifyRoute({
+      verify: verifyPath.cache.verify,
+      verifyNow: verifyPath.cache.verifyNow,
+      apiTokens: config.REKEY_API_TOKENS,
+      metrics,
+      logger,
+    }),
+    authorize: createAuthorizeRoute({
       verify: verifyPath.cache.verify,
       verifyNow: verifyPath.cache.verifyNow,
       apiTokens: config.REKEY_API_TOKENS,

@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
+import { AUTHORIZE_PATH, isAuthorizePath } from './authorize-route.ts';
+import { sendOpenApi } from './openapi.ts';
 import { sendJson, sendText } from './respond.ts';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
@@ -9,6 +11,8 @@ export interface HttpServerDeps {
   logger: Logger;
   metrics: Metrics;
   verify: RouteHandler;
+  /** Forward authorisation for gateways: /v1/keys/authorize and every path below it, any method. */
+  authorize?: (req: IncomingMessage, res: ServerResponse) => void;
   ready: () => Promise<boolean>;
   /** Bolt's request listener for /slack/events (absent until Slack is wired). */
   slack?: RouteHandler;
@@ -28,6 +32,14 @@ export function createHttpServer(deps: HttpServerDeps): Server {
       if (pending) pending.catch((error: unknown) => fail(error, res, '/v1/keys/verify'));
       return;
     }
+    if (deps.authorize && isAuthorizePath(req.url!)) {
+      try {
+        deps.authorize(req, res);
+      } catch (error) {
+        fail(error, res, AUTHORIZE_PATH);
+      }
+      return;
+    }
     const path = (req.url ?? '/').split('?', 1)[0]!;
     const handle = async () => {
       if (path === '/v1/keys/verify') {
@@ -36,6 +48,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
         return deps.verify(req, res);
       }
       if (path === '/healthz') return sendJson(res, 200, { ok: true });
+      if (path === '/openapi.json') return sendOpenApi(res);
       if (path === '/readyz') {
         const ready = await deps.ready();
         return sendJson(res, ready ? 200 : 503, { ready });
