@@ -71,7 +71,10 @@ const authorizeOperation = {
     '503': {
       description:
         'The key is not cached and the database is unreachable: no guess is made. Gateways fail closed.',
-      headers: { 'Retry-After': header('Seconds to wait before asking again.') },
+      headers: {
+        'Retry-After': header('Seconds to wait before asking again.'),
+        'X-Rekey-Code': header('Why no verdict was given.', { type: 'string', enum: ['UNAVAILABLE'] }),
+      },
     },
   },
 };

@@ -272,6 +272,7 @@ describe('/v1/keys/authorize when the database is unreachable', () => {
     const answer = await askAuthorize(down.url, { 'x-api-key': token });
     expect(answer.status).toBe(503);
     expect(answer.headers.get('retry-after')).toBe('1');
+    expect(answer.headers.get('x-rekey-code')).toBe('UNAVAILABLE');
     expect(answer.headers.get('x-rekey-key-id')).toBeNull();
     expect(answer.body).toBe('');
     const metrics = await (await fetch(`${down.url}/metrics`)).text();

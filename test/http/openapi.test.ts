@@ -1,6 +1,7 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppError } from '../../src/errors.ts';
 import { openApiDocument } from '../../src/http/openapi.ts';
 import { generateToken } from '../../src/keys/token.ts';
 import { createTestKey, rotateTestKey } from '../support/fixtures.ts';
@@ -181,6 +182,25 @@ describe('GET /openapi.json', () => {
     for (const refusal of refusals) {
       expect(headersFit(refusal.status, refusal.headers)).toEqual([]);
       expect(check(refusalBody, JSON.parse(refusal.body))).toEqual([]);
+    }
+
+    // And with the database unreachable: 503, headers described, empty body.
+    const down = await startAuthorizeServer({
+      database,
+      changes: services.changes,
+      clock: services.clock,
+      verifier: {
+        verify: () => Promise.reject(new AppError('DATABASE_UNAVAILABLE', 'database unreachable')),
+        verifyNow: () => undefined,
+      },
+    });
+    try {
+      const unavailable = await askAuthorize(down.url, { 'x-api-key': generateToken('rk_live').token });
+      expect(unavailable.status).toBe(503);
+      expect(headersFit(503, unavailable.headers)).toEqual([]);
+      expect(unavailable.body).toBe('');
+    } finally {
+      await down.close();
     }
   });
 
