@@ -1,18 +1,19 @@
 /**
  * `npm run bench:verify` (issue 5): rekey's verify route against a bare node:http server, side by side,
- * with the same load (autocannon, loopback, same connections and duration), on real PostgreSQL.
+ * with the same load (autocannon, loopback, same connections and duration), on real PostgreSQL; and
+ * (e) the gateways' forward-authorisation route on the same hot keys, which should cost what (b) does.
  *
  *   DATABASE_URL  use this database (keys are added to it); otherwise a scratch database is created
  *                 on BENCH_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/test) and dropped.
  *   BENCH_DURATION seconds per measurement (default 12), BENCH_CONNECTIONS (default 50),
- *   BENCH_ROUNDS (default 6): (a) and (b) alternate in this many rounds of DURATION/ROUNDS seconds
- *                 (keep it a whole number: autocannon runs whole seconds),
- *                 a-b then b-a, so neither always goes first.
+ *   BENCH_ROUNDS (default 6): (a), (b) and (e) alternate in this many rounds of DURATION/ROUNDS
+ *                 seconds (keep it a whole number: autocannon runs whole seconds), a-b-e, b-e-a,
+ *                 e-a-b, …, so none always goes first.
  *
  * Servers run as child processes; autocannon runs in this process, so load generation costs the same
  * for every run. The machine has 2 cores: generator and server share them identically in each run.
  * Alternating (a) and (b) in short rounds keeps drift from other work on the machine from favouring
- * either side; their figures are totals over the rounds (p50/p99: the median round).
+ * any side; their figures are totals over the rounds (p50/p99: the median round).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -30,6 +31,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const KEY_COUNT = 10_000;
 const GRACE_SECRETS_PER_KEY = 14;
 const HOT_KEYS = 100;
+// REKEY_API_TOKENS entries must be at least 32 characters long.
 const API_TOKEN = `bench-${randomBytes(16).toString('hex')}`;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = import.meta.resolve('tsx');
@@ -79,15 +81,24 @@ function stopChild(child: ChildProcess): Promise<void> {
 }
 
 type Request = {
-  method: 'POST';
+  method: 'POST' | 'GET';
   path: string;
   body?: string;
+  headers?: Record<string, string>;
   setupRequest?: (r: Record<string, unknown>) => Record<string, unknown>;
 };
 
 function staticRequests(tokens: string[]): Request[] {
   return tokens.map((key) => ({ method: 'POST', path: '/v1/keys/verify', body: JSON.stringify({ key }) }));
 }
+
+/** What nginx auth_request sends: a GET with the client's key and the gateway's own token. */
+function authorizeRequests(tokens: string[]): Request[] {
+  return tokens.map((key) => ({ method: 'GET', path: '/v1/keys/authorize', headers: { 'x-api-key': key } }));
+}
+
+const VERIFY_HEADERS = { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' };
+const AUTHORIZE_HEADERS = { 'x-rekey-gateway-token': API_TOKEN };
 
 function dynamicRequest(next: () => string): Request[] {
   return [
@@ -119,6 +130,7 @@ async function load(
   server: { url: string; child: ChildProcess },
   requests: Request[],
   duration = DURATION,
+  headers: Record<string, string> = VERIFY_HEADERS,
 ): Promise<Measured> {
   const { url } = server;
   await settle();
@@ -127,7 +139,7 @@ async function load(
     url,
     connections: CONNECTIONS,
     duration,
-    headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' },
+    headers,
     requests: requests as never,
   });
   // autocannon's own percentiles are whole milliseconds (3 ms vs 4 ms is the whole p99 goal's
@@ -262,36 +274,49 @@ async function main() {
     if (sample.valid !== true) throw new Error(`hot key did not verify: ${JSON.stringify(sample)}`);
 
     const hotRequests = staticRequests(hot);
+    const hotAuthorize = authorizeRequests(hot);
     // Warm-up (JIT, connection pools, the hot keys' cache entries), identical for both servers.
     await load('warm-up', baseline, hotRequests, 3);
     await load('warm-up', rekey, hotRequests, 3);
+    await load('warm-up', rekey, hotAuthorize, 3, AUTHORIZE_HEADERS);
 
     const roundsA: Measured[] = [];
     const roundsB: Measured[] = [];
+    const roundsE: Measured[] = [];
     const measureA = async () =>
       roundsA.push(await load('(a) baseline node:http constant', baseline, hotRequests, DURATION / ROUNDS));
     const measureB = async () =>
       roundsB.push(await load('(b) verify, hot keys', rekey, hotRequests, DURATION / ROUNDS));
+    const measureE = async () =>
+      roundsE.push(
+        await load('(e) authorize, hot keys', rekey, hotAuthorize, DURATION / ROUNDS, AUTHORIZE_HEADERS),
+      );
+    // Sanity: the authorize answers are grants, not refusals (autocannon counts them as non-2xx anyway).
+    const granted = await fetch(`${rekey.url}/v1/keys/authorize`, {
+      headers: { ...AUTHORIZE_HEADERS, 'x-api-key': hot[0]! },
+    });
+    if (granted.status !== 200) throw new Error(`hot key was not authorised: ${granted.status}`);
+    const order = [measureA, measureB, measureE];
     for (let round = 0; round < ROUNDS; round++) {
-      // a b, b a, a b, …: neither side always runs first (or always right after the other).
-      if (round % 2 === 0) {
-        await measureA();
-        await measureB();
-      } else {
-        await measureB();
-        await measureA();
-      }
+      // a b e, b e a, e a b, …: no side always runs first (or always right after the same other).
+      for (let i = 0; i < order.length; i++) await order[(round + i) % order.length]!();
     }
     const a = combine(roundsA);
     const b = combine(roundsB);
+    const e = combine(roundsE);
     console.log(
       `    rounds (a): ${roundsA.map((m) => m.rps.toFixed(0)).join(', ')} req/s; (b): ${roundsB.map((m) => m.rps.toFixed(0)).join(', ')} req/s; ` +
         `ratio per round: ${roundsB.map((m, i) => (m.rps / roundsA[i]!.rps).toFixed(2)).join(', ')}; ` +
         `server CPU µs/request (a): ${roundsA.map((m) => m.cpuUs.toFixed(1)).join(', ')}, (b): ${roundsB.map((m) => m.cpuUs.toFixed(1)).join(', ')}; ` +
         `p99 ms (a): ${roundsA.map((m) => m.p99.toFixed(2)).join(', ')}, (b): ${roundsB.map((m) => m.p99.toFixed(2)).join(', ')}`,
     );
+    console.log(
+      `    (e) rounds: ${roundsE.map((m) => m.rps.toFixed(0)).join(', ')} req/s; ratio to (b) per round: ${roundsE.map((m, i) => (m.rps / roundsB[i]!.rps).toFixed(2)).join(', ')}; ` +
+        `server CPU µs/request (e): ${roundsE.map((m) => m.cpuUs.toFixed(1)).join(', ')}; p99 ms (e): ${roundsE.map((m) => m.p99.toFixed(2)).join(', ')}`,
+    );
     print(a);
     print(b);
+    print(e);
 
     let coldIndex = 0;
     const missesBefore = await metric(rekey.url, 'rekey_verify_cache_misses_total');
@@ -327,6 +352,10 @@ async function main() {
     console.log(
       `goals: (b) throughput ${(b.rps / a.rps).toFixed(2)}× baseline (≥ 0.80), p99 ${b.p99.toFixed(2)} ms vs ${a.p99.toFixed(2)} ms baseline ` +
         `(${(b.p99 / a.p99).toFixed(2)}×, ≤ 1.5×); (c) ${c.rps.toFixed(0)}/s (≥ 5000)`,
+    );
+    console.log(
+      `goal: (e) authorize within 5 % of (b) verify: ${(e.rps / b.rps).toFixed(3)}× throughput, ` +
+        `${(e.cpuUs / b.cpuUs).toFixed(3)}× server CPU per request, p99 ${e.p99.toFixed(2)} vs ${b.p99.toFixed(2)} ms`,
     );
     console.log(`verify/baseline throughput ratio: ${(b.rps / a.rps).toFixed(2)}`);
   } finally {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import { startHealthMonitor } from './health-monitor.ts';
+import { createAuthorizeRoute } from './http/authorize-route.ts';
 import { createHttpServer } from './http/server.ts';
 import { createVerifyRoute } from './http/verify-route.ts';
 import { LOCAL_ADMINS } from './local/demo-workspace.ts';
@@ -129,6 +130,13 @@ export async function startRekey(config: Config, options: StartOptions): Promise
       logger,
     }),
     ready: health.ready,
+    authorize: createAuthorizeRoute({
+      verify: verifyPath.cache.verify,
+      verifyNow: verifyPath.cache.verifyNow,
+      apiTokens: config.REKEY_API_TOKENS,
+      metrics,
+      logger,
+    }),
   });
   // Local mode's page lets whoever loads it act as any demo user: it listens on loopback only.
   const host = options.host ?? (localMode ? '127.0.0.1' : '0.0.0.0');

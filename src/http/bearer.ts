@@ -14,15 +14,20 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest();
  */
 export function createBearerCheck(
   tokens: readonly string[],
+  options: {
+    /** 'bare': the header is the token itself (X-Rekey-Gateway-Token), not `Bearer <token>`. */
+    scheme?: 'bearer' | 'bare';
+  } = {},
 ): (header: string | undefined, connection?: object) => boolean {
   const allowed = tokens.map(sha256);
+  const shape = options.scheme === 'bare' ? /^([^\s]+)$/ : /^Bearer ([^\s]+)$/i;
   const proven = new WeakMap<object, string>();
   return (header, connection) => {
     if (!header || allowed.length === 0) return false;
     const known = connection && proven.get(connection);
     // Lengths may differ; only the (public) length of a valid header is learned from that.
     if (known && sameText(header, known)) return true;
-    const match = /^Bearer ([^\s]+)$/i.exec(header.trim());
+    const match = shape.exec(header.trim());
     let ok = false;
     if (match) {
       const presented = sha256(match[1]!);

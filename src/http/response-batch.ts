@@ -1,13 +1,17 @@
 import type { ServerResponse } from 'node:http';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+/** Slots per queued answer: res, body, startedMs, status, head. */
+const STRIDE = 5;
 
 export interface ResponseBatch {
   /**
-   * Queues a 200 JSON answer; it is written with the rest of this event-loop turn's answers.
-   * `startedMs` (performance.now() when the request arrived) is handed back to `onWritten`.
+   * Queues an answer (by default a 200 JSON one); it is written with the rest of this event-loop
+   * turn's answers. `startedMs` (performance.now() when the request arrived) is handed back to
+   * `onWritten`. `head`, when given, is the whole header list as a flat [name, value, …] array,
+   * content-length included (callers keep one per verdict, so nothing is built per answer).
    */
-  send(res: ServerResponse, body: Buffer, startedMs: number): void;
+  send(res: ServerResponse, body: Buffer, startedMs: number, status?: number, head?: readonly string[]): void;
   /** Answers queued and not yet written (0 between turns). */
   readonly pending: number;
 }
@@ -29,7 +33,7 @@ export function createResponseBatch(
   options: { onWritten?: (startedMs: number, writtenMs: number) => void } = {},
 ): ResponseBatch {
   const { onWritten } = options;
-  /** [res, body, startedMs, res, body, startedMs, …]: flat, no object per answer. */
+  /** [res, body, startedMs, status, head, res, …]: flat, no object per answer. */
   const queue: unknown[] = [];
   let scheduled = false;
 
@@ -39,12 +43,16 @@ export function createResponseBatch(
     const batch = queue.splice(0, queue.length);
     // One clock read for the whole batch: they are written within microseconds of each other.
     const writtenMs = onWritten ? performance.now() : 0;
-    for (let i = 0; i < batch.length; i += 3) {
+    for (let i = 0; i < batch.length; i += STRIDE) {
       const res = batch[i] as ServerResponse;
       const body = batch[i + 1] as Buffer;
+      const head = batch[i + 4] as string[] | undefined;
       try {
         // Headers as a flat array: node skips building and re-validating an object per response.
-        res.writeHead(200, ['content-type', JSON_TYPE, 'content-length', String(body.length)]);
+        res.writeHead(
+          batch[i + 3] as number,
+          head ?? ['content-type', JSON_TYPE, 'content-length', String(body.length)],
+        );
         res.end(body);
       } catch {
         // One broken response (its client went away mid-turn) must not keep the others unwritten.
@@ -55,15 +63,15 @@ export function createResponseBatch(
   };
 
   return {
-    send(res, body, startedMs) {
-      queue.push(res, body, startedMs);
+    send(res, body, startedMs, status = 200, head) {
+      queue.push(res, body, startedMs, status, head);
       if (!scheduled) {
         scheduled = true;
         setImmediate(flush);
       }
     },
     get pending() {
-      return queue.length / 3;
+      return queue.length / STRIDE;
     },
   };
 }

@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
+import { AUTHORIZE_PATH, isAuthorizePath } from './authorize-route.ts';
+import { sendOpenApi } from './openapi.ts';
 import { sendJson, sendText } from './respond.ts';
 import { readSlackBodyThen, SLACK_BODY_LIMIT_BYTES, SLACK_BODY_TIMEOUT_MS } from './slack-body.ts';
 
@@ -10,6 +12,8 @@ export interface HttpServerDeps {
   logger: Logger;
   metrics: Metrics;
   verify: RouteHandler;
+  /** Forward authorisation for gateways: /v1/keys/authorize and every path below it, any method. */
+  authorize?: (req: IncomingMessage, res: ServerResponse) => void;
   /** Readiness for /readyz: production reads a state kept in memory (never a query per request). */
   ready: () => boolean | Promise<boolean>;
   /** Bolt's request listener for /slack/events (absent until Slack is wired). */
@@ -60,6 +64,14 @@ export function createHttpServer(deps: HttpServerDeps): Server {
       if (pending) pending.catch((error: unknown) => fail(error, res, '/v1/keys/verify'));
       return;
     }
+    if (deps.authorize && isAuthorizePath(req.url!)) {
+      try {
+        deps.authorize(req, res);
+      } catch (error) {
+        fail(error, res, AUTHORIZE_PATH);
+      }
+      return;
+    }
     const path = (req.url ?? '/').split('?', 1)[0]!;
     const handle = async () => {
       if (path === '/v1/keys/verify') {
@@ -68,6 +80,7 @@ export function createHttpServer(deps: HttpServerDeps): Server {
         return deps.verify(req, res);
       }
       if (path === '/healthz') return sendJson(res, 200, { ok: true });
+      if (path === '/openapi.json') return sendOpenApi(res);
       if (path === '/readyz') {
         const ready = await deps.ready();
         return sendJson(res, ready ? 200 : 503, { ready });
