@@ -3,7 +3,6 @@ import { hashToken } from '../../src/keys/hash.ts';
 import { generateToken } from '../../src/keys/token.ts';
 import { createVerifyCache } from '../../src/services/verify-cache.ts';
 import { connectVerifyInvalidation } from '../../src/services/verify-invalidation.ts';
-import { createVerifier } from '../../src/services/verify-key.ts';
 import {
   prepareVerificationLookupMany,
   type VerificationRow,
@@ -11,6 +10,7 @@ import {
 } from '../../src/store/secrets-store.ts';
 import { createTestKey, rotateTestKey } from '../support/fixtures.ts';
 import { HOUR, manualClock } from '../support/manual-clock.ts';
+import { createReferenceVerifier } from '../support/reference-verifier.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { cliActor, testServices } from '../support/test-services.ts';
 
@@ -264,7 +264,7 @@ describe('verify cache against the database', () => {
       ttlMs: 3_600_000,
     });
     connectVerifyInvalidation(services.changes, cache);
-    const uncached = createVerifier({ db: database.db, clock });
+    const uncached = createReferenceVerifier({ db: database.db, clock });
     const same = async (t: string) => {
       const [a, b] = [await cache.verify(t), await uncached(t)];
       expect(a).toEqual(b);
@@ -318,7 +318,7 @@ describe('verify cache against the database', () => {
       maxEntries: 100,
       ttlMs: 3_600_000,
     });
-    const uncached = createVerifier({ db: database.db, clock: services.clock });
+    const uncached = createReferenceVerifier({ db: database.db, clock: services.clock });
     const active = await createTestKey(services);
     const rotated = await createTestKey(services);
     const graceful = await rotateTestKey(services, { id: rotated.key.id }, '24h');
