@@ -17,6 +17,12 @@ export interface Database {
   /** Raw clients, for what Drizzle does not cover (LISTEN/NOTIFY). */
   pglite?: PGlite;
   sql?: Sql;
+  /**
+   * Real PostgreSQL: a new client of its own for LISTEN. A LISTEN that failed stays failed on its
+   * client (postgres.js hands the same rejected attempt to every later LISTEN there), so each retry
+   * needs a fresh one.
+   */
+  openListener?: () => Sql;
   /** Cheap round trip for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;
