@@ -76,12 +76,16 @@ export async function startRekey(config: Config, options: StartOptions): Promise
   const changes = new KeyChanges((error, change) =>
     logger.error({ err: error, keyId: change.keyId, change: change.type }, 'a key-change listener failed'),
   );
+  // The gateways' path: cached verdicts, invalidated locally at once and across replicas by NOTIFY.
+  const verifyPath = await startVerifyPath({ config, database, changes, clock, metrics, logger });
+  stoppers.push(() => verifyPath.stop());
   const services = createServices({
     db: database.db,
     clock,
     changes,
     keyPrefix: config.REKEY_KEY_PREFIX,
     admins: localMode ? [...config.REKEY_ADMINS, ...LOCAL_ADMINS] : config.REKEY_ADMINS,
+    verifyCache: verifyPath.cache,
   });
 
   // /readyz answers from memory; the database is asked once a second, on a connection of its own.
@@ -97,10 +101,6 @@ export async function startRekey(config: Config, options: StartOptions): Promise
     health.stop();
     await probe.close();
   });
-
-  // The gateways' path: cached verdicts, invalidated locally at once and across replicas by NOTIFY.
-  const verifyPath = await startVerifyPath({ config, database, changes, clock, metrics, logger });
-  stoppers.push(() => verifyPath.stop());
 
   // --- Slack (issue 3): Bolt's listener on /slack/events (HTTP mode) or Socket Mode; ---
   // --- local mode (issue 7): the same Bolt app against an in-process fake, plus the page at / ---

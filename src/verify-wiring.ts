@@ -43,6 +43,8 @@ export async function startVerifyPath(deps: {
     onHit: metrics.cacheHit,
     onMiss: () => misses.inc(),
     onSizeChange: (entries) => metrics.cacheSize.set(entries),
+    // The first answer after a failure: changes made meanwhile may not have been heard.
+    onAvailable: () => cache.clear(),
     onUnavailable: (error) =>
       logger.error(
         { err: error },
@@ -58,6 +60,14 @@ export async function startVerifyPath(deps: {
     onInvalidate: (hashes: string[]) => {
       cache.invalidate(hashes);
       metrics.invalidationsReceived.inc({ origin: 'remote' });
+    },
+    onInvalidateKeys: (keyIds: string[]) => {
+      cache.invalidateKeys(keyIds);
+      metrics.invalidationsReceived.inc({ origin: 'remote' });
+    },
+    onDatabaseBack: () => {
+      cache.clear();
+      logger.debug('verify cache cleared: the database answers again but invalidations may have been missed');
     },
     onResubscribed: () => {
       cache.clear();

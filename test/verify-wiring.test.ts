@@ -30,9 +30,10 @@ function listenFailsOnce(db: Database): Database {
         };
       },
     });
-  return onRealPostgres
-    ? { ...db, sql: fail(db.sql!, 'listen') }
-    : { ...db, pglite: fail(db.pglite!, 'listen') };
+  if (!onRealPostgres) return { ...db, pglite: fail(db.pglite!, 'listen') };
+  // LISTEN runs on a client of its own, opened per attempt.
+  const openListener = db.openListener!;
+  return { ...db, openListener: () => fail(openListener(), 'listen') };
 }
 
 it('keeps trying to LISTEN after a failed start, and reports the channel up once it works', async () => {

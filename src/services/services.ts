@@ -6,10 +6,13 @@ import { listKeys, listKeysManageableBy, showKey } from './list-keys.ts';
 import type { KeyRef } from './resolve-key.ts';
 import { type RotateKeyInput, rotateKey } from './rotate-key.ts';
 import type { Actor, ServiceDeps } from './types.ts';
-import { createVerifier } from './verify-key.ts';
+import type { VerifyCache } from './verify-cache.ts';
+import { createLocalVerifyCache } from './verify-key.ts';
 
 /** The use cases, bound to their dependencies once in main.ts; every adapter calls these. */
-export function createServices(deps: ServiceDeps) {
+export function createServices(deps: ServiceDeps & { verifyCache?: VerifyCache }) {
+  // One verifier: the cached one the verify API serves, so what the service tests check is what runs.
+  const verifyCache = deps.verifyCache ?? createLocalVerifyCache(deps);
   return {
     deps,
     changes: deps.changes,
@@ -22,7 +25,8 @@ export function createServices(deps: ServiceDeps) {
     listKeysManageableBy: (userId: string) => listKeysManageableBy(deps, userId),
     showKey: (ref: KeyRef) => showKey(deps, ref),
     keyAudit: (ref: KeyRef) => keyAudit(deps, ref),
-    verifyKey: createVerifier(deps),
+    verifyKey: verifyCache.verify,
+    verifyCache,
   };
 }
 

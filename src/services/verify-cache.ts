@@ -1,58 +1,24 @@
 import { hash as oneShotHash } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import type { Clock } from '../clock.ts';
-import { AppError } from '../errors.ts';
 import { hashToken } from '../keys/hash.ts';
 import { isWellFormedToken } from '../keys/token.ts';
-import type { VerifyResult } from '../keys/verification.ts';
-import type { VerificationRow, VerificationRowByHash } from '../store/secrets-store.ts';
-import { batchPerTurn } from './batch-per-turn.ts';
-import type { Verifier } from './verify-key.ts';
+import {
+  decideVerification,
+  MALFORMED,
+  NOT_FOUND,
+  type SecretFacts,
+  type VerifyResult,
+} from '../keys/verification.ts';
+import { createVerdictLoader, type VerdictLoaderOptions } from './verdict-loader.ts';
+import { createVerdictStore, type VerdictStoreOptions } from './verdict-store.ts';
 
-/**
- * Verdicts are frozen singletons or frozen per cache entry, so an adapter may memoise their
- * serialisation by identity (the verify route does).
- */
-const MALFORMED: VerifyResult = Object.freeze({ valid: false, code: 'MALFORMED' });
-const NOT_FOUND: VerifyResult = Object.freeze({ valid: false, code: 'NOT_FOUND' });
-const EXPIRED: VerifyResult = Object.freeze({ valid: false, code: 'EXPIRED' });
+export type Verifier = (token: unknown) => Promise<VerifyResult>;
 
-/**
- * What the cache keeps about a secret: never a verdict on its own, but the facts to re-decide one.
- * `expiresAtMs` is checked against the clock on every hit, so a cached entry cannot say valid:true
- * one millisecond past expiry, however young the entry is.
- */
-interface Entry {
-  /** null: the hash belongs to no live key (NOT_FOUND); such entries live in the small negative cache. */
-  expiresAtMs: number | null;
-  /** The valid answer for this secret while it has not expired (frozen, reused on every hit). */
-  valid: VerifyResult;
-}
-
-export interface VerifyCacheOptions {
-  /**
-   * The cold path: one prepared, indexed query for the misses of one event-loop turn
-   * (secrets-store prepareVerificationLookupMany); hashes with no row are left out of the answer.
-   */
-  lookupMany: (hashes: readonly string[]) => Promise<readonly VerificationRowByHash[]>;
+export interface VerifyCacheOptions extends VerdictStoreOptions, Omit<VerdictLoaderOptions, 'store'> {
   clock: Clock;
-  /** REKEY_CACHE_SIZE: bound of the positive cache (entries). */
-  maxEntries: number;
-  /** REKEY_CACHE_TTL: maximum age of any entry, in ms (the fallback when invalidations are lost). */
-  ttlMs: number;
-  /** NOT_FOUND answers: a separate, smaller bound and a short life, so random-key floods stay cheap. */
-  negativeMaxEntries?: number;
-  negativeTtlMs?: number;
-  /** A miss waiting longer than this on the database fails (503) instead of queueing behind it. */
-  lookupTimeoutMs?: number;
-  /** After a database failure, misses fail at once for this long instead of piling onto a dead server. */
-  failFastMs?: number;
   /** Metrics hooks, kept as plain callbacks so this service knows nothing about prom-client. */
   onHit?: () => void;
   onMiss?: () => void;
-  onSizeChange?: (entries: number) => void;
-  /** Called once per failure streak (not per request): the database stopped answering. */
-  onUnavailable?: (error: unknown) => void;
 }
 
 export interface VerifyCache {
@@ -62,138 +28,53 @@ export interface VerifyCache {
    * otherwise `undefined` — then call `verify`. Lets the HTTP route answer a hit without a promise.
    */
   verifyNow(token: unknown): VerifyResult | undefined;
-  /** Drops the cached verdicts of these secret hashes. Takes effect for every later request. */
+  /** Drops the cached verdicts of these secret hashes (hex). Takes effect for every later request. */
   invalidate(hashes: readonly string[]): void;
+  /** Drops the cached verdicts of every secret of these keys (their name, products or deletion changed). */
+  invalidateKeys(keyIds: readonly string[]): void;
   /** Drops everything (after missed invalidations, e.g. the channel reconnected). */
   clear(): void;
   readonly size: number;
 }
 
-/** SHA-256 hex like hashToken, through the one-shot API where the runtime has it (cheaper per call). */
-const sha256Hex: (token: string) => string =
-  typeof oneShotHash === 'function' ? (token) => oneShotHash('sha256', token, 'hex') : hashToken;
-
-function toEntry(row: VerificationRow | undefined): Entry | null {
-  if (!row || row.deletedAt !== null) return null;
-  return {
-    expiresAtMs: row.expiresAt ? row.expiresAt.getTime() : null,
-    valid: Object.freeze({
-      valid: true,
-      keyId: row.keyId,
-      name: row.name,
-      products: Object.freeze([...row.products]) as string[],
-      status: row.expiresAt ? 'expiring' : 'active',
-      expiresAt: row.expiresAt ? row.expiresAt.toISOString() : null,
-    }),
-  };
-}
-
-/** The same rule as decideVerification (DESIGN §4), on cached facts: expiry at or before now is EXPIRED. */
-function decide(entry: Entry, nowMs: number): VerifyResult {
-  if (entry.expiresAtMs !== null && entry.expiresAtMs <= nowMs) return EXPIRED;
-  return entry.valid;
-}
-
-const NEGATIVE: Entry = Object.freeze({ expiresAtMs: null, valid: NOT_FOUND });
+/**
+ * The cache's key for a secret: its SHA-256 as a 32-character latin1 string, half the memory of the
+ * 64-character hex the database stores (the cache holds one per cached secret).
+ */
+const digestOf: (token: string) => string =
+  typeof oneShotHash === 'function'
+    ? (token) => oneShotHash('sha256', token, 'binary')
+    : (token) => Buffer.from(hashToken(token), 'hex').toString('latin1');
+const hexOf = (digest: string) => Buffer.from(digest, 'latin1').toString('hex');
+const digestOfHex = (hash: string) => Buffer.from(hash, 'hex').toString('latin1');
 
 /** No well-formed token is longer (isWellFormedToken's own bound): longer input is not even hashed. */
 const MAX_TOKEN_LENGTH = 200;
 
 /**
- * The verify path with an in-process cache keyed by secret hash (issue 5). Correctness rules:
+ * The verifier: the one verification rule (keys/verification) over an in-process cache keyed by
+ * secret hash, in front of a batching loader. Correctness rules:
  * - MALFORMED never reaches the database and is never cached (a hit is answered before the checksum
  *   is read, because only well-formed tokens' hashes are ever stored);
- * - every hit is re-decided against the clock from the cached `expires_at`;
+ * - every hit is re-decided against the clock from the cached expiry;
  * - a lookup that started before an invalidation never writes its (possibly stale) answer back;
  * - a database failure is thrown (503 upstream), never turned into a verdict.
  */
 export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
-  const { lookupMany, clock } = options;
-  // ttlResolution 0: read the clock on each get instead of arming a timer every millisecond to
-  // refresh a cached one (a timer per ms is more work than a performance.now() per request).
-  const positive = new LRUCache<string, Entry>({
-    max: options.maxEntries,
-    ttl: options.ttlMs,
-    ttlResolution: 0,
-  });
-  const negative = new LRUCache<string, Entry>({
-    max: options.negativeMaxEntries ?? Math.max(1, Math.min(10_000, options.maxEntries)),
-    ttl: options.negativeTtlMs ?? Math.min(options.ttlMs, 2_000),
-    ttlResolution: 0,
-  });
-  const lookupTimeoutMs = options.lookupTimeoutMs ?? 1_500;
-  const failFastMs = options.failFastMs ?? 1_000;
-  /** Bumped by every invalidation; a lookup only caches its answer if no invalidation happened meanwhile. */
-  let epoch = 0;
-  /** Concurrent misses on one hash share one query (a hot key's first second after a restart). */
-  const inFlight = new Map<string, Promise<Entry | null>>();
-  let failingUntil = 0;
-  let failing = false;
-
-  const reportSize = () => options.onSizeChange?.(positive.size + negative.size);
-
-  const unavailable = (cause: unknown) =>
-    new AppError('DATABASE_UNAVAILABLE', 'the key store did not answer', { retryable: true, cause });
-
-  const withTimeout = <T>(promise: Promise<T>) => {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`lookup took over ${lookupTimeoutMs} ms`)), lookupTimeoutMs);
-    });
-    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-  };
-
-  /** The misses of one turn share one query and one timeout; each gets its own row back (or none). */
-  const lookup = batchPerTurn(async (hashes: readonly string[]) => {
-    const rows = await withTimeout(lookupMany(hashes));
-    const byHash = new Map<string, VerificationRow>();
-    for (const row of rows) byHash.set(row.hash, row);
-    return hashes.map((hash) => byHash.get(hash));
-  });
-
-  const load = async (hash: string): Promise<Entry | null> => {
-    if (failing && performance.now() < failingUntil) throw unavailable(new Error('recent database failure'));
-    // Taken when the miss is queued, before its query starts: an invalidation at any point after this
-    // keeps the answer from being cached (the answer itself is still as fresh as the query).
-    const startedEpoch = epoch;
-    let row: VerificationRow | undefined;
-    try {
-      row = await lookup(hash);
-    } catch (error) {
-      if (!failing) options.onUnavailable?.(error);
-      failing = true;
-      failingUntil = performance.now() + failFastMs;
-      throw unavailable(error);
-    }
-    failing = false;
-    const entry = toEntry(row);
-    if (startedEpoch === epoch) {
-      if (entry) positive.set(hash, entry);
-      else negative.set(hash, NEGATIVE);
-      reportSize();
-    }
-    return entry;
-  };
-
-  const miss = (hash: string): Promise<Entry | null> => {
-    let pending = inFlight.get(hash);
-    if (!pending) {
-      pending = load(hash).finally(() => {
-        if (inFlight.get(hash) === pending) inFlight.delete(hash);
-      });
-      inFlight.set(hash, pending);
-    }
-    return pending;
-  };
-
+  const { clock } = options;
+  const store = createVerdictStore(options);
+  const loader = createVerdictLoader({ ...options, store });
   const nowMs = clock.nowMs ? () => clock.nowMs!() : () => clock.now().getTime();
 
+  /** Every verdict on a secret the database knows passes here, from a hit or a lookup, valid or not. */
+  const answer = (secret: SecretFacts): VerifyResult => decideVerification(secret, nowMs());
+
   /**
-   * The well-formed token verifyNow last found missing, and its hash: the verify route calls `verify`
+   * The well-formed token verifyNow last found missing, and its digest: the verify route calls `verify`
    * for that token right after, in the same tick, and it should not hash and probe it twice.
    */
   let lastMissToken: string | undefined;
-  let lastMissHash = '';
+  let lastMissDigest = '';
 
   const verifyNow = (token: unknown): VerifyResult | undefined => {
     // Only shape bounds before hashing; the checksum is checked on a miss. A hit needs no checksum:
@@ -201,15 +82,15 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
     // well-formed (barring a SHA-256 collision). That saves the checksum on most requests, and a
     // MALFORMED token still never reaches the database nor gets an entry of its own.
     if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) return MALFORMED;
-    const hash = sha256Hex(token);
-    const hit = positive.get(hash) ?? negative.get(hash);
-    if (hit) {
+    const digest = digestOf(token);
+    const cached = store.get(digest);
+    if (cached !== undefined) {
       options.onHit?.();
-      return decide(hit, nowMs());
+      return cached ? answer(cached) : NOT_FOUND;
     }
     if (!isWellFormedToken(token)) return MALFORMED;
     lastMissToken = token;
-    lastMissHash = hash;
+    lastMissDigest = digest;
     return undefined;
   };
 
@@ -220,36 +101,33 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
       const now = verifyNow(token);
       if (now) return now;
     }
-    const hash = lastMissHash;
+    const digest = lastMissDigest;
     lastMissToken = undefined;
     options.onMiss?.();
-    const entry = await miss(hash);
+    const secret = await loader.load(digest, hexOf(digest));
     // Decided after the lookup, with the clock read now: the same rule as a hit.
-    return entry ? decide(entry, nowMs()) : NOT_FOUND;
+    return secret ? answer(secret) : NOT_FOUND;
   };
 
   return {
     verify,
     verifyNow,
     invalidate(hashes) {
-      epoch++;
-      for (const hash of hashes) {
-        positive.delete(hash);
-        negative.delete(hash);
-        // A request arriving after the change must not join a lookup that may have read the old row.
-        inFlight.delete(hash);
-      }
-      reportSize();
+      const digests = hashes.map(digestOfHex);
+      store.invalidate(digests);
+      // A request arriving after the change must not join a lookup that may have read the old row.
+      loader.forget(digests);
+    },
+    invalidateKeys(keyIds) {
+      store.invalidateKeys(keyIds);
+      loader.forget();
     },
     clear() {
-      epoch++;
-      positive.clear();
-      negative.clear();
-      inFlight.clear();
-      reportSize();
+      store.clear();
+      loader.forget();
     },
     get size() {
-      return positive.size + negative.size;
+      return store.size;
     },
   };
 }

@@ -1,36 +1,25 @@
-import { hashToken } from '../keys/hash.ts';
-import { parseToken } from '../keys/token.ts';
-import { decideVerification, type VerifyResult } from '../keys/verification.ts';
-import { prepareVerificationLookup, type VerificationRow } from '../store/secrets-store.ts';
+import { prepareVerificationLookupMany } from '../store/secrets-store.ts';
 import type { ServiceDeps } from './types.ts';
+import { createVerifyCache, type VerifyCache } from './verify-cache.ts';
+import { connectVerifyInvalidation } from './verify-invalidation.ts';
 
-const MALFORMED: VerifyResult = Object.freeze({ valid: false, code: 'MALFORMED' }) as VerifyResult;
+export type { Verifier } from './verify-cache.ts';
 
-export type Verifier = (token: unknown) => Promise<VerifyResult>;
+/** Bounds for services built without the verify wiring (a short-lived CLI verifies a handful of keys). */
+const DEFAULT_CACHE_SIZE = 10_000;
+const DEFAULT_CACHE_TTL_MS = 30_000;
 
 /**
- * DESIGN §4: format and checksum first (no database for a typo), then the prepared hash lookup, then
- * expiry against the application clock — so an old key stops at `expires_at` whether or not the
- * scheduler ever ran.
+ * The verifier services use when the app's verify path (with its metrics and cross-replica channel)
+ * does not provide one, e.g. the CLI: the same cached verifier, invalidated by this process's changes.
  */
-export function createVerifier(
-  deps: Pick<ServiceDeps, 'db' | 'clock'>,
-  lookup: (hash: string) => Promise<VerificationRow | undefined> = prepareVerificationLookup(deps.db),
-): Verifier {
-  return async (token) => {
-    if (!parseToken(token)) return MALFORMED;
-    const row = await lookup(hashToken(token as string));
-    return decideVerification(
-      row
-        ? {
-            keyId: row.keyId,
-            name: row.name,
-            products: row.products,
-            expiresAt: row.expiresAt,
-            keyDeleted: row.deletedAt !== null,
-          }
-        : null,
-      deps.clock.now(),
-    );
-  };
+export function createLocalVerifyCache(deps: Pick<ServiceDeps, 'db' | 'clock' | 'changes'>): VerifyCache {
+  const cache = createVerifyCache({
+    lookupMany: prepareVerificationLookupMany(deps.db),
+    clock: deps.clock,
+    maxEntries: DEFAULT_CACHE_SIZE,
+    ttlMs: DEFAULT_CACHE_TTL_MS,
+  });
+  connectVerifyInvalidation(deps.changes, cache);
+  return cache;
 }

@@ -19,6 +19,12 @@ export interface Database {
   sql?: Sql;
   /** The embedded database's folder was made by this open (it held no database before). */
   created?: boolean;
+  /**
+   * Real PostgreSQL: a new client of its own for LISTEN. A LISTEN that failed stays failed on its
+   * client (postgres.js hands the same rejected attempt to every later LISTEN there), so each retry
+   * needs a fresh one.
+   */
+  openListener?: () => Sql;
   /** Cheap round trip for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Sql } from 'postgres';
 import type { Database } from './database.ts';
 
 /** The PostgreSQL channel every replica LISTENs on. */
@@ -7,8 +8,15 @@ export const INVALIDATION_CHANNEL = 'rekey_verify_invalidate';
 export interface InvalidationChannelEvents {
   /** Another replica (or this one, through the database) changed these secrets. */
   onInvalidate(hashes: string[]): void;
-  /** The channel (re)connected after it had been down or was first opened: notifications may have been missed. */
+  /** These keys' name, products or deletion changed: every one of their secrets' verdicts. */
+  onInvalidateKeys(keyIds: string[]): void;
+  /** The channel (re)connected after it had been down: notifications may have been missed. */
   onResubscribed(): void;
+  /**
+   * The database answered while the channel was (or may still be) down: notifications may have been
+   * missed. Called on every such answer until the channel is back.
+   */
+  onDatabaseBack(): void;
   /** Up: cross-replica invalidation works. Down: only the TTL bounds staleness. */
   onStateChange(up: boolean, reason?: unknown): void;
 }
@@ -22,11 +30,15 @@ export interface InvalidationChannel {
 export interface InvalidationChannelOptions {
   /** How often to prove the LISTEN connection still delivers (real PostgreSQL only). */
   heartbeatMs?: number;
+  /** While the channel is down: how often the database is probed and LISTEN tried again. */
+  probeMs?: number;
+  /** The longest any one LISTEN attempt or probe may take before it is abandoned. */
+  attemptMs?: number;
 }
 
 /**
- * Payload: `db|<hash>,<hash>…` from the database's triggers (every change, whoever made it), or
- * `<origin>|ping` from a replica's heartbeat, which only that replica acts on.
+ * Payload: `db|<hash>,<hash>…` or `db|key:<key id>` from the database's triggers (every change,
+ * whoever made it), or `<origin>|ping` from a replica's heartbeat, which only that replica acts on.
  */
 function encode(origin: string, body: string): string {
   return `${origin}|${body}`;
@@ -39,6 +51,7 @@ function decode(payload: string): { origin: string; body: string } | null {
 }
 
 const HASH = /^[0-9a-f]{64}$/;
+const KEY_ITEM = /^key:([0-9a-f-]{36})$/;
 
 /**
  * Cross-replica cache invalidation over PostgreSQL LISTEN/NOTIFY (DESIGN §8). On PGlite, the same
@@ -58,8 +71,17 @@ export async function openInvalidationChannel(
   const receive = (payload: string) => {
     const message = decode(payload);
     if (!message || message.origin === origin) return;
-    const hashes = message.body.split(',').filter((h) => HASH.test(h));
+    const hashes: string[] = [];
+    const keyIds: string[] = [];
+    for (const item of message.body.split(',')) {
+      if (HASH.test(item)) hashes.push(item);
+      else {
+        const key = KEY_ITEM.exec(item);
+        if (key) keyIds.push(key[1]!);
+      }
+    }
     if (hashes.length > 0) events.onInvalidate(hashes);
+    if (keyIds.length > 0) events.onInvalidateKeys(keyIds);
   };
 
   if (database.pglite) return openPgliteChannel(database, receive, events);
@@ -92,27 +114,46 @@ async function openPostgresChannel(
 ): Promise<InvalidationChannel> {
   const sql = database.sql!;
   const heartbeatMs = options.heartbeatMs ?? 1_000;
+  const probeMs = options.probeMs ?? Math.min(250, heartbeatMs);
+  const attemptMs = options.attemptMs ?? Math.max(1_000, heartbeatMs);
   let up = false;
   let closed = false;
   /** Each LISTEN attempt gets a generation; messages reaching an abandoned listener are ignored. */
   let generation = 0;
-  let unlisten: (() => Promise<void>) | undefined;
+  let listener: { client: Sql; unlisten: () => Promise<void> } | undefined;
   let lastPong = performance.now();
-  let pingSent = 0;
+  let pingSentAt = 0;
+  /** The channel went down: changes may have been missed until LISTEN is proven back. */
+  let missed = false;
+  let subscribing = false;
+  let timer: NodeJS.Timeout | undefined;
 
   const setState = (next: boolean, reason?: unknown) => {
     if (next === up) return;
     up = next;
     events.onStateChange(next, reason);
   };
+  const markDown = (reason: unknown) => {
+    missed = true;
+    setState(false, reason);
+  };
+  /** Ends a LISTEN client of ours (never the shared pool, which the fallback uses). */
+  const discard = (client: Sql) => {
+    if (client !== sql) void client.end({ timeout: 0 }).catch(() => {});
+  };
 
-  const subscribe = async () => {
+  /** One LISTEN attempt on a fresh client, abandoned (never awaited further) after attemptMs. */
+  const subscribe = async (): Promise<void> => {
     const mine = ++generation;
-    const previous = unlisten;
-    unlisten = undefined;
-    await previous?.().catch(() => {});
+    const previous = listener;
+    listener = undefined;
+    if (previous) {
+      void previous.unlisten().catch(() => {});
+      discard(previous.client);
+    }
+    const client = database.openListener?.() ?? sql;
     let firstListen = true;
-    const handle = await sql.listen(
+    const attempt = client.listen(
       INVALIDATION_CHANNEL,
       (payload) => {
         if (mine !== generation) return;
@@ -128,42 +169,73 @@ async function openPostgresChannel(
         // anything sent while the connection was gone is lost, so cached verdicts may be stale.
         if (mine !== generation) return;
         lastPong = performance.now();
-        if (!firstListen) events.onResubscribed();
+        if (!firstListen) {
+          missed = false;
+          events.onResubscribed();
+        }
         firstListen = false;
         setState(true);
       },
     );
-    if (mine === generation) unlisten = handle.unlisten;
-    else await handle.unlisten().catch(() => {});
+    try {
+      const handle = await within(attempt, attemptMs, 'LISTEN');
+      if (mine === generation) listener = { client, unlisten: handle.unlisten };
+      else discard(client);
+    } catch (error) {
+      // A late success of this attempt must not count: the next attempt starts afresh.
+      if (mine === generation) generation++;
+      discard(client);
+      throw error;
+    }
   };
 
   await subscribe();
 
-  let resubscribing = false;
-  const heartbeat = setInterval(() => {
+  /**
+   * Up: a ping every heartbeatMs proves delivery end to end. Down: a probe every probeMs; each one
+   * the database answers drops the cached verdicts (changes made meanwhile were not heard) and, while
+   * LISTEN is not back, tries it again — so a revoked key stays valid no longer than the database
+   * takes to answer, whatever LISTEN does.
+   */
+  const tick = () => {
     if (closed) return;
     const now = performance.now();
-    // Two intervals without our own ping coming back: the channel is not delivering.
-    if (pingSent > 0 && now - lastPong > heartbeatMs * 2.5) {
-      setState(false, new Error('invalidation pings are not coming back'));
-      if (!resubscribing) {
-        resubscribing = true;
-        subscribe()
-          .then(() => {
-            if (!closed) events.onResubscribed();
-          })
-          .catch((error: unknown) => setState(false, error))
-          .finally(() => {
-            resubscribing = false;
-          });
-      }
+    // Two intervals and a half without our own ping coming back: the channel is not delivering.
+    if (up && pingSentAt > 0 && now - lastPong > heartbeatMs * 2.5) {
+      markDown(new Error('invalidation pings are not coming back'));
     }
-    pingSent = now;
-    sql`select pg_notify(${INVALIDATION_CHANNEL}, ${encode(origin, 'ping')})`.catch(() => {
-      // An unreachable server shows up as missing pongs; nothing else to do here.
-    });
-  }, heartbeatMs);
-  heartbeat.unref();
+    pingSentAt = now;
+    within(sql`select pg_notify(${INVALIDATION_CHANNEL}, ${encode(origin, 'ping')})`, attemptMs, 'ping')
+      .then(
+        () => {
+          if (closed) return;
+          if (missed) events.onDatabaseBack();
+          if (!up && !subscribing) {
+            subscribing = true;
+            subscribe()
+              .then(() => {
+                if (closed || !up) return;
+                missed = false;
+                events.onResubscribed();
+              })
+              .catch((error: unknown) => setState(false, error))
+              .finally(() => {
+                subscribing = false;
+              });
+          }
+        },
+        (error: unknown) => {
+          if (!closed) markDown(error);
+        },
+      )
+      .finally(() => {
+        if (closed) return;
+        timer = setTimeout(tick, up ? heartbeatMs : probeMs);
+        timer.unref();
+      });
+  };
+  timer = setTimeout(tick, heartbeatMs);
+  timer.unref();
 
   return {
     get up() {
@@ -171,9 +243,22 @@ async function openPostgresChannel(
     },
     async close() {
       closed = true;
-      clearInterval(heartbeat);
+      clearTimeout(timer);
       generation++;
-      await unlisten?.().catch(() => {});
+      const current = listener;
+      listener = undefined;
+      await current?.unlisten().catch(() => {});
+      if (current) discard(current.client);
     },
   };
+}
+
+/** Rejects after `ms` (the promise itself is left to settle on its own: nothing waits on it). */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms);
+  });
+  promise.catch(() => {});
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

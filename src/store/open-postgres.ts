@@ -38,6 +38,7 @@ export async function openPostgres(url: string, options: { max?: number } = {}):
     db,
     driver: 'postgres',
     sql: client,
+    openListener: () => postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 5 }),
     ping: async () => {
       await db.execute(sql`select 1`);
     },

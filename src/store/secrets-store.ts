@@ -67,7 +67,7 @@ export interface VerificationRow {
   deletedAt: Date | null;
 }
 
-/** What a verification reads about a secret and its key (one definition for both lookups). */
+/** What a verification reads about a secret and its key. */
 const verificationColumns = {
   secretId: secrets.id,
   keyId: secrets.keyId,
@@ -77,32 +77,14 @@ const verificationColumns = {
   deletedAt: keys.deletedAt,
 };
 
-/**
- * The verify path's one query: hash → secret + key, by the unique hash index, prepared once per
- * database handle (preparing is the largest speed lever measured here).
- */
-export function prepareVerificationLookup(db: Db): (hash: string) => Promise<VerificationRow | undefined> {
-  const statement = db
-    .select(verificationColumns)
-    .from(secrets)
-    .innerJoin(keys, eq(keys.id, secrets.keyId))
-    .where(eq(secrets.hash, sql.placeholder('hash')))
-    .limit(1)
-    .prepare('rekey_verify_lookup');
-  return async (hash) => {
-    const [row] = await statement.execute({ hash });
-    return row;
-  };
-}
-
 /** A verification row with the hash it was found by, so a batch's answers can be matched back. */
 export interface VerificationRowByHash extends VerificationRow {
   hash: string;
 }
 
 /**
- * The cached verify path's cold query: the same lookup for many hashes at once (`hash = any($1)`, still
- * by the unique hash index, prepared once). The verify cache sends the misses of one event-loop turn in
+ * The verify path's one query: hash → secret + key for many hashes at once (`hash = any($1)`, by the
+ * unique hash index), prepared once per database handle (preparing is the largest speed lever measured). The verify cache sends the misses of one event-loop turn in
  * one round trip: per miss, one query each cost the process more than the whole verification (a
  * socket write that wakes a database backend, driver bookkeeping, a timer), which capped cold keys.
  * At most one row per hash (the index is unique); hashes with no live row are simply absent.

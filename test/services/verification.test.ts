@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateToken } from '../../src/keys/token.ts';
-import { createVerifier } from '../../src/services/verify-key.ts';
+import { createVerifyCache } from '../../src/services/verify-cache.ts';
 import { createTestKey } from '../support/fixtures.ts';
 import { HOUR, manualClock } from '../support/manual-clock.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
@@ -60,9 +60,14 @@ describe('verifying a key', () => {
     const { token } = generateToken('rk_live');
     const typo = `${token.slice(0, 10)}${token[10] === 'Q' ? 'R' : 'Q'}${token.slice(11)}`;
     const lookups: string[] = [];
-    const verify = createVerifier({ db: database.db, clock: manualClock() }, async (hash) => {
-      lookups.push(hash);
-      return undefined;
+    const { verify } = createVerifyCache({
+      lookupMany: async (hashes) => {
+        lookups.push(...hashes);
+        return [];
+      },
+      clock: manualClock(),
+      maxEntries: 10,
+      ttlMs: 60_000,
     });
     for (const bad of [typo, '', 'hello', 12, null, `${token}x`]) {
       expect(await verify(bad)).toEqual({ valid: false, code: 'MALFORMED' });

@@ -3,7 +3,6 @@ import { hashToken } from '../../src/keys/hash.ts';
 import { generateToken } from '../../src/keys/token.ts';
 import { createVerifyCache } from '../../src/services/verify-cache.ts';
 import { connectVerifyInvalidation } from '../../src/services/verify-invalidation.ts';
-import { createVerifier } from '../../src/services/verify-key.ts';
 import {
   prepareVerificationLookupMany,
   type VerificationRow,
@@ -11,6 +10,7 @@ import {
 } from '../../src/store/secrets-store.ts';
 import { createTestKey, rotateTestKey } from '../support/fixtures.ts';
 import { HOUR, manualClock } from '../support/manual-clock.ts';
+import { createReferenceVerifier } from '../support/reference-verifier.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { cliActor, testServices } from '../support/test-services.ts';
 
@@ -172,6 +172,32 @@ describe('verify cache', () => {
     expect(lookups).toBe(2);
   });
 
+  it('drops every cached secret of a key when its name, products or deletion change, and only those', async () => {
+    const [current, grace, otherKey] = [token(), token(), token()];
+    const rows = new Map<string, VerificationRow>([
+      [hashToken(current), { ...row(), keyId: 'k1', name: 'old' }],
+      [hashToken(grace), { ...row(new Date(Date.parse('2026-01-01T01:00:00Z'))), keyId: 'k1', name: 'old' }],
+      [hashToken(otherKey), { ...row(), keyId: 'k2', name: 'other' }],
+    ]);
+    const lookupMany = perHash(async (hash) => rows.get(hash));
+    const cache = createVerifyCache({
+      lookupMany,
+      clock: manualClock('2026-01-01T00:00:00Z'),
+      maxEntries: 10,
+      ttlMs: 60_000,
+    });
+    for (const t of [current, grace, otherKey]) await cache.verify(t);
+    expect(lookupMany.queries).toHaveLength(3);
+    for (const [hash, found] of rows) if (found.keyId === 'k1') rows.set(hash, { ...found, name: 'new' });
+
+    cache.invalidateKeys(['k1']);
+    expect(await cache.verify(current)).toMatchObject({ name: 'new', status: 'active' });
+    expect(await cache.verify(grace)).toMatchObject({ name: 'new', status: 'expiring' });
+    expect(await cache.verify(otherKey)).toMatchObject({ name: 'other' });
+    // The other key's secret was still a hit; the changed key's two secrets were looked up again.
+    expect(lookupMany.queries).toHaveLength(5);
+  });
+
   it('keeps serving hits while the database is down, answers misses with an error fast, and recovers', async () => {
     let down = false;
     let outages = 0;
@@ -264,7 +290,7 @@ describe('verify cache against the database', () => {
       ttlMs: 3_600_000,
     });
     connectVerifyInvalidation(services.changes, cache);
-    const uncached = createVerifier({ db: database.db, clock });
+    const uncached = createReferenceVerifier({ db: database.db, clock });
     const same = async (t: string) => {
       const [a, b] = [await cache.verify(t), await uncached(t)];
       expect(a).toEqual(b);
@@ -318,7 +344,7 @@ describe('verify cache against the database', () => {
       maxEntries: 100,
       ttlMs: 3_600_000,
     });
-    const uncached = createVerifier({ db: database.db, clock: services.clock });
+    const uncached = createReferenceVerifier({ db: database.db, clock: services.clock });
     const active = await createTestKey(services);
     const rotated = await createTestKey(services);
     const graceful = await rotateTestKey(services, { id: rotated.key.id }, '24h');

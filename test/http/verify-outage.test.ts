@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { generateToken } from '../../src/keys/token.ts';
+import { KeyChanges } from '../../src/services/key-changes.ts';
+import type { Database } from '../../src/store/database.ts';
+import { openPostgres } from '../../src/store/open-postgres.ts';
+import { createTestKey } from '../support/fixtures.ts';
+import { manualClock } from '../support/manual-clock.ts';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
+import { onRealPostgres, openTestDatabase, type TestDatabase } from '../support/test-database.ts';
+import { cliActor, testServices } from '../support/test-services.ts';
+import { postVerify, startVerifyServer } from './verify-server.ts';
+
+async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs: number): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (ok(value) || performance.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+let database: TestDatabase;
+let proxy: TcpProxy;
+let throughProxy: Database;
+let replica: Awaited<ReturnType<typeof startVerifyServer>>;
+
+beforeAll(async () => {
+  if (!onRealPostgres) return;
+  database = await openTestDatabase();
+  const target = new URL(database.url!);
+  proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  const viaProxy = new URL(database.url!);
+  viaProxy.host = `127.0.0.1:${proxy.port}`;
+  throughProxy = await openPostgres(viaProxy.toString());
+}, 60_000);
+afterAll(async () => {
+  await replica?.close();
+  await throughProxy?.close();
+  await proxy?.close();
+  await database?.close();
+});
+
+it.runIf(onRealPostgres)(
+  'after a database outage, a key rotated "now" elsewhere is EXPIRED on the cut replica within 2 s',
+  async () => {
+    // Another process: its own services and connection, straight to the database.
+    const elsewhere = testServices(database, { clock: manualClock(new Date()) });
+    // The cut replica reaches the database only through the proxy, and hears nothing from `elsewhere`
+    // but what the database announces.
+    replica = await startVerifyServer({
+      database: throughProxy,
+      changes: new KeyChanges(),
+      clock: elsewhere.clock,
+    });
+    const { token, key } = await createTestKey(elsewhere);
+    for (let i = 0; i < 2; i++) {
+      expect((await postVerify(replica.url, { key: token })).json).toMatchObject({ valid: true });
+    }
+
+    proxy.cut();
+    // During the outage: cached keys keep working, cold keys cannot be answered.
+    const during: number[] = [];
+    const cutUntil = performance.now() + 3_000;
+    while (performance.now() < cutUntil) {
+      during.push((await postVerify(replica.url, { key: generateToken('rk_live').token })).status);
+      expect((await postVerify(replica.url, { key: token })).json).toMatchObject({ valid: true });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(during.length).toBeGreaterThan(0);
+    expect(during.every((status) => status === 503)).toBe(true);
+
+    proxy.restore();
+    await elsewhere.rotateKey({
+      key: { id: key.id },
+      delay: 'now',
+      actor: cliActor,
+      acknowledged: true,
+      requestId: 'outage-now',
+    });
+    const rotatedAt = performance.now();
+    const seen = await until(
+      () => postVerify(replica.url, { key: token }),
+      (r) => r.json.code === 'EXPIRED',
+      10_000,
+    );
+    const elapsed = performance.now() - rotatedAt;
+    console.log(`rotated key EXPIRED on the cut replica ${Math.round(elapsed)} ms after the rotation`);
+    expect(seen.json).toEqual({ valid: false, code: 'EXPIRED' });
+    expect(elapsed).toBeLessThan(2_000);
+  },
+  60_000,
+);
