@@ -1,7 +1,7 @@
 import type { KeyChange } from '../services/key-changes.ts';
 import { buildHomeView, clampPage } from './blocks/home-view.ts';
-import { recordSlackError, type SlackDeps } from './deps.ts';
-import { isSlackApiError } from './slack-errors.ts';
+import type { SlackDeps } from './deps.ts';
+import { isSlackApiError, recordSlackError } from './slack-errors.ts';
 
 /** setTimeout's ceiling (about 24.8 days); a later expiry re-arms when the Home is next published. */
 const MAX_TIMER_MS = 2 ** 31 - 1;

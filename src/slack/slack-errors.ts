@@ -1,4 +1,5 @@
 import { isAppError } from '../errors.ts';
+import type { Metrics } from '../metrics.ts';
 
 /** What a Slack Web API failure was, in fields safe to log (never the request, which may hold a key). */
 export function describeSlackError(error: unknown): { method?: string; code: string; status?: number } {
@@ -9,6 +10,13 @@ export function describeSlackError(error: unknown): { method?: string; code: str
   if (e?.code === 'slack_webapi_rate_limited_error') return { code: 'ratelimited', status: 429 };
   if (e?.code === 'slack_webapi_request_error') return { code: 'request_failed' };
   return { code: 'unknown_error' };
+}
+
+/** Counts a failed Web API call and returns its loggable description. */
+export function recordSlackError(deps: { metrics: Metrics }, method: string, error: unknown) {
+  const described = describeSlackError(error);
+  deps.metrics.slackApiErrors.inc({ method, error: described.code });
+  return { method, ...described };
 }
 
 export function isSlackApiError(error: unknown): boolean {

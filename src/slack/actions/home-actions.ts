@@ -7,9 +7,9 @@ import { buildHistoryModal } from '../blocks/history-modal.ts';
 import { buildErrorMessage } from '../blocks/messages.ts';
 import { buildNoticeModal } from '../blocks/notice-modal.ts';
 import { postEndGraceNotice } from '../deliver.ts';
-import { recordSlackError, type SlackDeps } from '../deps.ts';
+import type { SlackDeps } from '../deps.ts';
 import { prepareRotateKeyModal } from '../rotate-key-opening.ts';
-import { describeSlackError, isSlackApiError } from '../slack-errors.ts';
+import { describeSlackError, isSlackApiError, recordSlackError } from '../slack-errors.ts';
 
 type ButtonArgs = SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs;
 

@@ -1,9 +1,9 @@
 import type { AllMiddlewareArgs, RespondFn, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import { isAppError } from '../../errors.ts';
 import { buildErrorMessage, buildHelpMessage, type SlackMessage } from '../blocks/messages.ts';
-import { recordSlackError, type SlackDeps } from '../deps.ts';
+import type { SlackDeps } from '../deps.ts';
 import { prepareRotateKeyModal } from '../rotate-key-opening.ts';
-import { isSlackApiError, userMessageFor } from '../slack-errors.ts';
+import { isSlackApiError, recordSlackError, userMessageFor } from '../slack-errors.ts';
 
 type CommandArgs = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
 
