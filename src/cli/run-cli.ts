@@ -33,7 +33,7 @@ function usageError(message: string): AppError {
   return new AppError('INVALID_INPUT', `${message}\n\n${USAGE}`);
 }
 
-/** The admin CLI (DESIGN §5). Returns the exit code; output goes through `io` so tests can read it. */
+/** The admin CLI (its commands are listed in the README). Returns the exit code; output goes through `io` so tests can read it. */
 export async function runCli(argv: string[], services: Services, io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
