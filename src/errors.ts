@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'ACK_REQUIRED'
   | 'NOT_IN_GRACE'
+  | 'KEY_CHANGED'
   | 'KEY_BUSY'
   | 'DATABASE_UNAVAILABLE'
   | 'DATA_DIR_LOCKED'

@@ -33,7 +33,7 @@ function usageError(message: string): AppError {
   return new AppError('INVALID_INPUT', `${message}\n\n${USAGE}`);
 }
 
-/** The admin CLI (DESIGN §5). Returns the exit code; output goes through `io` so tests can read it. */
+/** The admin CLI (its commands are listed in the README). Returns the exit code; output goes through `io` so tests can read it. */
 export async function runCli(argv: string[], services: Services, io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -156,18 +156,25 @@ function safeUser(): string {
   }
 }
 
-/** Prints an error once, as text or JSON, and picks the exit code. */
+/**
+ * Prints an error once, as text or JSON, and picks the exit code. A retryable error (the database
+ * unreachable, the key busy) says so: nothing was changed and the same command can simply run again.
+ */
 export function reportCliError(error: unknown, json: boolean, io: CliIo): number {
   const code = isAppError(error)
     ? error.code
     : (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
       ? 'INVALID_INPUT'
       : 'INTERNAL';
+  const retryable = isAppError(error) && error.retryable;
   const message = isAppError(error)
     ? error.message
     : error instanceof Error
       ? `${error.message}${code === 'INVALID_INPUT' ? `\n\n${USAGE}` : ''}`
       : String(error);
-  io.err(json ? JSON.stringify({ error: { code, message } }) : `rekey: ${message}`);
+  const hint = retryable
+    ? '\nNothing was changed; this is temporary: run the same command again in a moment.'
+    : '';
+  io.err(json ? JSON.stringify({ error: { code, message, retryable } }) : `rekey: ${message}${hint}`);
   return code === 'INVALID_INPUT' || code === 'CONFIG_INVALID' ? 2 : 1;
 }

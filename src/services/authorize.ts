@@ -3,15 +3,50 @@ import { AppError } from '../errors.ts';
 import { mayManageKey } from '../keys/authorization.ts';
 import type { Actor } from './types.ts';
 
+/** What a person tried to do with a key, for the sentence that refuses it. */
+export type KeyAction = 'rotate' | 'end-grace' | 'history' | 'delete';
+
+const REFUSED: Record<KeyAction, string> = {
+  rotate: 'you cannot rotate it. Nothing was changed.',
+  'end-grace': 'you cannot end its grace period. Nothing was changed.',
+  history: 'rekey does not show you its history.',
+  delete: 'you cannot delete it. Nothing was changed.',
+};
+
+/**
+ * The one refusal for a key the person was shown (on their Home, in the rotation dialog) but may no
+ * longer manage. Naming its maintainers is fine here: the person saw this key as theirs.
+ */
+export function notMaintainer(key: Pick<KeyRow, 'name' | 'maintainers'>, action: KeyAction): AppError {
+  const maintainers = key.maintainers.map((m) => `<@${m}>`).join(', ') || 'none yet';
+  return new AppError('FORBIDDEN', `may not ${action} key ${key.name}`, {
+    userMessage: `You are no longer a maintainer of "${key.name}", so ${REFUSED[action]} Ask one of its maintainers (${maintainers}) or a rekey admin.`,
+  });
+}
+
 /**
  * Slack users must maintain the key or be an admin; checked inside the transaction that changes the key,
  * so a permission removed between the modal opening and the final click is honoured.
  * The CLI runs with database access, which already is full authority.
  */
-export function assertMayManage(actor: Actor, key: KeyRow, admins: readonly string[]): void {
+export function assertMayManage(
+  actor: Actor,
+  key: Pick<KeyRow, 'name' | 'maintainers'>,
+  admins: readonly string[],
+  action: KeyAction,
+): void {
   if (actor.source === 'cli') return;
   if (mayManageKey(actor.id, key.maintainers, admins)) return;
-  throw new AppError('FORBIDDEN', `${actor.id} may not manage key ${key.name}`, {
-    userMessage: `You are not a maintainer of "${key.name}". Ask one of its maintainers or a rekey admin to rotate it, or to add you as a maintainer.`,
+  throw notMaintainer(key, action);
+}
+
+/**
+ * The one answer to a person naming a key they may not manage: the same words whether the key exists,
+ * was deleted or was never created, so asking by name reveals nothing about keys outside their Home.
+ */
+export function noKeyOfYours(name: string, action: KeyAction): AppError {
+  const verb = action === 'rotate' ? 'rotate' : 'manage';
+  return new AppError('FORBIDDEN', `no key named ${name} that the user may ${verb}`, {
+    userMessage: `There is no key named "${name}" that you may ${verb}. Nothing was changed. Check the name against the keys you maintain (your rekey Home lists them), or ask a rekey admin.`,
   });
 }

@@ -5,6 +5,7 @@ import { displayToken, generateToken } from '../keys/token.ts';
 import { insertAuditEvent } from '../store/audit-store.ts';
 import { isUniqueViolation } from '../store/is-unique-violation.ts';
 import { insertKey } from '../store/keys-store.ts';
+import { runTransaction } from '../store/run-transaction.ts';
 import { insertSecret } from '../store/secrets-store.ts';
 import { toKeySummary } from './key-summary.ts';
 import type { Actor, KeySummary, ServiceDeps } from './types.ts';
@@ -49,7 +50,7 @@ export async function createKey(
   const now = deps.clock.now();
   const { token, parsed } = generateToken(deps.keyPrefix);
   try {
-    const summary = await deps.db.transaction(async (tx) => {
+    const summary = await runTransaction(deps.db, async (tx) => {
       const key = await insertKey(tx, {
         name: input.name,
         products: [...new Set(input.products ?? [])],

@@ -1,19 +1,14 @@
 import { insertAuditEvent } from '../store/audit-store.ts';
-import { lockKeyById, markKeyDeleted } from '../store/keys-store.ts';
+import { markKeyDeleted } from '../store/keys-store.ts';
 import { findSecretsOfKey } from '../store/secrets-store.ts';
-import { assertMayManage } from './authorize.ts';
-import { findLiveKeyOrThrow, type KeyRef, keyDeleted } from './resolve-key.ts';
+import { changeLockedKey } from './lock-live-key.ts';
+import type { KeyRef } from './resolve-key.ts';
 import type { Actor, ServiceDeps } from './types.ts';
 
 /** Soft delete: every secret of the key stops verifying at once; its history stays. */
 export async function deleteKey(deps: ServiceDeps, input: { key: KeyRef; actor: Actor }): Promise<void> {
-  const now = deps.clock.now();
-  const { key, hashes } = await deps.db.transaction(async (tx) => {
-    const found = await findLiveKeyOrThrow(tx, input.key);
-    const key = (await lockKeyById(tx, found.id))!;
-    // Another delete may have committed while this one waited for the lock.
-    if (key.deletedAt) throw keyDeleted(key.name);
-    assertMayManage(input.actor, key, deps.admins);
+  const request = { ...input, action: 'delete' as const };
+  const deleted = await changeLockedKey(deps, request, async (tx, key, now) => {
     await markKeyDeleted(tx, key.id, now);
     await insertAuditEvent(tx, {
       keyId: key.id,
@@ -22,13 +17,19 @@ export async function deleteKey(deps: ServiceDeps, input: { key: KeyRef; actor: 
       source: input.actor.source,
       createdAt: now,
     });
-    return { key, hashes: (await findSecretsOfKey(tx, key.id)).map((s) => s.hash) };
+    return {
+      status: 'deleted' as const,
+      key,
+      hashes: (await findSecretsOfKey(tx, key.id)).map((s) => s.hash),
+    };
   });
+  // Without a request id there is no duplicate: a second delete finds the key deleted.
+  if (deleted.status !== 'deleted') return;
   await deps.changes.publish({
     type: 'deleted',
-    keyId: key.id,
-    keyName: key.name,
-    secretHashes: hashes,
+    keyId: deleted.key.id,
+    keyName: deleted.key.name,
+    secretHashes: deleted.hashes,
     actorId: input.actor.id,
   });
 }

@@ -1,43 +1,60 @@
+import { createHash } from 'node:crypto';
+import type { KeyRow, SecretRow } from '../../db/schema/index.ts';
 import { AppError } from '../errors.ts';
 import { endGraceExpiry } from '../keys/rotation.ts';
-import { findAuditEventByRequestId, insertAuditEvent } from '../store/audit-store.ts';
-import { lockKeyById } from '../store/keys-store.ts';
+import { insertAuditEvent } from '../store/audit-store.ts';
 import { findCurrentSecret, findSecretsInGrace, setSecretExpiry } from '../store/secrets-store.ts';
-import { assertMayManage } from './authorize.ts';
 import { toKeySummary, toSecretView } from './key-summary.ts';
-import { findLiveKeyOrThrow, type KeyRef, keyDeleted, keyNotFound } from './resolve-key.ts';
+import { changeLockedKey, type DuplicateRequest } from './lock-live-key.ts';
+import type { KeyRef } from './resolve-key.ts';
 import { ackRequired } from './rotate-key.ts';
 import type { Actor, KeySummary, SecretView, ServiceDeps } from './types.ts';
+
+/**
+ * The key as the person saw it when they confirmed: its current secret then and the old secrets
+ * listed. Secret ids are not secrets. `oldSecretIds` may be left out when the list was too long to
+ * carry: the old secrets of one current secret can only shrink (expiry never moves later, and only a
+ * rotation, which replaces the current secret, adds one), so those still in grace were all shown.
+ */
+export interface SeenKeyState {
+  currentSecretId: string;
+  oldSecretIds?: string[];
+}
 
 export interface EndGraceInput {
   key: KeyRef;
   actor: Actor;
   acknowledged: boolean;
-  requestId?: string;
+  /**
+   * Given (App Home): end exactly what was seen, or nothing if the key changed since. Absent (the
+   * CLI): every old secret in grace now.
+   */
+  seen?: SeenKeyState;
+  /** As for a rotation: give up with KEY_BUSY rather than wait longer for the key's lock. */
+  lockTimeoutMs?: number;
 }
 
 export type EndGraceResult =
   | { status: 'ended'; key: KeySummary; ended: SecretView[]; endedAt: Date }
-  | { status: 'duplicate'; keyName: string };
+  | DuplicateRequest;
 
 /**
- * Stops every old secret of the key now (DESIGN §3 rule 5). It moves expiry earlier, which is allowed;
- * it is not an undo. Audited like a rotation.
+ * Stops old secrets of the key now. It moves expiry earlier, which is allowed; it is not an undo.
+ * Audited like a rotation.
  */
 export async function endGrace(deps: ServiceDeps, input: EndGraceInput): Promise<EndGraceResult> {
   if (!input.acknowledged) throw ackRequired();
-  const outcome = await deps.db.transaction(async (tx) => {
-    const found = await findLiveKeyOrThrow(tx, input.key);
-    const key = await lockKeyById(tx, found.id);
-    if (!key) throw keyNotFound(input.key);
-    if (key.deletedAt) throw keyDeleted(key.name);
-    // Read after the lock, like a rotation: changes to one key happen in lock order, in time too.
-    const now = deps.clock.now();
-    if (input.requestId && (await findAuditEventByRequestId(tx, input.requestId))) {
-      return { status: 'duplicate' as const, keyName: key.name };
-    }
-    assertMayManage(input.actor, key, deps.admins);
+  const request = {
+    key: input.key,
+    actor: input.actor,
+    action: 'end-grace' as const,
+    requestId: input.seen ? endGraceRequestId(input.actor, input.key, input.seen) : undefined,
+    lockTimeoutMs: input.lockTimeoutMs,
+  };
+  const outcome = await changeLockedKey(deps, request, async (tx, key, now) => {
     const inGrace = await findSecretsInGrace(tx, key.id, now);
+    const current = await findCurrentSecret(tx, key.id);
+    if (input.seen && !isAsSeen(input.seen, current, inGrace)) throw keyChanged(key, inGrace);
     if (inGrace.length === 0) {
       throw new AppError('NOT_IN_GRACE', `Key "${key.name}" has no old key in its grace period`, {
         userMessage: `"${key.name}" has no old key still working, so there is no grace period to end.`,
@@ -52,11 +69,10 @@ export async function endGrace(deps: ServiceDeps, input: EndGraceInput): Promise
       actor: input.actor.id,
       source: input.actor.source,
       oldSecretId: inGrace[0]!.id,
-      requestId: input.requestId ?? null,
+      requestId: request.requestId ?? null,
       details: { endedSecretIds: inGrace.map((s) => s.id) },
       createdAt: now,
     });
-    const current = await findCurrentSecret(tx, key.id);
     return {
       status: 'ended' as const,
       key: toKeySummary(key, current, []),
@@ -75,4 +91,33 @@ export async function endGrace(deps: ServiceDeps, input: EndGraceInput): Promise
     actorId: input.actor.id,
   });
   return result;
+}
+
+/**
+ * Still the key the person confirmed: the same current secret (no rotation since), and no old secret
+ * they were not shown. Old secrets that stopped meanwhile are simply no longer there to end.
+ */
+function isAsSeen(seen: SeenKeyState, current: SecretRow | undefined, inGrace: SecretRow[]): boolean {
+  if (current?.id !== seen.currentSecretId) return false;
+  if (seen.oldSecretIds === undefined) return true;
+  const shown = new Set(seen.oldSecretIds);
+  return inGrace.every((secret) => shown.has(secret.id));
+}
+
+function keyChanged(key: KeyRow, inGrace: SecretRow[]): AppError {
+  const now = inGrace.map((s) => `\`${s.display}\``).join(', ');
+  const still = inGrace.length > 0 ? ` Old keys still working now: ${now}.` : '';
+  return new AppError('KEY_CHANGED', `Key "${key.name}" changed since the end-grace was confirmed`, {
+    userMessage: `"${key.name}" was rotated again after your Home showed it, so nothing was ended: the key that was current then is now an old key, and clients may still be using it. Nothing was changed.${still} Your Home now shows the key as it is: press End grace now there again if you still want to end its grace period.`,
+  });
+}
+
+/**
+ * The same confirmation twice (a double click) names the same key state: one end-grace, not two.
+ * Once that state's old secrets have stopped, the same state can never be confirmed again.
+ */
+function endGraceRequestId(actor: Actor, key: KeyRef, seen: SeenKeyState): string {
+  const state = JSON.stringify([key, seen.currentSecretId, [...(seen.oldSecretIds ?? [])].sort()]);
+  const digest = createHash('sha256').update(state).digest('hex').slice(0, 16);
+  return `${actor.source}:end-grace:${actor.id}:${digest}`;
 }

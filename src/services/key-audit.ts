@@ -1,13 +1,15 @@
 import { listAuditEvents } from '../store/audit-store.ts';
+import { withDatabaseErrors } from '../store/database-errors.ts';
 import { findSecretsOfKey } from '../store/secrets-store.ts';
 import { findLiveKeyOrThrow, type KeyRef } from './resolve-key.ts';
 import type { AuditEntry, ServiceDeps } from './types.ts';
 
 /** A key's history, oldest first, with secrets shown by their display form. */
-export async function keyAudit(
-  deps: ServiceDeps,
-  ref: KeyRef,
-): Promise<{ keyName: string; events: AuditEntry[] }> {
+export function keyAudit(deps: ServiceDeps, ref: KeyRef): Promise<{ keyName: string; events: AuditEntry[] }> {
+  return withDatabaseErrors(() => readAudit(deps, ref));
+}
+
+async function readAudit(deps: ServiceDeps, ref: KeyRef): Promise<{ keyName: string; events: AuditEntry[] }> {
   const key = await findLiveKeyOrThrow(deps.db, ref);
   const [events, secrets] = await Promise.all([
     listAuditEvents(deps.db, key.id),

@@ -1,17 +1,19 @@
 import type { KeyRow } from '../../db/schema/index.ts';
 import { mayManageKey } from '../keys/authorization.ts';
-import { listLiveKeys } from '../store/keys-store.ts';
+import type { DbOrTx } from '../store/database.ts';
+import { withDatabaseErrors } from '../store/database-errors.ts';
+import { findKeyById, listLiveKeys } from '../store/keys-store.ts';
 import { findCurrentSecretsForKeys, findSecretsInGraceForKeys } from '../store/secrets-store.ts';
 import { toKeySummary } from './key-summary.ts';
-import { findLiveKeyOrThrow, type KeyRef } from './resolve-key.ts';
+import { findLiveKeyOrThrow, type KeyRef, UUID } from './resolve-key.ts';
 import type { KeySummary, ServiceDeps } from './types.ts';
 
-async function summarise(deps: ServiceDeps, rows: KeyRow[]): Promise<KeySummary[]> {
-  const now = deps.clock.now();
+/** Key rows with their current secret and the old ones still in grace at `now`. */
+export async function summariseKeys(db: DbOrTx, rows: KeyRow[], now: Date): Promise<KeySummary[]> {
   const ids = rows.map((k) => k.id);
   const [currents, graces] = await Promise.all([
-    findCurrentSecretsForKeys(deps.db, ids),
-    findSecretsInGraceForKeys(deps.db, ids, now),
+    findCurrentSecretsForKeys(db, ids),
+    findSecretsInGraceForKeys(db, ids, now),
   ]);
   return rows.map((key) =>
     toKeySummary(
@@ -23,20 +25,51 @@ async function summarise(deps: ServiceDeps, rows: KeyRow[]): Promise<KeySummary[
 }
 
 /** Every live key, by name. */
-export async function listKeys(deps: ServiceDeps): Promise<KeySummary[]> {
-  return summarise(deps, await listLiveKeys(deps.db));
+export function listKeys(deps: ServiceDeps): Promise<KeySummary[]> {
+  return withDatabaseErrors(async () =>
+    summariseKeys(deps.db, await listLiveKeys(deps.db), deps.clock.now()),
+  );
 }
 
 /** The keys a Slack user may rotate: the ones they maintain, or all of them for an admin. */
-export async function listKeysManageableBy(deps: ServiceDeps, userId: string): Promise<KeySummary[]> {
-  const rows = (await listLiveKeys(deps.db)).filter((key) =>
-    mayManageKey(userId, key.maintainers, deps.admins),
-  );
-  return summarise(deps, rows);
+export function listKeysManageableBy(deps: ServiceDeps, userId: string): Promise<KeySummary[]> {
+  return manageableBy(deps, userId, deps.clock.now());
 }
 
-export async function showKey(deps: ServiceDeps, ref: KeyRef): Promise<KeySummary> {
-  const key = await findLiveKeyOrThrow(deps.db, ref);
-  const [summary] = await summarise(deps, [key]);
-  return summary!;
+function manageableBy(deps: ServiceDeps, userId: string, now: Date): Promise<KeySummary[]> {
+  return withDatabaseErrors(async () => {
+    const rows = (await listLiveKeys(deps.db)).filter((key) =>
+      mayManageKey(userId, key.maintainers, deps.admins),
+    );
+    return summariseKeys(deps.db, rows, now);
+  });
+}
+
+export function showKey(deps: ServiceDeps, ref: KeyRef): Promise<KeySummary> {
+  return withDatabaseErrors(async () => {
+    const key = await findLiveKeyOrThrow(deps.db, ref);
+    const [summary] = await summariseKeys(deps.db, [key], deps.clock.now());
+    return summary!;
+  });
+}
+
+/** What a Slack user's Home shows: the keys they may manage, whether they are an admin, and when. */
+export async function homeOf(
+  deps: ServiceDeps,
+  userId: string,
+): Promise<{ keys: KeySummary[]; isAdmin: boolean; now: Date }> {
+  const now = deps.clock.now();
+  const keys = await manageableBy(deps, userId, now);
+  return { keys, isAdmin: deps.admins.includes(userId), now };
+}
+
+/**
+ * Who may see a key on their Home: the admins and its maintainers. A deleted key's maintainers too, so
+ * its card leaves their Home.
+ */
+export function audienceOf(deps: ServiceDeps, keyId: string): Promise<string[]> {
+  return withDatabaseErrors(async () => {
+    const key = UUID.test(keyId) ? await findKeyById(deps.db, keyId) : undefined;
+    return [...new Set([...deps.admins, ...(key?.maintainers ?? [])])];
+  });
 }

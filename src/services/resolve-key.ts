@@ -3,7 +3,8 @@ import { AppError } from '../errors.ts';
 import type { DbOrTx } from '../store/database.ts';
 import { findDeletedKeyByName, findKeyById, findLiveKeyByName } from '../store/keys-store.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A key id's shape: anything else is no key, and must not reach a uuid column as a query error. */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** How callers name a key: by its name (CLI, `/rotate-key name`) or its id (modal state). */
 export type KeyRef = { name: string } | { id: string };

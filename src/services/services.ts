@@ -1,9 +1,12 @@
+import type { Delay } from '../keys/delay.ts';
 import { type CreateKeyInput, createKey } from './create-key.ts';
 import { deleteKey } from './delete-key.ts';
 import { type EndGraceInput, endGrace } from './end-grace.ts';
 import { keyAudit } from './key-audit.ts';
-import { listKeys, listKeysManageableBy, showKey } from './list-keys.ts';
+import { type KeyToManageInput, keyToManage } from './key-to-manage.ts';
+import { audienceOf, homeOf, listKeys, listKeysManageableBy, showKey } from './list-keys.ts';
 import type { KeyRef } from './resolve-key.ts';
+import { reviewRotation } from './review-rotation.ts';
 import { type RotateKeyInput, rotateKey } from './rotate-key.ts';
 import type { Actor, ServiceDeps } from './types.ts';
 import type { VerifyCache } from './verify-cache.ts';
@@ -24,6 +27,11 @@ export function createServices(deps: ServiceDeps & { verifyCache?: VerifyCache }
     listKeys: () => listKeys(deps),
     listKeysManageableBy: (userId: string) => listKeysManageableBy(deps, userId),
     showKey: (ref: KeyRef) => showKey(deps, ref),
+    /** For Slack: the key if this user may manage it, else the one refusal (FORBIDDEN) to show them. */
+    keyToManage: (input: KeyToManageInput) => keyToManage(deps, input),
+    reviewRotation: (input: { userId: string; keyId: string; delay: Delay }) => reviewRotation(deps, input),
+    homeOf: (userId: string) => homeOf(deps, userId),
+    audienceOf: (keyId: string) => audienceOf(deps, keyId),
     keyAudit: (ref: KeyRef) => keyAudit(deps, ref),
     verifyKey: verifyCache.verify,
     verifyCache,

@@ -2,7 +2,8 @@ import type { KnownBlock } from '@slack/types';
 import type { EndGraceResult } from '../services/end-grace.ts';
 import type { RotationResult } from '../services/types.ts';
 import { buildEndGraceNotice, buildNewKeyMessage, buildRotationNotice } from './blocks/messages.ts';
-import { recordSlackError, type SlackDeps } from './deps.ts';
+import type { SlackDeps } from './deps.ts';
+import { recordSlackError } from './slack-errors.ts';
 
 /**
  * The new key's second copy: an ephemeral message in the user's DM with the app (never a stored

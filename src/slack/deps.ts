@@ -3,7 +3,6 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Services } from '../services/services.ts';
 import type { HomePublisher } from './home-publisher.ts';
-import { describeSlackError } from './slack-errors.ts';
 
 /** What every Slack handler gets through its closure. Tests pass their own. */
 export interface SlackDeps {
@@ -14,11 +13,4 @@ export interface SlackDeps {
   metrics: Metrics;
   /** Publishes App Homes (events/ and actions/ ask it; it also follows key changes by itself). */
   home: HomePublisher;
-}
-
-/** Counts a failed Web API call and returns its loggable description. */
-export function recordSlackError(deps: Pick<SlackDeps, 'metrics'>, method: string, error: unknown) {
-  const described = describeSlackError(error);
-  deps.metrics.slackApiErrors.inc({ method, error: described.code });
-  return { method, ...described };
 }

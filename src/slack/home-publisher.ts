@@ -1,7 +1,7 @@
 import type { KeyChange } from '../services/key-changes.ts';
 import { buildHomeView, clampPage } from './blocks/home-view.ts';
-import { recordSlackError, type SlackDeps } from './deps.ts';
-import { isSlackApiError } from './slack-errors.ts';
+import type { SlackDeps } from './deps.ts';
+import { isSlackApiError, recordSlackError } from './slack-errors.ts';
 
 /** setTimeout's ceiling (about 24.8 days); a later expiry re-arms when the Home is next published. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -35,7 +35,6 @@ interface Pending {
  * returns, so a rotation's answer to Slack does not wait for other people's Homes.
  */
 export function createHomePublisher(deps: PublisherDeps): HomePublisher {
-  const admins = deps.services.deps.admins;
   /** The page each user last asked for; a refresh keeps them where they were (per process). */
   const pages = new Map<string, number>();
   /** Keys on each user's last published Home: who to refresh when a key is deleted. */
@@ -47,10 +46,9 @@ export function createHomePublisher(deps: PublisherDeps): HomePublisher {
   let stopped = false;
 
   async function publishNow(userId: string): Promise<void> {
-    const keys = await deps.services.listKeysManageableBy(userId);
-    const now = deps.services.clock.now();
+    const { keys, isAdmin, now } = await deps.services.homeOf(userId);
     const page = clampPage(pages.get(userId) ?? 0, keys.length);
-    const view = buildHomeView({ keys, page, now, isAdmin: admins.includes(userId) });
+    const view = buildHomeView({ keys, page, now, isAdmin });
     seen.set(userId, new Set(keys.map((k) => k.id)));
     armExpiryTimer(
       userId,
@@ -110,14 +108,8 @@ export function createHomePublisher(deps: PublisherDeps): HomePublisher {
   }
 
   async function audienceOf(keyId: string): Promise<Set<string>> {
-    const audience = new Set<string>(admins);
+    const audience = new Set<string>(await deps.services.audienceOf(keyId));
     for (const [userId, keyIds] of seen) if (keyIds.has(keyId)) audience.add(userId);
-    try {
-      const key = await deps.services.showKey({ id: keyId });
-      for (const m of key.maintainers) audience.add(m);
-    } catch {
-      // A deleted key has no maintainers to look up: those who had it on their Home are enough.
-    }
     return audience;
   }
 

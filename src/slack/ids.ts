@@ -1,6 +1,6 @@
 /**
  * Every Slack id rekey uses, in one place. Ids travel back and forth in every payload, so none of them
- * ever carries a key string (SLACK.md).
+ * ever carries a key string.
  */
 export const ids = {
   command: '/rotate-key',
@@ -28,7 +28,8 @@ export const ids = {
   },
   /**
    * App Home. Each card's actions block is `home.cardBlockPrefix + keyId` (block ids are unique per
-   * view); its buttons carry the key's id (a uuid) as value, and the pager buttons a page number only.
+   * view); its buttons carry the key's id (a uuid) as value — End grace also the ids of the secrets the
+   * card showed (end-grace-value.ts) — and the pager buttons a page number only.
    */
   home: {
     cardBlockPrefix: 'home_card_',

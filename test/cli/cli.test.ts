@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reportCliError, runCli } from '../../src/cli/run-cli.ts';
+import { failableDb } from '../slack/harness.ts';
 import { runCliProcess } from '../support/spawn-rekey.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { testServices, uniqueName } from '../support/test-services.ts';
@@ -134,6 +135,37 @@ describe('rekey keys', () => {
     const invalid = await cli(['keys', 'create', '--name', 'has space', '--maintainers', 'bob']);
     expect(invalid.code).toBe(2);
     expect(invalid.err).toContain('maintainer "bob" is not a Slack user id');
+  });
+});
+
+describe('rekey keys when the database fails', () => {
+  it('says the database could not be reached, that nothing changed and that the command can run again', async () => {
+    const failable = failableDb(database.db);
+    const unreachable = testServices({ ...database, db: failable.db });
+    failable.fail(true);
+    const text = await cli(['keys', 'rotate', 'any', '--delay', '1h', '--yes'], unreachable);
+    expect(text.code).toBe(1);
+    expect(text.err).toContain('The database did not answer (ECONNREFUSED)');
+    expect(text.err).toContain('run the same command again');
+    const json = await cli(['keys', 'list', '--json'], unreachable);
+    expect(JSON.parse(json.err)).toMatchObject({ error: { code: 'DATABASE_UNAVAILABLE', retryable: true } });
+  });
+
+  it('reports any other database error as internal, without calling it temporary', async () => {
+    const failable = failableDb(
+      database.db,
+      Object.assign(new Error('relation "keys" does not exist'), { code: '42P01' }),
+    );
+    const broken = testServices({ ...database, db: failable.db });
+    failable.fail(true);
+    const json = await cli(['keys', 'list', '--json'], broken);
+    expect(JSON.parse(json.err)).toEqual({
+      error: {
+        code: 'INTERNAL',
+        message: 'Unexpected database error (SQLSTATE 42P01): relation "keys" does not exist',
+        retryable: false,
+      },
+    });
   });
 });
 

@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RotationResult } from '../../src/services/types.ts';
-import { createTestKey } from '../support/fixtures.ts';
+import { createTestKey, rotateTestKey } from '../support/fixtures.ts';
 import { onRealPostgres, openTestDatabase, type TestDatabase } from '../support/test-database.ts';
-import { cliActor, testServices } from '../support/test-services.ts';
+import { cliActor, slackActor, testServices } from '../support/test-services.ts';
 
 // Row locks only mean something with several connections: this runs on the real PostgreSQL
 // (TEST_DATABASE_URL, set by .ci/run). PGlite serialises everything and would prove nothing.
@@ -74,6 +74,38 @@ describe.runIf(onRealPostgres)('concurrent rotations on PostgreSQL', () => {
     expect(await services.verifyKey(token)).toMatchObject({ status: 'active' });
     const { events } = await services.keyAudit({ name: key.name });
     expect(events.filter((e) => e.action === 'rotate')).toHaveLength(0);
+  });
+
+  it('gives up ending a grace period with KEY_BUSY too, ending nothing, while another change holds the key', async () => {
+    const services = testServices(database);
+    const { key, token } = await createTestKey(services, { maintainers: ['UBUSY'] });
+    const rotation = await rotateTestKey(services, { id: key.id }, '24h');
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    const holder = database.db.transaction(async (tx) => {
+      await tx.execute(sql`select id from keys where id = ${key.id} for update`);
+      locked();
+      await held;
+    });
+    await isLocked;
+    await expect(
+      services.endGrace({
+        key: { id: key.id },
+        actor: slackActor('UBUSY'),
+        acknowledged: true,
+        seen: { currentSecretId: rotation.newSecret.id, oldSecretIds: [rotation.oldSecret.id] },
+        lockTimeoutMs: 200,
+      }),
+    ).rejects.toMatchObject({ code: 'KEY_BUSY', retryable: true });
+    release();
+    await holder;
+    expect(await services.verifyKey(token)).toMatchObject({ valid: true, status: 'expiring' });
   });
 
   it('20 rotations with the same request id at once make exactly one rotation', async () => {

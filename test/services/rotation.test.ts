@@ -6,6 +6,7 @@ import type { KeyRef } from '../../src/services/resolve-key.ts';
 import type { RotateKeyInput } from '../../src/services/rotate-key.ts';
 import type { Services } from '../../src/services/services.ts';
 import { rowsOf } from '../../src/store/database.ts';
+import { postgresError } from '../../src/store/postgres-error.ts';
 import { createTestKey } from '../support/fixtures.ts';
 import { HOUR } from '../support/manual-clock.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
@@ -16,6 +17,20 @@ beforeAll(async () => {
   database = await openTestDatabase();
 });
 afterAll(() => database.close());
+
+/**
+ * What the database refused with: the driver's error under Drizzle's wrapper. `where` names the
+ * PL/pgSQL function of the trigger that raised it; `postgresError` reads the index that refused it.
+ */
+async function refusal(work: Promise<unknown>) {
+  const error = await work.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  let current = error as { code?: unknown; cause?: unknown } | undefined;
+  while (current && typeof current.code !== 'string') current = current.cause as typeof current;
+  return (current ?? { error }) as { code?: string; where?: string };
+}
 
 let seq = 0;
 const requestId = () => `test-${Date.now()}-${seq++}`;
@@ -221,14 +236,15 @@ describe('the database itself', () => {
     const { key, token } = await createTestKey(services);
     await rotate(services, { name: key.name }, 'now');
     const hash = hashToken(token);
-    await expect(
-      database.db.execute(sql`update secrets set expires_at = null where hash = ${hash}`),
-    ).rejects.toThrow();
-    await expect(
-      database.db.execute(
-        sql`update secrets set expires_at = expires_at + interval '1 hour' where hash = ${hash}`,
-      ),
-    ).rejects.toThrow();
+    for (const update of [
+      sql`update secrets set expires_at = null where hash = ${hash}`,
+      sql`update secrets set expires_at = expires_at + interval '1 hour' where hash = ${hash}`,
+    ]) {
+      expect(await refusal(database.db.execute(update))).toMatchObject({
+        code: '23514',
+        where: expect.stringContaining('rekey_secrets_never_reinstated'),
+      });
+    }
     expect(await services.verifyKey(token)).toEqual({ valid: false, code: 'EXPIRED' });
   });
 
@@ -236,9 +252,9 @@ describe('the database itself', () => {
     const services = testServices(database);
     const { key, token } = await createTestKey(services);
     await services.deleteKey({ key: { name: key.name }, actor: cliActor });
-    await expect(
-      database.db.execute(sql`update keys set deleted_at = null where id = ${key.id}`),
-    ).rejects.toThrow();
+    expect(
+      await refusal(database.db.execute(sql`update keys set deleted_at = null where id = ${key.id}`)),
+    ).toMatchObject({ code: '23514', where: expect.stringContaining('rekey_keys_stay_deleted') });
     expect(await services.verifyKey(token)).toEqual({ valid: false, code: 'NOT_FOUND' });
     await expect(services.deleteKey({ key: { id: key.id }, actor: cliActor })).rejects.toMatchObject({
       code: 'KEY_DELETED',
@@ -248,31 +264,43 @@ describe('the database itself', () => {
   it('allows an expiry to move earlier (end grace is not an undo)', async () => {
     const services = testServices(database);
     const { key, token } = await createTestKey(services);
-    await rotate(services, { name: key.name }, '24h');
+    const rotation = await rotate(services, { name: key.name }, '24h');
+    if (rotation.status !== 'rotated') throw new Error('expected a rotation');
     await database.db.execute(
       sql`update secrets set expires_at = expires_at - interval '1 hour' where hash = ${hashToken(token)}`,
     );
+    const earlier = new Date(rotation.oldSecret.expiresAt!.getTime() - HOUR);
+    expect(await services.verifyKey(token)).toMatchObject({
+      valid: true,
+      status: 'expiring',
+      expiresAt: earlier.toISOString(),
+    });
   });
 
   it('refuses a second current secret for one key', async () => {
     const services = testServices(database);
     const { key } = await createTestKey(services);
-    await expect(
-      database.db.execute(
-        sql`insert into secrets (key_id, hash, display, created_at) values (${key.id}, ${'x'.repeat(64)}, 'x', now())`,
-      ),
-    ).rejects.toThrow();
+    const insert = database.db.execute(
+      sql`insert into secrets (key_id, hash, display, created_at) values (${key.id}, ${'x'.repeat(64)}, 'x', now())`,
+    );
+    expect(postgresError(await refusal(insert))).toEqual({
+      code: '23505',
+      constraint: 'secrets_one_current_per_key_uq',
+    });
   });
 
   it('keeps the audit trail append-only', async () => {
     const services = testServices(database);
     const { key } = await createTestKey(services);
-    await expect(
-      database.db.execute(sql`delete from audit_events where key_id = ${key.id}`),
-    ).rejects.toThrow();
-    await expect(
-      database.db.execute(sql`update audit_events set actor = 'someone' where key_id = ${key.id}`),
-    ).rejects.toThrow();
+    for (const change of [
+      sql`delete from audit_events where key_id = ${key.id}`,
+      sql`update audit_events set actor = 'someone' where key_id = ${key.id}`,
+    ]) {
+      expect(await refusal(database.db.execute(change))).toMatchObject({
+        code: '23514',
+        where: expect.stringContaining('rekey_audit_append_only'),
+      });
+    }
     const rows = rowsOf<{ n: number | string }>(
       await database.db.execute(sql`select count(*) as n from audit_events where key_id = ${key.id}`),
     );

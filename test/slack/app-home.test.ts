@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../db/schema/index.ts';
 import type { Delay } from '../../src/keys/delay.ts';
 import type { Actor } from '../../src/services/types.ts';
+import { decodeEndGraceValue } from '../../src/slack/end-grace-value.ts';
 import { ids } from '../../src/slack/ids.ts';
 import { createTestKey } from '../support/fixtures.ts';
 import { HOUR, MINUTE } from '../support/manual-clock.ts';
@@ -91,8 +92,14 @@ describe('the Home tab', () => {
       expect(text).not.toContain('Old key');
     }
     expect(json(home)).not.toContain('dd-not-hers');
-    // Only the card in grace offers "End grace now".
-    expect(hana.buttons(ids.home.endGrace).map((btn) => btn.value)).toEqual([b.key.id]);
+    // Only the card in grace offers "End grace now", naming what it shows: the key, its current key
+    // and the old one (ids only).
+    expect(hana.buttons(ids.home.endGrace).map((btn) => decodeEndGraceValue(btn.value))).toEqual([
+      {
+        keyId: b.key.id,
+        seen: { currentSecretId: rotation.newSecret.id, oldSecretIds: [b.key.current!.id] },
+      },
+    ]);
     expect(hana.buttons(ids.home.rotate)).toHaveLength(3);
     expect(hana.buttons(ids.home.history)).toHaveLength(3);
 
@@ -354,6 +361,65 @@ describe('a Home that another maintainer made stale', () => {
     expect(json(notice)).toContain('no old key still working');
     expect((await h.services.keyAudit({ id: key.key.id })).events).toHaveLength(eventsBefore);
     expect(sam.cardButton(key.key.id, ids.home.endGrace, refreshed)).toBeUndefined();
+  });
+});
+
+describe('a Home made stale by a newer rotation', () => {
+  it('ends nothing from the stale card: the key the newer rotation made old keeps working, and the person learns why', async () => {
+    const key = await createTestKey(h.services, {
+      name: 'mm-tess',
+      maintainers: ['UTESS', 'UURI'],
+      alertChannel: 'CTESS',
+    });
+    const first = await rotate(key.key.id, '24h');
+    const tess = new HomeUser(h, 'UTESS');
+    const stale = await tess.openHome();
+    expect(card(stale, key.key.id)).toContain(key.key.current!.display);
+    // Uri rotates again: the key every client uses now (first.token) goes into its grace period.
+    const second = await rotate(key.key.id, '48h', slackActor('UURI'));
+    await h.slack.home.settled();
+    const eventsBefore = (await h.services.keyAudit({ id: key.key.id })).events.length;
+
+    const refreshed = await tess.nextPublish(() =>
+      tess.press(tess.cardButton(key.key.id, ids.home.endGrace, stale)!, stale),
+    );
+    const notice = await tess.waitForModal();
+
+    expect(await h.services.verifyKey(first.token)).toMatchObject({ valid: true, status: 'expiring' });
+    expect(await h.services.verifyKey(key.token)).toMatchObject({ valid: true, status: 'expiring' });
+    expect(await h.services.verifyKey(second.token)).toMatchObject({ valid: true, status: 'active' });
+    expect((await h.services.keyAudit({ id: key.key.id })).events).toHaveLength(eventsBefore);
+    expect(json(notice)).toContain('rotated again after your Home showed it');
+    expect(json(notice)).toContain('nothing was ended');
+    expect(json(notice)).toContain(first.newSecret.display);
+    // The refreshed card shows both old keys and offers End grace for what it now shows.
+    expect(card(refreshed, key.key.id)).toContain(first.newSecret.display);
+    expect(card(refreshed, key.key.id)).toContain(second.newSecret.display);
+    expect(decodeEndGraceValue(tess.cardButton(key.key.id, ids.home.endGrace, refreshed)!.value)).toEqual({
+      keyId: key.key.id,
+      seen: {
+        currentSecretId: second.newSecret.id,
+        oldSecretIds: [key.key.current!.id, first.newSecret.id],
+      },
+    });
+    await settle();
+    expect(
+      h.fake
+        .callsTo('chat.postMessage')
+        .filter((c) => c.params.channel === 'CTESS' && json(c.params).includes('ended')),
+    ).toEqual([]);
+  });
+
+  it('ends nothing from a card published before End grace carried what it showed', async () => {
+    const key = await createTestKey(h.services, { name: 'nn-ulla', maintainers: ['UULLA'] });
+    await rotate(key.key.id, '24h');
+    const ulla = new HomeUser(h, 'UULLA');
+    const home = await ulla.openHome();
+    const button = { ...ulla.cardButton(key.key.id, ids.home.endGrace, home)!, value: key.key.id };
+    await ulla.press(button, home);
+    const notice = await ulla.waitForModal();
+    expect(json(notice)).toContain('out of date, so nothing was ended');
+    expect(await h.services.verifyKey(key.token)).toMatchObject({ valid: true, status: 'expiring' });
   });
 });
 

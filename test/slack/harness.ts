@@ -16,15 +16,21 @@ import type { TestDatabase } from '../support/test-database.ts';
 export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
 export const BOT_TOKEN = 'xoxb-test-token';
 
-/** A database handle that can be made to fail every query, like a server that went away. */
-export function failableDb(db: Db): { db: Db; fail(on: boolean): void } {
+/**
+ * A database handle that can be made to fail every query, by default like a server that went away
+ * (or with `error`, like any other driver failure).
+ */
+export function failableDb(
+  db: Db,
+  error: Error = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+): { db: Db; fail(on: boolean): void } {
   let failing = false;
   const proxy = new Proxy(db, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
       if (!failing || typeof value !== 'function') return value;
       return () => {
-        throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+        throw error;
       };
     },
   });

@@ -83,18 +83,30 @@ describe('answers that stop the journey before it starts', () => {
     ).toBe(false);
   });
 
-  it('tells a non-maintainer who to ask, and opens nothing', async () => {
+  it('answers a name the user may not rotate the same whether or not the key exists, naming no maintainer', async () => {
     await createTestKey(h.services, { maintainers: ['UVIC'] });
-    const guarded = await createTestKey(h.services, { maintainers: ['UOWNER'] });
+    const guarded = await createTestKey(h.services, { name: 'vv-guarded', maintainers: ['UOWNER'] });
+    const gone = await createTestKey(h.services, { name: 'vv-gone', maintainers: ['UOWNER'] });
+    await h.services.deleteKey({ key: { id: gone.key.id }, actor: cliActor });
     const vic = h.user('UVIC');
-    await vic.command(guarded.key.name);
-    const reply = await vic.waitForReply();
-    expect(reply.response_type).toBe('ephemeral');
-    expect(replyText(reply)).toContain(`You are not a maintainer of \\"${guarded.key.name}\\"`);
-    expect(replyText(reply)).toContain('<@UOWNER>');
-    expect(h.fake.callsTo('views.open').some((c) => c.params.trigger_id === vic.lastCommand!.triggerId)).toBe(
-      false,
-    );
+    const answerTo = async (name: string) => {
+      await vic.command(name);
+      const reply = await vic.waitForReply();
+      expect(reply.response_type).toBe('ephemeral');
+      expect(
+        h.fake.callsTo('views.open').some((c) => c.params.trigger_id === vic.lastCommand!.triggerId),
+      ).toBe(false);
+      // The same words for every name, once the name itself is taken out.
+      return replyText(reply).replaceAll(name, 'NAME');
+    };
+    const exists = await answerTo(guarded.key.name);
+    expect(await answerTo('vv-never-created')).toBe(exists);
+    expect(await answerTo(gone.key.name)).toBe(exists);
+    expect(exists).toContain('There is no key named \\"NAME\\" that you may rotate');
+    expect(exists).toContain('Check the name');
+    expect(exists).not.toContain('<@UOWNER>');
+    expect(exists).not.toContain('maintainer of');
+    expect(await rotationsOf(h.services, guarded.key.id)).toBe(0);
   });
 
   it('tells the user when no key has that name', async () => {
@@ -144,7 +156,7 @@ describe('changes between the steps', () => {
     expect(rotate.status).toBe(200);
     const text = JSON.stringify(rotate.json);
     expect(rotate.json?.response_action).toBe('update');
-    expect(text).toContain(`You are not a maintainer of \\"${created.key.name}\\"`);
+    expect(text).toContain(`You are no longer a maintainer of \\"${created.key.name}\\"`);
     expect(text).not.toMatch(KEY_STRING);
     expect(await rotationsOf(h.services, created.key.id)).toBe(0);
     expect(await h.services.verifyKey(created.token)).toMatchObject({ valid: true, status: 'active' });

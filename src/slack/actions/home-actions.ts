@@ -1,19 +1,21 @@
-import { createHash } from 'node:crypto';
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { isAppError } from '../../errors.ts';
-import { mayManageKey } from '../../keys/authorization.ts';
-import type { KeySummary } from '../../services/types.ts';
 import { buildHistoryModal } from '../blocks/history-modal.ts';
 import { buildErrorMessage } from '../blocks/messages.ts';
 import { buildNoticeModal } from '../blocks/notice-modal.ts';
 import { postEndGraceNotice } from '../deliver.ts';
-import { recordSlackError, type SlackDeps } from '../deps.ts';
+import type { SlackDeps } from '../deps.ts';
+import { decodeEndGraceValue } from '../end-grace-value.ts';
 import { prepareRotateKeyModal } from '../rotate-key-opening.ts';
-import { describeSlackError, isSlackApiError } from '../slack-errors.ts';
+import { logFailure, recordSlackError, userMessageFor } from '../slack-errors.ts';
 
 type ButtonArgs = SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs;
 
-const NOTHING_CHANGED = 'Nothing was changed.';
+/** Like a rotation from the dialog: give up on a busy key in time to answer within Slack's 3 s. */
+const LOCK_TIMEOUT_MS = 1_500;
+
+const OUT_OF_DATE = (name: string) =>
+  `This card for "${name}" is out of date, so nothing was ended. Your Home now shows the key as it is: press End grace now there again if you still want to end its grace period.`;
 
 /**
  * "Rotate…" on a card: the same first step as `/rotate-key`, with the card's key preselected. Who may
@@ -37,29 +39,29 @@ export function handleHomeRotate(deps: SlackDeps) {
 }
 
 /**
- * "End grace now", after Slack's confirmation dialog: every old key of the card's key stops at once.
- * Refused, with the reason, if the user no longer maintains the key; the service checks again inside
- * its transaction. The Home refreshes through the key-change listener.
+ * "End grace now", after Slack's confirmation dialog: the old keys the card showed stop at once —
+ * exactly those. If the key was rotated since the card was published, nothing ends and the person is
+ * told why (their Home is republished with the key as it is). Refused, with the reason, if they no
+ * longer maintain the key; the service checks both again inside its transaction. The Home refreshes
+ * through the key-change listener.
  */
 export function handleHomeEndGrace(deps: SlackDeps) {
   return async ({ ack, body, action }: ButtonArgs) => {
     await ack();
     const userId = body.user.id;
+    const { keyId, seen } = decodeEndGraceValue(action.value);
     try {
-      const key = await keyForPress(deps, body, action.value, {
-        title: 'Grace period not ended',
-        refusal: `you cannot end its grace period. ${NOTHING_CHANGED}`,
-      });
-      if (!key) return;
+      const key = await deps.services.keyToManage({ userId, key: { id: keyId }, action: 'end-grace' });
+      if (!seen) {
+        await explain(deps, body, { title: 'Grace period not ended', text: OUT_OF_DATE(key.name) });
+        return;
+      }
       const result = await deps.services.endGrace({
         key: { id: key.id },
         actor: { id: userId, source: 'slack' },
         acknowledged: true,
-        // The same press twice (a double click) names the same old keys: one end-grace, not two.
-        requestId: `slack:end-grace:${userId}:${key.id}:${createHash('sha256')
-          .update(key.inGrace.map((s) => s.id).join(','))
-          .digest('hex')
-          .slice(0, 16)}`,
+        seen,
+        lockTimeoutMs: LOCK_TIMEOUT_MS,
       });
       if (result.status === 'duplicate') return;
       deps.logger.info(
@@ -78,11 +80,11 @@ export function handleHomeHistory(deps: SlackDeps) {
   return async ({ ack, body, action }: ButtonArgs) => {
     await ack();
     try {
-      const key = await keyForPress(deps, body, action.value, {
-        title: 'No access',
-        refusal: 'rekey does not show you its history.',
+      const key = await deps.services.keyToManage({
+        userId: body.user.id,
+        key: { id: action.value ?? '' },
+        action: 'history',
       });
-      if (!key) return;
       const audit = await deps.services.keyAudit({ id: key.id });
       await deps.client.views.open({ trigger_id: body.trigger_id, view: buildHistoryModal(audit) });
     } catch (error) {
@@ -100,56 +102,16 @@ export function handleHomePage(deps: SlackDeps) {
   };
 }
 
-/**
- * The card's key, read afresh, if the presser may still act on it (a Home can be stale); otherwise
- * explains why not, changes nothing and returns undefined.
- */
-async function keyForPress(
-  deps: SlackDeps,
-  body: BlockButtonAction,
-  keyId: string | undefined,
-  denied: { title: string; refusal: string },
-): Promise<KeySummary | undefined> {
-  const key = await deps.services.showKey({ id: keyId ?? '' });
-  if (mayAct(deps, body.user.id, key)) return key;
-  const text = `You are no longer a maintainer of "${key.name}", so ${denied.refusal} Ask one of its maintainers (${maintainerList(key)}) or a rekey admin.`;
-  await explain(deps, body, { title: denied.title, text });
-  return undefined;
-}
-
-function mayAct(deps: SlackDeps, userId: string, key: KeySummary): boolean {
-  return mayManageKey(userId, key.maintainers, deps.services.deps.admins);
-}
-
-function maintainerList(key: KeySummary): string {
-  return key.maintainers.map((m) => `<@${m}>`).join(', ') || 'none yet';
-}
-
 async function explainFailure(
   deps: SlackDeps,
   body: BlockButtonAction,
   error: unknown,
   title: string,
 ): Promise<void> {
-  if (isSlackApiError(error)) {
-    deps.logger.warn(
-      recordSlackError(deps, 'views.open', error),
-      'an App Home button could not open its view',
-    );
-  } else if (!isAppError(error)) {
-    deps.logger.error({ err: error, userId: body.user.id }, 'an App Home button failed');
-  }
+  logFailure(deps, error, { method: 'views.open', userId: body.user.id }, 'an App Home button failed');
   // Not a failure: the grace period is already over (a second click, or someone else ended it).
   const shownTitle = isAppError(error, 'NOT_IN_GRACE') ? 'Nothing to end' : title;
-  await explain(deps, body, { title: shownTitle, text: failureText(error) });
-}
-
-function failureText(error: unknown): string {
-  if (isAppError(error)) return error.userMessage;
-  if (isSlackApiError(error)) {
-    return `Slack did not accept rekey’s request (${describeSlackError(error).code}). ${NOTHING_CHANGED} Please press the button again in a minute.`;
-  }
-  return `rekey could not reach its database. ${NOTHING_CHANGED} Please try again in a minute; if it keeps failing, tell your rekey admin.`;
+  await explain(deps, body, { title: shownTitle, text: userMessageFor(error, 'button') });
 }
 
 /**

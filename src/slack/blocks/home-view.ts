@@ -1,5 +1,6 @@
 import type { ActionsBlock, Button, HomeView, KnownBlock, SectionBlock } from '@slack/types';
 import type { KeySummary, SecretView } from '../../services/types.ts';
+import { encodeEndGraceValue } from '../end-grace-value.ts';
 import { ids } from '../ids.ts';
 import { slackDate, timeUntil } from './slack-time.ts';
 import { escapeMrkdwn, mrkdwn, plain } from './text.ts';
@@ -40,8 +41,8 @@ export function clampPage(page: number, keyCount: number): number {
 }
 
 /**
- * The user's App Home: a card per key they may manage (DESIGN §6), a page at a time. Shows key
- * display forms only — never a key string — and puts only key ids and page numbers in values.
+ * The user's App Home: a card per key they may manage, a page at a time. Shows key
+ * display forms only — never a key string — and puts only key and secret ids and page numbers in values.
  */
 export function buildHomeView(input: HomeInput): HomeView {
   if (input.keys.length === 0) return { type: 'home', blocks: emptyState() };
@@ -159,7 +160,7 @@ function endGraceButton(key: KeySummary): Button {
     action_id: ids.home.endGrace,
     text: plain('End grace now'),
     style: 'danger',
-    value: key.id,
+    value: encodeEndGraceValue(key),
     confirm: {
       title: plain('End the grace period?'),
       text: mrkdwn(

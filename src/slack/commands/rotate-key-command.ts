@@ -1,9 +1,8 @@
 import type { AllMiddlewareArgs, RespondFn, SlackCommandMiddlewareArgs } from '@slack/bolt';
-import { isAppError } from '../../errors.ts';
 import { buildErrorMessage, buildHelpMessage, type SlackMessage } from '../blocks/messages.ts';
-import { recordSlackError, type SlackDeps } from '../deps.ts';
+import type { SlackDeps } from '../deps.ts';
 import { prepareRotateKeyModal } from '../rotate-key-opening.ts';
-import { isSlackApiError, userMessageFor } from '../slack-errors.ts';
+import { logFailure, userMessageFor } from '../slack-errors.ts';
 
 type CommandArgs = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
 
@@ -24,12 +23,13 @@ export function handleRotateKeyCommand(deps: SlackDeps) {
       if ('message' in opening) return await reply(deps, respond, opening.message);
       await deps.client.views.open({ trigger_id: command.trigger_id, view: opening.view });
     } catch (error) {
-      if (isSlackApiError(error)) {
-        deps.logger.warn(recordSlackError(deps, 'views.open', error), 'could not open the rotation modal');
-      } else if (!isAppError(error)) {
-        deps.logger.error({ err: error, userId: command.user_id }, '/rotate-key failed');
-      }
-      await reply(deps, respond, buildErrorMessage(userMessageFor(error, { step: 'open' })));
+      logFailure(
+        deps,
+        error,
+        { method: 'views.open', userId: command.user_id },
+        '/rotate-key could not open the rotation modal',
+      );
+      await reply(deps, respond, buildErrorMessage(userMessageFor(error, 'open')));
     }
   };
 }

@@ -1,12 +1,9 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
-import { isAppError } from '../../errors.ts';
-import { mayManageKey } from '../../keys/authorization.ts';
-import { delayMs } from '../../keys/delay.ts';
 import { buildReviewModal } from '../blocks/review-modal.ts';
 import type { SlackDeps } from '../deps.ts';
 import { ids } from '../ids.ts';
 import { encodeReviewMetadata, readChooseState } from '../modal-state.ts';
-import { userMessageFor } from '../slack-errors.ts';
+import { logFailure, userMessageFor } from '../slack-errors.ts';
 
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
@@ -28,13 +25,11 @@ export function handleChooseSubmit(deps: SlackDeps) {
       return;
     }
     try {
-      const key = await deps.services.showKey({ id: choice.keyId });
-      if (!mayManageKey(userId, key.maintainers, deps.services.deps.admins)) {
-        const message = `You are no longer a maintainer of "${key.name}". Ask one of its maintainers or a rekey admin.`;
-        await ack({ response_action: 'errors', errors: { [ids.blocks.key]: message } });
-        return;
-      }
-      const expiresAt = new Date(deps.services.clock.now().getTime() + delayMs(choice.delay));
+      const { key, expiresAt } = await deps.services.reviewRotation({
+        userId,
+        keyId: choice.keyId,
+        delay: choice.delay,
+      });
       const privateMetadata = encodeReviewMetadata({
         keyId: key.id,
         delay: choice.delay,
@@ -43,8 +38,8 @@ export function handleChooseSubmit(deps: SlackDeps) {
       const review = buildReviewModal({ key, delay: choice.delay, expiresAt, privateMetadata });
       await ack({ response_action: 'update', view: review });
     } catch (error) {
-      if (!isAppError(error)) deps.logger.error({ err: error, userId }, 'the rotation review failed');
-      const message = userMessageFor(error, { step: 'next' });
+      logFailure(deps, error, { method: 'views.update', userId }, 'the rotation review failed');
+      const message = userMessageFor(error, 'next');
       await ack({ response_action: 'errors', errors: { [ids.blocks.key]: message } });
     }
   };

@@ -1,12 +1,11 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
-import { isAppError } from '../../errors.ts';
 import type { RotationResult } from '../../services/types.ts';
 import { buildNoticeModal } from '../blocks/notice-modal.ts';
 import { buildRevealModal } from '../blocks/reveal-modal.ts';
 import { deliverNewKey, postRotationNotice } from '../deliver.ts';
 import type { SlackDeps } from '../deps.ts';
 import { decodeReviewMetadata, rotationRequestId } from '../modal-state.ts';
-import { userMessageFor } from '../slack-errors.ts';
+import { logFailure, userMessageFor } from '../slack-errors.ts';
 
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
@@ -37,8 +36,8 @@ export function handleReviewSubmit(deps: SlackDeps) {
         lockTimeoutMs: 1_500,
       });
     } catch (error) {
-      if (!isAppError(error)) deps.logger.error({ err: error, userId }, 'a Slack rotation failed');
-      const text = `:warning: ${userMessageFor(error, { step: 'rotate' })}`;
+      logFailure(deps, error, { method: 'views.update', userId }, 'a Slack rotation failed');
+      const text = `:warning: ${userMessageFor(error, 'rotate')}`;
       await ack({ response_action: 'update', view: buildNoticeModal({ title: 'Key not rotated', text }) });
       return;
     }

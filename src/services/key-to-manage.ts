@@ -1,0 +1,42 @@
+import { mayManageKey } from '../keys/authorization.ts';
+import { withDatabaseErrors } from '../store/database-errors.ts';
+import { findDeletedKeyByName, findLiveKeyByName } from '../store/keys-store.ts';
+import { type KeyAction, noKeyOfYours, notMaintainer } from './authorize.ts';
+import { summariseKeys } from './list-keys.ts';
+import { findLiveKeyOrThrow, type KeyRef, keyDeleted } from './resolve-key.ts';
+import type { KeySummary, ServiceDeps } from './types.ts';
+
+export interface KeyToManageInput {
+  userId: string;
+  key: KeyRef;
+  action: KeyAction;
+}
+
+/**
+ * The key as it is now, if this Slack user may manage it; otherwise the one refusal, with what to do.
+ * Read afresh on every press and every step, so a stale Home or dialog cannot reach a key the person
+ * no longer maintains (the change itself checks again inside its transaction).
+ *
+ * By id (a card, a dialog: the person was shown the key): "no longer a maintainer", naming who is.
+ * By name (typed): the same answer for a key that is not theirs, deleted or never existed, so names
+ * cannot be probed; admins, who see every key, and maintainers of a deleted key are told the truth.
+ */
+export function keyToManage(deps: ServiceDeps, input: KeyToManageInput): Promise<KeySummary> {
+  return withDatabaseErrors(async () => {
+    const { userId, key: ref, action } = input;
+    const may = (maintainers: readonly string[]) => mayManageKey(userId, maintainers, deps.admins);
+    if ('name' in ref) {
+      const live = await findLiveKeyByName(deps.db, ref.name);
+      if (!(live && may(live.maintainers))) {
+        if (deps.admins.includes(userId)) await findLiveKeyOrThrow(deps.db, ref);
+        const deleted = live ? undefined : await findDeletedKeyByName(deps.db, ref.name);
+        if (deleted?.maintainers.includes(userId)) throw keyDeleted(deleted.name);
+        throw noKeyOfYours(ref.name, action);
+      }
+      return (await summariseKeys(deps.db, [live], deps.clock.now()))[0]!;
+    }
+    const key = await findLiveKeyOrThrow(deps.db, ref);
+    if (!may(key.maintainers)) throw notMaintainer(key, action);
+    return (await summariseKeys(deps.db, [key], deps.clock.now()))[0]!;
+  });
+}
