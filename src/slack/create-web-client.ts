@@ -33,6 +33,7 @@ export function createWebClient(options: {
   backoffMaxMs?: number;
   rejectRateLimitedCalls?: boolean;
 }): WebClient {
+  const backoffMaxMs = options.backoffMaxMs ?? 5000;
   return new WebClient(options.token, {
     slackApiUrl: options.slackApiUrl ? `${options.slackApiUrl.replace(/\/+$/, '')}/` : undefined,
     logger: slackLogger(options.logger),
@@ -40,8 +41,9 @@ export function createWebClient(options: {
     retryConfig: {
       retries: options.retries ?? 3,
       factor: 2,
-      minTimeout: 500,
-      maxTimeout: options.backoffMaxMs ?? 5000,
+      // p-retry refuses a first pause longer than the longest one.
+      minTimeout: Math.min(500, backoffMaxMs),
+      maxTimeout: backoffMaxMs,
     },
     rejectRateLimitedCalls: options.rejectRateLimitedCalls ?? false,
   });
