@@ -31,7 +31,10 @@ export interface NoticeJobDeps {
   metrics?: Metrics;
   /** Unique per process; recorded on claims. */
   instanceId: string;
-  /** Lease, renewal and the bounds of one post (notice-timing.ts); NOTICE_TIMING by default. */
+  /**
+   * Lease, renewal and the bounds of one post (notice-timing.ts); NOTICE_TIMING by default. The
+   * timeout and retries must be the poster's own (createNoticeClient with the same timing).
+   */
   timing?: Partial<NoticeTiming>;
   /** Aborted when the scheduler stops: no new post starts, waits end, unsent notices are given back. */
   signal?: AbortSignal;
@@ -211,17 +214,23 @@ async function deliver(
 
   const post = async (item: (typeof queue)[number], notices: ClaimedNotice[]) => {
     const message = buildNoticeMessage(notices.map(toItem), { audience: item.as, now });
-    for (let waited = 0; ; ) {
+    for (let rateLimited = false; ; ) {
       try {
         await deps.poster.chat.postMessage({ channel: item.to, text: message.text, blocks: message.blocks });
         return;
       } catch (error) {
         const retryAfter = rateLimitedFor(error);
-        // Waits stay within the post's budget, so the post still ends before its lease does.
-        if (retryAfter === undefined || waited + retryAfter > timing.rateLimitWaitMs || signal?.aborted) {
+        // One wait and one more call: that is what the post budget allows for, so the post still ends
+        // before its lease does.
+        if (
+          retryAfter === undefined ||
+          rateLimited ||
+          retryAfter > timing.rateLimitWaitMs ||
+          signal?.aborted
+        ) {
           throw error;
         }
-        waited += retryAfter;
+        rateLimited = true;
         pausedUntil = Math.max(pausedUntil, Date.now() + retryAfter);
         deps.logger.info(
           { recipient: item.to, retryAfterMs: retryAfter },

@@ -4,8 +4,9 @@
  * never still be in flight when its lease ends, or the notice goes out twice. Every number that bounds
  * how long a post can take is here, and `checkNoticeTiming` refuses a combination that breaks that rule.
  *
- *   one post ≤ attempts × callTimeoutMs + retries × backoffMaxMs + rateLimitWaitMs   (`postBudgetMs`)
- *            = 3 × 10 s + 2 × 5 s + 30 s = 70 s
+ *   one Web API call ≤ attempts × callTimeoutMs + retries × backoffMaxMs = 3 × 10 s + 2 × 5 s = 40 s
+ *   one message ≤ a call, a 429's Retry-After (≤ rateLimitWaitMs), and one more call   (`postBudgetMs`)
+ *               = 40 s + 30 s + 40 s = 110 s
  *   the claims of a round are renewed every renewEveryMs (2.5 min) while it is being sent, and a post
  *   only starts while its claims have at least one post budget of lease left;
  *   leaseMs (10 min) > renewEveryMs + postBudgetMs, so renewals keep every post startable, and a post
@@ -19,8 +20,8 @@ export interface NoticeTiming {
   /** Longest pause between two attempts (the SDK's exponential backoff, capped). */
   backoffMaxMs: number;
   /**
-   * The scheduler waits out 429s itself (the SDK would wait any Retry-After, unbounded), at most this
-   * long per message; a longer wait gives the message back to the next tick.
+   * The scheduler waits out a 429 itself (the SDK would wait any Retry-After, unbounded) once per
+   * message and at most this long; a longer wait, or a second 429, gives the message back to the next tick.
    */
   rateLimitWaitMs: number;
   /** A claim older than this is presumed abandoned and taken over by another replica. */
@@ -38,11 +39,16 @@ export const NOTICE_TIMING: NoticeTiming = {
   renewEveryMs: (10 * 60_000) / 4,
 };
 
+/** The longest one Web API call can take, its retries included. */
+export function callBudgetMs(t: Pick<NoticeTiming, 'callTimeoutMs' | 'retries' | 'backoffMaxMs'>) {
+  return (t.retries + 1) * t.callTimeoutMs + t.retries * t.backoffMaxMs;
+}
+
 /** The longest one message can take from its first attempt to its last answer. */
 export function postBudgetMs(
   t: Pick<NoticeTiming, 'callTimeoutMs' | 'retries' | 'backoffMaxMs' | 'rateLimitWaitMs'>,
 ) {
-  return (t.retries + 1) * t.callTimeoutMs + t.retries * t.backoffMaxMs + t.rateLimitWaitMs;
+  return 2 * callBudgetMs(t) + t.rateLimitWaitMs;
 }
 
 /** Fills in defaults (renewal at a quarter of the lease) and refuses a lease a post could outlive. */

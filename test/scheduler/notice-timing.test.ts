@@ -1,8 +1,14 @@
 import { expect, it } from 'vitest';
-import { checkNoticeTiming, NOTICE_TIMING, postBudgetMs } from '../../src/scheduler/notice-timing.ts';
+import {
+  callBudgetMs,
+  checkNoticeTiming,
+  NOTICE_TIMING,
+  postBudgetMs,
+} from '../../src/scheduler/notice-timing.ts';
 
-it('bounds one post by its timeouts, retries, backoffs and rate-limit waits: 70 s by default', () => {
-  expect(postBudgetMs(NOTICE_TIMING)).toBe(3 * 10_000 + 2 * 5_000 + 30_000);
+it('bounds one message by two calls (timeouts, retries, backoffs) around one rate-limit wait: 110 s by default', () => {
+  expect(callBudgetMs(NOTICE_TIMING)).toBe(3 * 10_000 + 2 * 5_000);
+  expect(postBudgetMs(NOTICE_TIMING)).toBe(40_000 + 30_000 + 40_000);
 });
 
 it('keeps the default lease longer than a renewal interval plus the longest post', () => {
@@ -18,7 +24,7 @@ it('renews at a quarter of a shorter lease unless told otherwise', () => {
 
 it('refuses a lease a post could outlive, saying why', () => {
   expect(() => checkNoticeTiming({ leaseMs: 60_000 })).toThrow(
-    /lease of 60000 ms is too short: it must exceed the renewal interval \(15000 ms\) plus the longest a post can take \(70000 ms\)/,
+    /lease of 60000 ms is too short: it must exceed the renewal interval \(15000 ms\) plus the longest a post can take \(110000 ms\)/,
   );
   expect(() =>
     checkNoticeTiming({
