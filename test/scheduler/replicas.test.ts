@@ -142,16 +142,16 @@ describe.runIf(onRealPostgres)('on a real PostgreSQL, several replicas', () => {
     // due, and leases really run out while Slack takes its time.
     const offset = manual.now().getTime() + 50 * MINUTE - Date.now();
     const clock = { now: () => new Date(Date.now() + offset) };
-    // Scaled down from the defaults, same rule: lease (2.5 s) > renewal (0.3 s) + one post (1.5 s).
+    // Scaled down from the defaults, same rule: lease (3.5 s) > renewal (0.3 s) + one post (2 × 1.2 s).
     const timing: NoticeTiming = {
-      callTimeoutMs: 1500,
+      callTimeoutMs: 1200,
       retries: 0,
       backoffMaxMs: 0,
       rateLimitWaitMs: 0,
-      leaseMs: 2500,
+      leaseMs: 3500,
       renewEveryMs: 300,
     };
-    // Each post takes 0.6 s to answer; ten channels one after the other take 6 s, over twice the lease.
+    // Each post takes 0.6 s to answer; ten channels one after the other take 6 s, well past the lease.
     fake.answerSlowly('chat.postMessage', 600);
 
     let done = false;
