@@ -154,8 +154,9 @@ export async function startRekey(config: Config, options: StartOptions): Promise
     clock,
     logger,
     metrics,
-    // One Web API client per process: the scheduler posts through the Slack surface's when there is one.
-    slackClient: options.slackClient ?? slack?.client,
+    // The surface's notice client, not its interactive one: a rate-limited burst of notices must not
+    // hold up the views.open a /rotate-key has to make within Slack's 3 s.
+    slackClient: options.slackClient ?? slack?.noticeClient,
   });
   if (notices) stoppers.push(() => notices.stop());
   // --- end scheduler ---

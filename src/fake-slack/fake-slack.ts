@@ -52,6 +52,7 @@ export class FakeSlack {
   readonly calls: SlackCall[] = [];
   readonly bot: { userId: string; botId: string; teamId: string };
   private readonly failures = new Map<string, Array<FakeFailure>>();
+  private readonly delays = new Map<string, number>();
   private readonly triggers = new Map<string, { userId: string; issuedAt: number; used: boolean }>();
   private readonly views = new Map<string, StoredView>();
   private readonly events = new EventEmitter();
@@ -93,6 +94,15 @@ export class FakeSlack {
     const queue = this.failures.get(method) ?? [];
     for (let i = 0; i < times; i++) queue.push(failure);
     this.failures.set(method, queue);
+  }
+
+  /**
+   * Answer `method` only `ms` after handling it (the call takes effect at once, like a Slack that is
+   * slow to reply); 0 makes it prompt again.
+   */
+  answerSlowly(method: string, ms: number): void {
+    if (ms > 0) this.delays.set(method, ms);
+    else this.delays.delete(method);
   }
 
   /** A trigger id as Slack puts in a command or interaction: valid for 3 s, once. */
@@ -199,6 +209,8 @@ export class FakeSlack {
             : { ok: false, error: 'invalid_auth' }
           : this.answer(method, params);
     this.record(method, params, path, answer);
+    const delay = this.delays.get(method);
+    if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
     return sendJson(res, answer);
   }
 

@@ -2,8 +2,8 @@ import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { createWebClient } from '../slack/create-web-client.ts';
 import type { Db } from '../store/database.ts';
+import { createNoticeClient } from './notice-client.ts';
 import type { SlackPoster } from './slack-poster.ts';
 import { type Scheduler, startScheduler } from './start-scheduler.ts';
 
@@ -12,7 +12,8 @@ export type { Scheduler } from './start-scheduler.ts';
 
 /**
  * Starts the notice scheduler for the app: REKEY_CRON cadence, REKEY_REMINDERS offsets, posting through
- * `slackClient` or, with Slack credentials, a Web API client of its own. Without either (local mode
+ * `slackClient` (the Slack surface's notice client, never the interactive one) or, with Slack
+ * credentials, a notice client of its own. Without either (local mode
  * before a client is supplied) there is nobody to post to: it does not start, and says so at debug.
  */
 export function startNotices(options: {
@@ -27,7 +28,7 @@ export function startNotices(options: {
   const poster =
     options.slackClient ??
     (config.slackMode !== 'local' && config.SLACK_BOT_TOKEN
-      ? createWebClient({ token: config.SLACK_BOT_TOKEN, slackApiUrl: config.SLACK_API_URL, logger })
+      ? createNoticeClient({ token: config.SLACK_BOT_TOKEN, slackApiUrl: config.SLACK_API_URL, logger })
       : undefined);
   if (!poster) {
     logger.debug('no Slack client: the reminder scheduler is not running, nothing will be posted');

@@ -8,6 +8,7 @@ import {
   claimDueNotices,
   completeNotices,
   type NoticeResult,
+  recordRecipientReached,
 } from '../services/notify-expiring.ts';
 import type { Db } from '../store/database.ts';
 import {
@@ -16,6 +17,8 @@ import {
   type NoticeItem,
   sortNoticeItems,
 } from './messages/build-notice-message.ts';
+import { checkNoticeTiming, type NoticeTiming } from './notice-timing.ts';
+import { RoundLease } from './round-lease.ts';
 import { describeSlackError, type SlackPoster } from './slack-poster.ts';
 
 export interface NoticeJobDeps {
@@ -28,8 +31,13 @@ export interface NoticeJobDeps {
   metrics?: Metrics;
   /** Unique per process; recorded on claims. */
   instanceId: string;
-  /** Claims older than this are presumed abandoned. Longer than any batch takes to send. */
-  leaseMs?: number;
+  /**
+   * Lease, renewal and the bounds of one post (notice-timing.ts); NOTICE_TIMING by default. The
+   * timeout and retries must be the poster's own (createNoticeClient with the same timing).
+   */
+  timing?: Partial<NoticeTiming>;
+  /** Aborted when the scheduler stops: no new post starts, waits end, unsent notices are given back. */
+  signal?: AbortSignal;
   /** Due secrets per claim transaction. */
   batchSize?: number;
   /** Claims gathered before sending: keys due together are grouped across this many. */
@@ -52,17 +60,36 @@ export interface TickReport {
   messages: number;
 }
 
-const DEFAULT_LEASE_MS = 10 * 60_000;
 const DEFAULT_BATCH = 500;
 const DEFAULT_ROUND = 5000;
 
-const sleeper = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Resolves after `ms`, or at once when `signal` is aborted (a stopping scheduler waits for nothing). */
+function sleeper(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Retry-After of a 429 the notice client handed back, in ms; undefined for any other failure. */
+function rateLimitedFor(error: unknown): number | undefined {
+  const e = error as { code?: unknown; retryAfter?: unknown } | undefined;
+  if (e?.code !== 'slack_webapi_rate_limited_error' || typeof e.retryAfter !== 'number') return undefined;
+  return Math.max(0, e.retryAfter * 1000);
+}
 
 /**
  * One scheduler tick (DESIGN §6): claim what is due in batches, send it grouped per recipient, record
  * the outcome. A failure never loses a notice: it stays claimable for the next tick.
  */
 export async function runNoticeTick(deps: NoticeJobDeps): Promise<TickReport> {
+  const timing = checkNoticeTiming(deps.timing);
   const now = deps.clock.now();
   const batchSize = deps.batchSize ?? DEFAULT_BATCH;
   const report: TickReport = {
@@ -78,7 +105,7 @@ export async function runNoticeTick(deps: NoticeJobDeps): Promise<TickReport> {
   // Most ticks have nothing to do: find that out with one indexed statement, no transaction.
   if (!(await anyNoticeDue({ db: deps.db }, now))) return report;
   const roundSize = Math.max(deps.roundSize ?? DEFAULT_ROUND, batchSize);
-  for (let exhausted = false; !exhausted; ) {
+  for (let exhausted = false; !exhausted && !deps.signal?.aborted; ) {
     // Claim several batches before sending, so keys due together share one message per recipient.
     const round: ClaimedNotice[] = [];
     while (round.length < roundSize) {
@@ -88,7 +115,7 @@ export async function runNoticeTick(deps: NoticeJobDeps): Promise<TickReport> {
           now,
           offsets: deps.offsets,
           instanceId: deps.instanceId,
-          leaseMs: deps.leaseMs ?? DEFAULT_LEASE_MS,
+          leaseMs: timing.leaseMs,
           limit: batchSize,
         },
       );
@@ -109,7 +136,14 @@ export async function runNoticeTick(deps: NoticeJobDeps): Promise<TickReport> {
       }
     }
     if (round.length === 0) continue;
-    const results = await deliver(deps, round, now, report);
+    // Sending a round can outlast the lease (Slack slow or rate-limiting): keep the claims alive meanwhile.
+    const lease = new RoundLease(deps, round, now, timing);
+    let results: NoticeResult[];
+    try {
+      results = await deliver(deps, round, now, report, lease, timing);
+    } finally {
+      await lease.stop();
+    }
     for (let i = 0; i < results.length; i += batchSize) {
       const done = await completeNotices(
         { db: deps.db },
@@ -146,6 +180,8 @@ async function deliver(
   claimed: ClaimedNotice[],
   now: Date,
   report: TickReport,
+  lease: RoundLease,
+  timing: NoticeTiming,
 ): Promise<NoticeResult[]> {
   const byRecipient = new Map<string, { as: 'channel' | 'dm'; notices: ClaimedNotice[] }>();
   for (const notice of claimed) {
@@ -167,32 +203,93 @@ async function deliver(
   const reached = new Map<string, string[]>(claimed.map((n) => [n.id, []]));
   const errors = new Map<string, string>();
   const interval = deps.channelIntervalMs ?? 1000;
-  const sleep = deps.sleep ?? sleeper;
   const lastPostAt = new Map<string, number>();
   const busy = new Set<string>();
 
+  const { signal } = deps;
+  const sleep = (ms: number) => (deps.sleep ? deps.sleep(ms) : sleeper(ms, signal));
+  // A 429 from Slack pauses every post of this round until its Retry-After has passed.
+  let pausedUntil = 0;
+  const stopping = 'not sent: the scheduler is stopping; the next tick sends it';
+
+  const post = async (item: (typeof queue)[number], notices: ClaimedNotice[]) => {
+    const message = buildNoticeMessage(notices.map(toItem), { audience: item.as, now });
+    for (let rateLimited = false; ; ) {
+      try {
+        await deps.poster.chat.postMessage({ channel: item.to, text: message.text, blocks: message.blocks });
+        return;
+      } catch (error) {
+        const retryAfter = rateLimitedFor(error);
+        // One wait and one more call: that is what the post budget allows for, so the post still ends
+        // before its lease does.
+        if (
+          retryAfter === undefined ||
+          rateLimited ||
+          retryAfter > timing.rateLimitWaitMs ||
+          signal?.aborted
+        ) {
+          throw error;
+        }
+        rateLimited = true;
+        pausedUntil = Math.max(pausedUntil, Date.now() + retryAfter);
+        deps.logger.info(
+          { recipient: item.to, retryAfterMs: retryAfter },
+          'Slack is rate-limiting notices; waiting',
+        );
+        await sleep(retryAfter);
+        if (signal?.aborted) throw error;
+      }
+    }
+  };
+
   const send = async (item: (typeof queue)[number]) => {
-    const wait = (lastPostAt.get(item.to) ?? Number.NEGATIVE_INFINITY) + interval - Date.now();
+    const wait = Math.max(
+      (lastPostAt.get(item.to) ?? Number.NEGATIVE_INFINITY) + interval - Date.now(),
+      pausedUntil - Date.now(),
+    );
     if (wait > 0) await sleep(wait);
-    const message = buildNoticeMessage(item.notices.map(toItem), { audience: item.as, now });
+    if (signal?.aborted) {
+      for (const n of item.notices) errors.set(n.id, `${item.to}: ${stopping}`);
+      return;
+    }
+    // Only notices whose claim outlasts the longest this post can take: past that, another replica
+    // may already be sending them.
+    const usable = lease.usable(item.notices.map((n) => n.id));
+    const notices = item.notices.filter((n) => usable.has(n.id));
+    for (const n of item.notices) {
+      if (!usable.has(n.id))
+        errors.set(n.id, `${item.to}: not sent: its claim could not be kept; the next tick sends it`);
+    }
+    if (notices.length === 0) return;
     try {
-      await deps.poster.chat.postMessage({ channel: item.to, text: message.text, blocks: message.blocks });
+      await post(item, notices);
       report.messages += 1;
-      for (const n of item.notices) reached.get(n.id)!.push(item.to);
+      for (const n of notices) reached.get(n.id)!.push(item.to);
+      try {
+        await recordRecipientReached(
+          { db: deps.db },
+          { ids: notices.map((n) => n.id), recipient: item.to, instanceId: deps.instanceId },
+        );
+      } catch (error) {
+        deps.logger.warn(
+          { err: error, recipient: item.to },
+          'could not record a delivered notice right away; it is recorded at the end of the tick',
+        );
+      }
     } catch (error) {
       const reason = describeSlackError(error);
       deps.logger.warn(
-        { recipient: item.to, notices: item.notices.length, reason },
+        { recipient: item.to, notices: notices.length, reason },
         'scheduler could not post; it will try again (next tick at first, then backing off up to an hour)',
       );
-      for (const n of item.notices) errors.set(n.id, `${item.to}: ${reason}`);
+      for (const n of notices) errors.set(n.id, `${item.to}: ${reason}`);
     } finally {
       lastPostAt.set(item.to, Date.now());
     }
   };
   // A few posts in flight at once, never two to the same recipient.
   const worker = async () => {
-    for (;;) {
+    while (!signal?.aborted) {
       const index = queue.findIndex((q) => !busy.has(q.to));
       if (index < 0) {
         if (queue.length === 0) return;
@@ -209,6 +306,9 @@ async function deliver(
     }
   };
   await Promise.all(Array.from({ length: deps.concurrency ?? 4 }, worker));
+  for (const item of queue) {
+    for (const n of item.notices) errors.set(n.id, `${item.to}: ${stopping}`);
+  }
 
   return claimed.map((notice) => ({
     notice,

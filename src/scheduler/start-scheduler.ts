@@ -9,7 +9,7 @@ export interface Scheduler {
   instanceId: string;
   /** Runs one tick now (what cron calls). */
   tick(): Promise<void>;
-  /** Stops the cadence and waits for a running tick to finish. */
+  /** Stops the cadence, cuts a running tick short (unsent notices are given back) and waits for it. */
   stop(): Promise<void>;
 }
 
@@ -33,13 +33,16 @@ export function newInstanceId(): string {
  */
 export function startScheduler(
   expression: string,
-  deps: Omit<NoticeJobDeps, 'instanceId'> & { instanceId?: string },
+  deps: Omit<NoticeJobDeps, 'instanceId' | 'signal'> & { instanceId?: string },
 ): Scheduler {
   const logger = deps.logger.child({ component: 'scheduler' });
   const instanceId = deps.instanceId ?? newInstanceId();
+  // Stopping ends a tick's waits (rate limits, channel pacing) at once; posts in flight end within
+  // their timeout, and whatever was not sent is given back for the next process to send.
+  const stopping = new AbortController();
   let running: Promise<void> | undefined;
   const tick = () => {
-    running = runNoticeTick({ ...deps, logger, instanceId }).then(
+    running = runNoticeTick({ ...deps, logger, instanceId, signal: stopping.signal }).then(
       () => {},
       (error: unknown) => {
         // A failed tick changes nothing it did not commit; the next tick picks up where this one stopped.
@@ -61,6 +64,7 @@ export function startScheduler(
     tick,
     stop: async () => {
       await task.destroy();
+      stopping.abort();
       await running;
     },
   };

@@ -1,6 +1,7 @@
 import type { NotificationRow } from '../../db/schema/index.ts';
 import type { Db } from '../store/database.ts';
 import {
+  addRecipient,
   type DueSecretRow,
   findNotificationsOfSecrets,
   hasDueSecrets,
@@ -10,6 +11,7 @@ import {
   type NewNotification,
   reclaimNotifications,
   recordDeliveries,
+  renewClaims,
   retireSecrets,
   setNextNoticeAt,
 } from '../store/notifications-store.ts';
@@ -193,6 +195,28 @@ export async function claimDueNotices(deps: { db: Db }, options: ClaimOptions): 
 /** The idle tick's one indexed statement. */
 export function anyNoticeDue(deps: { db: Db }, now: Date): Promise<boolean> {
   return hasDueSecrets(deps.db, now);
+}
+
+/**
+ * Keeps claims alive while their round is still being sent (one statement). Returns the ids this
+ * instance still holds, with their new lease starting at `now`; the others were taken over or are done.
+ */
+export function renewNoticeClaims(
+  deps: { db: Db },
+  input: { ids: string[]; instanceId: string; now: Date },
+): Promise<string[]> {
+  return renewClaims(deps.db, input.ids, input.instanceId, input.now);
+}
+
+/**
+ * Records, right after its post succeeded, that `recipient` has these notices (one statement): if
+ * the process dies before `completeNotices`, whoever takes the claims over skips that recipient.
+ */
+export function recordRecipientReached(
+  deps: { db: Db },
+  input: { ids: string[]; recipient: string; instanceId: string },
+): Promise<void> {
+  return addRecipient(deps.db, input.ids, input.recipient, input.instanceId);
 }
 
 export interface NoticeResult {

@@ -5,6 +5,7 @@ import type { Config } from '../config.ts';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
+import { createNoticeClient } from '../scheduler/notice-client.ts';
 import type { Services } from '../services/services.ts';
 import { register as registerActions } from './actions/index.ts';
 import { register as registerCommands } from './commands/index.ts';
@@ -37,8 +38,10 @@ export interface SlackSurface {
   /** Bolt's request listener for POST /slack/events on our own server (HTTP mode). */
   handler?: (req: IncomingMessage, res: ServerResponse) => void;
   app: App;
-  /** The Web API client every Slack call of the process goes through. */
+  /** The Web API client of every interactive call (listeners, App Home). */
   client: WebClient;
+  /** The scheduler's client: same token and URL, its own queue, so notices never delay a modal. */
+  noticeClient: WebClient;
   bot: { userId: string; botId: string };
   /** App Home: `home.publish(userId)` shows a user their key cards (local mode calls it too). */
   home: HomePublisher;
@@ -57,6 +60,11 @@ export async function startSlack(options: StartSlackOptions): Promise<SlackSurfa
     slackApiUrl: options.slackApiUrl,
     logger,
     retries: options.retries,
+  });
+  const noticeClient = createNoticeClient({
+    token: options.botToken,
+    slackApiUrl: options.slackApiUrl,
+    logger,
   });
   const bot = options.bot ?? (await identifyBot(client));
   const boltLogger = slackLogger(logger.child({ component: 'bolt' })) as BoltLogger;
@@ -89,6 +97,7 @@ export async function startSlack(options: StartSlackOptions): Promise<SlackSurfa
       mode: 'socket',
       app,
       client,
+      noticeClient,
       bot,
       home,
       stop: async () => {
@@ -115,7 +124,16 @@ export async function startSlack(options: StartSlackOptions): Promise<SlackSurfa
   });
   registerAll(app, deps);
   await app.init();
-  return { mode: 'http', handler: receiver.requestListener, app, client, bot, home, stop: stopHome };
+  return {
+    mode: 'http',
+    handler: receiver.requestListener,
+    app,
+    client,
+    noticeClient,
+    bot,
+    home,
+    stop: stopHome,
+  };
 }
 
 function registerAll(app: App, deps: SlackDeps): void {

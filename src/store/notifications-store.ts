@@ -233,3 +233,43 @@ export async function recordDeliveries(
     returning n.id`);
   return rowsOf<{ id: string }>(result).map((r) => r.id);
 }
+
+/**
+ * Extends the lease of claims this instance still holds, while their round is being sent. A claim
+ * another replica took over (or that was completed) is not touched. Returns the ids still held.
+ */
+export async function renewClaims(db: DbOrTx, ids: string[], by: string, now: Date): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .update(notifications)
+    .set({ claimedAt: now })
+    .where(
+      and(
+        inArray(notifications.id, ids),
+        eq(notifications.status, 'claimed'),
+        eq(notifications.claimedBy, by),
+        sql`${notifications.claimedAt} is not null`,
+      ),
+    )
+    .returning({ id: notifications.id });
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Remembers at once that `recipient` has these notifications, so a crash before the round is recorded
+ * resends only to those who did not get it. Only on claims this instance still holds.
+ */
+export async function addRecipient(db: DbOrTx, ids: string[], recipient: string, by: string): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .update(notifications)
+    .set({ deliveredTo: sql`array_append(${notifications.deliveredTo}, ${recipient}::text)` })
+    .where(
+      and(
+        inArray(notifications.id, ids),
+        eq(notifications.status, 'claimed'),
+        eq(notifications.claimedBy, by),
+        sql`not (${recipient}::text = any(${notifications.deliveredTo}))`,
+      ),
+    );
+}

@@ -214,9 +214,11 @@ describe('exactly once, whatever the ticks do', () => {
     expect(dead.claimed.map((c) => c.kind)).toEqual(['reminder:10m']);
 
     clock.advance(MINUTE);
-    expect(await tick(database, clock, poster, { leaseMs: 5 * MINUTE })).toMatchObject({ claimed: 0 });
+    expect(await tick(database, clock, poster, { timing: { leaseMs: 5 * MINUTE } })).toMatchObject({
+      claimed: 0,
+    });
     clock.advance(5 * MINUTE);
-    expect(await tick(database, clock, poster, { leaseMs: 5 * MINUTE })).toMatchObject({
+    expect(await tick(database, clock, poster, { timing: { leaseMs: 5 * MINUTE } })).toMatchObject({
       claimed: 1,
       sent: 1,
     });

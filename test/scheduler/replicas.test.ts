@@ -1,15 +1,26 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { eq, isNull } from 'drizzle-orm';
+import { eq, inArray, isNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notifications, secrets } from '../../db/schema/index.ts';
+import { createNoticeClient } from '../../src/scheduler/notice-client.ts';
+import { type NoticeJobDeps, runNoticeTick } from '../../src/scheduler/notice-job.ts';
+import type { NoticeTiming } from '../../src/scheduler/notice-timing.ts';
 import type { SlackPoster } from '../../src/scheduler/slack-poster.ts';
 import type { Database } from '../../src/store/database.ts';
 import { openPostgres } from '../../src/store/open-postgres.ts';
+import { startFakeSlack } from '../fake-slack/index.ts';
 import { MINUTE, manualClock } from '../support/manual-clock.ts';
 import { onRealPostgres, openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { testServices } from '../support/test-services.ts';
-import { notificationsOf, recordingPoster, rotatedKey, tick } from './support.ts';
+import {
+  DEFAULT_OFFSETS,
+  notificationsOf,
+  recordingPoster,
+  rotatedKey,
+  silentLogger,
+  tick,
+} from './support.ts';
 
 /** Row locks, SKIP LOCKED, several connections and a killed process need a real PostgreSQL server. */
 describe.runIf(onRealPostgres)('on a real PostgreSQL, several replicas', () => {
@@ -104,15 +115,96 @@ describe.runIf(onRealPostgres)('on a real PostgreSQL, several replicas', () => {
 
     const slack = recordingPoster(clock);
     clock.advance(MINUTE);
-    expect(await tick(database, clock, slack.poster, { leaseMs })).toMatchObject({ claimed: 0 });
+    expect(await tick(database, clock, slack.poster, { timing: { leaseMs } })).toMatchObject({ claimed: 0 });
     clock.advance(leaseMs);
-    expect(await tick(database, clock, slack.poster, { leaseMs })).toMatchObject({ claimed: 1, sent: 1 });
+    expect(await tick(database, clock, slack.poster, { timing: { leaseMs } })).toMatchObject({
+      claimed: 1,
+      sent: 1,
+    });
     clock.advance(MINUTE);
-    await tick(database, clock, slack.poster, { leaseMs });
+    await tick(database, clock, slack.poster, { timing: { leaseMs } });
     expect(slack.posts.filter((p) => p.text.includes(key.oldDisplay))).toHaveLength(1);
     expect((await notificationsOf(database, key.oldSecretId))['reminder:10m']).toMatchObject({
       status: 'sent',
       attempts: 2,
     });
   }, 60_000);
+
+  it('Slack answering so slowly that a round outlasts the lease: two replicas still post each notice once', async () => {
+    await quiet();
+    const token = 'xoxb-slow-replicas';
+    const fake = await startFakeSlack({ botToken: token });
+    const manual = manualClock('2027-05-01T09:00:00Z');
+    const services = testServices(database, { clock: manual });
+    const keys: Array<Awaited<ReturnType<typeof rotatedKey>>> = [];
+    for (let i = 0; i < 10; i++) keys.push(await rotatedKey(services, '1h', { channel: `CSLOW${i}` }));
+    // From here on the application clock runs in real time, 50 minutes on: the 10-minute reminders are
+    // due, and leases really run out while Slack takes its time.
+    const offset = manual.now().getTime() + 50 * MINUTE - Date.now();
+    const clock = { now: () => new Date(Date.now() + offset) };
+    // Scaled down from the defaults, same rule: lease (3.5 s) > renewal (0.3 s) + one post (2 × 1.2 s).
+    const timing: NoticeTiming = {
+      callTimeoutMs: 1200,
+      retries: 0,
+      backoffMaxMs: 0,
+      rateLimitWaitMs: 0,
+      leaseMs: 3500,
+      renewEveryMs: 300,
+    };
+    // Each post takes 0.6 s to answer; ten channels one after the other take 6 s, well past the lease.
+    fake.answerSlowly('chat.postMessage', 600);
+
+    let done = false;
+    const replica = async (i: number) => {
+      const deps: NoticeJobDeps = {
+        db: replicas[i]!.db,
+        clock,
+        poster: createNoticeClient({ token, slackApiUrl: fake.apiUrl, logger: silentLogger, timing }),
+        offsets: DEFAULT_OFFSETS,
+        logger: silentLogger,
+        instanceId: `slow-replica-${i}`,
+        timing,
+        concurrency: 1,
+        channelIntervalMs: 0,
+      };
+      while (!done) {
+        await runNoticeTick(deps);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    const sentCount = async () => {
+      const rows = await database.db
+        .select()
+        .from(notifications)
+        .where(
+          inArray(
+            notifications.secretId,
+            keys.map((k) => k.oldSecretId),
+          ),
+        );
+      return rows.filter((r) => r.status === 'sent').length;
+    };
+    try {
+      const first = replica(0);
+      // The second replica starts once the first holds every claim and is posting.
+      await fake.waitFor((c) => c.method === 'chat.postMessage');
+      const second = replica(1);
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline && (await sentCount()) < keys.length) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      done = true;
+      await Promise.all([first, second]);
+    } finally {
+      done = true;
+      await fake.close();
+    }
+
+    expect(await sentCount()).toBe(keys.length);
+    const posts = fake.callsTo('chat.postMessage');
+    const counts = keys.map((k) => posts.filter((p) => String(p.params.text).includes(k.oldDisplay)).length);
+    expect(counts).toEqual(keys.map(() => 1));
+    // The scenario really happened: the round went on well past the lease it was claimed with.
+    expect(posts.at(-1)!.at - posts[0]!.at).toBeGreaterThan(timing.leaseMs);
+  }, 120_000);
 });
