@@ -11,6 +11,8 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { type SlackPoster, startNotices } from './scheduler/index.ts';
 import { KeyChanges } from './services/key-changes.ts';
 import { createServices, type Services } from './services/services.ts';
+import { UsageCounter } from './services/usage-counter.ts';
+import { startUsageFlusher } from './services/usage-flusher.ts';
 import { slackOptionsFromConfig, startSlack } from './slack/start-slack.ts';
 import type { Database } from './store/database.ts';
 import { openDatabase } from './store/open-database.ts';
@@ -21,6 +23,8 @@ export interface Rekey {
   database: Database;
   services: Services;
   metrics: Metrics;
+  /** Counts each verification of a known secret in memory; flushed every REKEY_USAGE_FLUSH and on close. */
+  usage: UsageCounter;
   server: Server;
   /** The bound port (PORT=0 picks a free one). */
   port: number;
@@ -71,6 +75,17 @@ export async function startRekey(config: Config, options: StartOptions): Promise
     keyPrefix: config.REKEY_KEY_PREFIX,
     admins: localMode ? [...config.REKEY_ADMINS, ...LOCAL_ADMINS] : config.REKEY_ADMINS,
   });
+
+  // Usage counting: in memory on the verify path, written every REKEY_USAGE_FLUSH. Registered first so
+  // it stops last: its final flush comes after every other surface stopped, right before the database closes.
+  const usage = new UsageCounter();
+  const usageFlusher = startUsageFlusher({
+    counter: usage,
+    db: database.db,
+    intervalMs: config.REKEY_USAGE_FLUSH,
+    logger,
+  });
+  stoppers.push(() => usageFlusher.stop());
 
   // The gateways' path: cached verdicts, invalidated locally at once and across replicas by NOTIFY.
   const verifyPath = await startVerifyPath({ config, database, changes, clock, metrics, logger });
@@ -149,6 +164,7 @@ export async function startRekey(config: Config, options: StartOptions): Promise
     database,
     services,
     metrics,
+    usage,
     server,
     port,
     localMode,
