@@ -9,6 +9,7 @@ import { startLocalMode } from './local/start-local-mode.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { type SlackPoster, startNotices } from './scheduler/index.ts';
+import { startUsageRetention } from './scheduler/usage-retention-job.ts';
 import { KeyChanges } from './services/key-changes.ts';
 import { createServices, type Services } from './services/services.ts';
 import { UsageCounter } from './services/usage-counter.ts';
@@ -140,6 +141,7 @@ export async function startRekey(config: Config, options: StartOptions): Promise
     slackClient: options.slackClient ?? slack?.client,
   });
   if (notices) stoppers.push(() => notices.stop());
+  stoppers.push(startUsageRetention({ db: database.db, clock, logger }).stop);
   // --- end scheduler ---
 
   let closing: Promise<void> | undefined;
