@@ -2,9 +2,11 @@ import { type CreateKeyInput, createKey } from './create-key.ts';
 import { deleteKey } from './delete-key.ts';
 import { type EndGraceInput, endGrace } from './end-grace.ts';
 import { keyAudit } from './key-audit.ts';
+import { keyUsage } from './key-usage.ts';
 import { listKeys, listKeysManageableBy, showKey } from './list-keys.ts';
 import type { KeyRef } from './resolve-key.ts';
 import { type RotateKeyInput, rotateKey } from './rotate-key.ts';
+import { showKeyWithUse } from './show-key-with-use.ts';
 import type { Actor, ServiceDeps } from './types.ts';
 import { createVerifier } from './verify-key.ts';
 
@@ -22,6 +24,8 @@ export function createServices(deps: ServiceDeps) {
     listKeysManageableBy: (userId: string) => listKeysManageableBy(deps, userId),
     showKey: (ref: KeyRef) => showKey(deps, ref),
     keyAudit: (ref: KeyRef) => keyAudit(deps, ref),
+    showKeyWithUse: (ref: KeyRef) => showKeyWithUse(deps, ref),
+    keyUsage: (input: { key: KeyRef; hours?: number }) => keyUsage(deps, input),
     verifyKey: createVerifier(deps),
   };
 }
