@@ -12,8 +12,11 @@ import { startLocalMode } from './local/start-local-mode.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { type SlackPoster, startNotices } from './scheduler/index.ts';
+import { startUsageRetention } from './scheduler/usage-retention-job.ts';
 import { KeyChanges } from './services/key-changes.ts';
 import { createServices, type Services } from './services/services.ts';
+import { UsageCounter } from './services/usage-counter.ts';
+import { startUsageFlusher } from './services/usage-flusher.ts';
 import { slackOptionsFromConfig, startSlack } from './slack/start-slack.ts';
 import type { Database } from './store/database.ts';
 import { openHealthProbe } from './store/health-probe.ts';
@@ -25,6 +28,8 @@ export interface Rekey {
   database: Database;
   services: Services;
   metrics: Metrics;
+  /** Counts each verification of a known secret in memory; flushed every REKEY_USAGE_FLUSH and on close. */
+  usage: UsageCounter;
   server: Server;
   /** The bound port (PORT=0 picks a free one). */
   port: number;
@@ -102,6 +107,17 @@ export async function startRekey(config: Config, options: StartOptions): Promise
     await probe.close();
   });
 
+  // Usage counting: in memory on the verify path, written every REKEY_USAGE_FLUSH. Registered first so
+  // it stops last: its final flush comes after every other surface stopped, right before the database closes.
+  const usage = new UsageCounter();
+  const usageFlusher = startUsageFlusher({
+    counter: usage,
+    db: database.db,
+    intervalMs: config.REKEY_USAGE_FLUSH,
+    logger,
+  });
+  stoppers.push(() => usageFlusher.stop());
+
   // --- Slack (issue 3): Bolt's listener on /slack/events (HTTP mode) or Socket Mode; ---
   // --- local mode (issue 7): the same Bolt app against an in-process fake, plus the page at / ---
   let selfUrl = '';
@@ -159,6 +175,7 @@ export async function startRekey(config: Config, options: StartOptions): Promise
     slackClient: options.slackClient ?? slack?.noticeClient,
   });
   if (notices) stoppers.push(() => notices.stop());
+  stoppers.push(startUsageRetention({ db: database.db, clock, logger }).stop);
   // --- end scheduler ---
 
   let closing: Promise<void> | undefined;
@@ -183,6 +200,7 @@ export async function startRekey(config: Config, options: StartOptions): Promise
     database,
     services,
     metrics,
+    usage,
     server,
     port,
     localMode,

@@ -111,6 +111,10 @@ const schema = z.object({
     ms: MAX_CACHE_TTL_MS,
     why: '5m: while the cross-replica invalidation channel is down, a deleted or ended key stays accepted on other replicas for up to this long',
   }),
+  // At least 1s: one statement per replica per interval stays cheap; at most 5m: a crash loses at most this.
+  REKEY_USAGE_FLUSH: duration('REKEY_USAGE_FLUSH', '10s').refine((ms) => ms >= 1_000 && ms <= 300_000, {
+    message: 'REKEY_USAGE_FLUSH must be between 1s and 5m, e.g. 10s',
+  }),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',

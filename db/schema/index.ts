@@ -1,4 +1,5 @@
 export * from './audit-events.ts';
 export * from './keys.ts';
 export * from './notifications.ts';
+export * from './secret-usage.ts';
 export * from './secrets.ts';

@@ -1,19 +1,32 @@
+import type { KeyUsage, SecretHourlyUse } from '../services/key-usage.ts';
+import type { KeyWithUse, SecretWithUse } from '../services/show-key-with-use.ts';
 import type { AuditEntry, KeySummary } from '../services/types.ts';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : 'never');
 
-export function formatKey(key: KeySummary, now: Date): string {
+/** The line under a secret in `keys show`: is it still being sent? */
+function useLine(secret: SecretWithUse): string {
+  if (!secret.lastUsedAt) return '                never used';
+  const { lastHour, last24h } = secret.uses;
+  return `                last used ${iso(secret.lastUsedAt)}; ${calls(lastHour)} in the last hour, ${calls(last24h)} in the last 24 hours`;
+}
+
+const calls = (n: number) => `${n} call${n === 1 ? '' : 's'}`;
+
+export function formatKey(key: KeyWithUse, now: Date): string {
   const lines = [
     `${key.name}`,
     `  products:     ${key.products.join(', ') || '—'}`,
     `  maintainers:  ${key.maintainers.join(', ') || '—'}`,
     `  channel:      ${key.alertChannel ?? '—'}`,
     `  current key:  ${key.current?.display ?? '—'}`,
+    ...(key.current ? [useLine(key.current)] : []),
     `  last rotated: ${iso(key.lastRotatedAt)}`,
   ];
   for (const old of key.inGrace) {
     const minutes = Math.max(0, Math.round((old.expiresAt!.getTime() - now.getTime()) / 60_000));
     lines.push(`  old key:      ${old.display} stops working ${iso(old.expiresAt)} (in ${minutes} min)`);
+    lines.push(useLine(old));
   }
   return lines.join('\n');
 }
@@ -29,4 +42,54 @@ export function formatAudit(entry: AuditEntry): string {
   if (entry.oldSecretDisplay) parts.push(`old ${entry.oldSecretDisplay}`);
   if (entry.newSecretDisplay) parts.push(`new ${entry.newSecretDisplay}`);
   return parts.join('  ');
+}
+
+function describeSecret(secret: SecretHourlyUse): string {
+  if (secret.status === 'active') return 'current key';
+  if (secret.status === 'expiring') return `old key, stops working ${iso(secret.expiresAt)}`;
+  return `old key, stopped working ${iso(secret.expiresAt)}`;
+}
+
+/** `2026-03-01T10:00:00.000Z` → `2026-03-01 10:00` */
+const hourLabel = (hour: Date) => hour.toISOString().slice(0, 16).replace('T', ' ');
+
+/**
+ * `keys usage`: a legend of the key's secrets, then one row per clock hour (newest first) and one
+ * column per secret, so the old key's calls can be read against the new one's hour by hour.
+ */
+export function formatKeyUsage(usage: KeyUsage): string {
+  const window = usage.hours === 1 ? 'the current hour' : `the last ${usage.hours} hours`;
+  const title = `Calls to "${usage.name}" per clock hour (UTC), newest first: ${window}.`;
+  if (usage.secrets.length === 0)
+    return `${title}
+
+The key has no working key and none was sent in that time.`;
+  const descriptions = usage.secrets.map(describeSecret);
+  const describedWidth = Math.max(...descriptions.map((d) => d.length));
+  const legend = usage.secrets.map(
+    (secret, i) =>
+      `  ${secret.display}  ${descriptions[i]!.padEnd(describedWidth)}  ${secret.lastUsedAt ? `last used ${iso(secret.lastUsedAt)}` : 'never used'}`,
+  );
+  const cell = (h: { uses: number; expiredUses: number }) =>
+    h.expiredUses > 0 ? `${h.uses} (${h.expiredUses} refused)` : String(h.uses);
+  const columns = usage.secrets.map((secret) => {
+    const cells = secret.hours.map(cell);
+    const width = Math.max(secret.display.length, ...cells.map((c) => c.length));
+    return { header: secret.display.padStart(width), cells: cells.map((c) => c.padStart(width)) };
+  });
+  const rows = usage.secrets[0]!.hours.map(
+    (h, row) => `${hourLabel(h.hour)}  ${columns.map((c) => c.cells[row]).join('  ')}`,
+  );
+  const anyRefused = usage.secrets.some((s) => s.hours.some((h) => h.expiredUses > 0));
+  return [
+    title,
+    '',
+    ...legend,
+    '',
+    `${'hour (UTC)'.padEnd(16)}  ${columns.map((c) => c.header).join('  ')}`,
+    ...rows,
+    '',
+    ...(anyRefused ? ['refused: calls made after that key had stopped working (answered EXPIRED).'] : []),
+    'Each replica writes its counts every REKEY_USAGE_FLUSH (10s by default): the last few seconds may not show yet.',
+  ].join('\n');
 }

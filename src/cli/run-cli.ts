@@ -3,9 +3,10 @@ import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { AppError, isAppError } from '../errors.ts';
 import { DELAYS, isDelay } from '../keys/delay.ts';
+import { MAX_USAGE_HOURS } from '../services/key-usage.ts';
 import type { Services } from '../services/services.ts';
 import type { Actor } from '../services/types.ts';
-import { formatAudit, formatKey, formatKeyLine } from './format.ts';
+import { formatAudit, formatKey, formatKeyLine, formatKeyUsage } from './format.ts';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -17,11 +18,14 @@ export const USAGE = `Usage: rekey keys <command> [options]   (add --json for ma
   keys create --name N [--products a,b] [--maintainers U1,U2] [--channel C1]
                                     create a key; prints the key string once
   keys list                         list keys
-  keys show N                       show one key, with any old key still in grace
+  keys show N                       show one key, with any old key still in grace, and each
+                                    one's use (last used, calls in the last hour and 24 hours)
   keys rotate N --delay now|1h|3h|24h|48h|72h --yes
                                     rotate; the old key keeps working for the delay
   keys end-grace N --yes            stop every old key of N now
-  keys audit N                      the key's history`;
+  keys audit N                      the key's history
+  keys usage N [--hours H]          calls per clock hour to each of N's keys, newest first
+                                    (the last 24 hours unless H is given, at most ${MAX_USAGE_HOURS})`;
 
 const csv = (v: string | undefined) =>
   (v ?? '')
@@ -47,6 +51,7 @@ export async function runCli(argv: string[], services: Services, io: CliIo): Pro
       maintainers: { type: 'string' },
       channel: { type: 'string' },
       delay: { type: 'string' },
+      hours: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -94,7 +99,7 @@ export async function runCli(argv: string[], services: Services, io: CliIo): Pro
       return 0;
     }
     case 'show': {
-      const key = await services.showKey(needName());
+      const key = await services.showKeyWithUse(needName());
       print(key, formatKey(key, services.clock.now()));
       return 0;
     }
@@ -141,6 +146,16 @@ export async function runCli(argv: string[], services: Services, io: CliIo): Pro
         audit,
         [`History of "${audit.keyName}" (oldest first):`, ...audit.events.map(formatAudit)].join('\n'),
       );
+      return 0;
+    }
+    case 'usage': {
+      const ref = needName();
+      const hours = values.hours === undefined ? undefined : Number(values.hours);
+      if (hours !== undefined && !(/^\d+$/.test(values.hours!) && hours >= 1 && hours <= MAX_USAGE_HOURS)) {
+        throw usageError(`--hours must be a whole number from 1 to ${MAX_USAGE_HOURS}.`);
+      }
+      const usage = await services.keyUsage({ key: ref, hours });
+      print(usage, formatKeyUsage(usage));
       return 0;
     }
     default:

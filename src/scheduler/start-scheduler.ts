@@ -14,7 +14,7 @@ export interface Scheduler {
 }
 
 /** node-cron writes to the console unless it has a logger: send it to pino instead. */
-function cronLogger(logger: Logger): CronLogger {
+export function cronLogger(logger: Logger): CronLogger {
   return {
     info: (message) => logger.info(message),
     warn: (message) => logger.warn(message),

@@ -4,10 +4,12 @@ import { deleteKey } from './delete-key.ts';
 import { type EndGraceInput, endGrace } from './end-grace.ts';
 import { keyAudit } from './key-audit.ts';
 import { type KeyToManageInput, keyToManage } from './key-to-manage.ts';
+import { keyUsage } from './key-usage.ts';
 import { audienceOf, homeOf, listKeys, listKeysManageableBy, showKey } from './list-keys.ts';
 import type { KeyRef } from './resolve-key.ts';
 import { reviewRotation } from './review-rotation.ts';
 import { type RotateKeyInput, rotateKey } from './rotate-key.ts';
+import { showKeyWithUse } from './show-key-with-use.ts';
 import type { Actor, ServiceDeps } from './types.ts';
 import type { VerifyCache } from './verify-cache.ts';
 import { createLocalVerifyCache } from './verify-key.ts';
@@ -33,6 +35,8 @@ export function createServices(deps: ServiceDeps & { verifyCache?: VerifyCache }
     homeOf: (userId: string) => homeOf(deps, userId),
     audienceOf: (keyId: string) => audienceOf(deps, keyId),
     keyAudit: (ref: KeyRef) => keyAudit(deps, ref),
+    showKeyWithUse: (ref: KeyRef) => showKeyWithUse(deps, ref),
+    keyUsage: (input: { key: KeyRef; hours?: number }) => keyUsage(deps, input),
     verifyKey: verifyCache.verify,
     verifyCache,
   };

@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { UsageCounter } from '../../src/services/usage-counter.ts';
 import { rowsOf } from '../../src/store/database.ts';
+import { addUseCounts } from '../../src/store/usage-store.ts';
 import { createTestKey } from '../support/fixtures.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { cliActor, testServices } from '../support/test-services.ts';
@@ -11,7 +13,7 @@ beforeAll(async () => {
 });
 afterAll(() => database.close());
 
-it('no table holds a key string after a create and two rotations', async () => {
+it('no table holds a key string after a create, two rotations and counted uses', async () => {
   const services = testServices(database);
   const created = await createTestKey(services);
   const tokens = [created.token];
@@ -26,13 +28,20 @@ it('no table holds a key string after a create and two rotations', async () => {
     if (r.status === 'rotated') tokens.push(r.token);
   }
   expect(tokens).toHaveLength(3);
+  // Uses of every secret, as the verify path counts them and the flusher writes them.
+  const counter = new UsageCounter();
+  const key = await services.showKey({ name: created.key.name });
+  for (const secret of [key.current!, ...key.inGrace]) {
+    counter.record(counter.slotFor(secret.id), services.clock.now().getTime(), false);
+  }
+  await addUseCounts(database.db, counter.drain());
   const tables = rowsOf<{ table_schema: string; table_name: string }>(
     await database.db.execute(
       sql`select table_schema, table_name from information_schema.tables where table_schema in ('public', 'drizzle') and table_type = 'BASE TABLE'`,
     ),
   );
   expect(tables.map((t) => t.table_name)).toEqual(
-    expect.arrayContaining(['keys', 'secrets', 'audit_events']),
+    expect.arrayContaining(['keys', 'secrets', 'audit_events', 'secret_use_hours', 'secret_last_use']),
   );
   let dump = '';
   for (const { table_schema, table_name } of tables) {

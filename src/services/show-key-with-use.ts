@@ -1,0 +1,39 @@
+import type { Clock } from '../clock.ts';
+import { showKey } from './list-keys.ts';
+import type { KeyRef } from './resolve-key.ts';
+import type { KeySummary, SecretView, ServiceDeps } from './types.ts';
+import { useSummaries } from './use-summaries.ts';
+
+/** A secret with its use as people read it: last presentation, calls in the last hour and day. */
+export interface SecretWithUse extends SecretView {
+  lastUsedAt: Date | null;
+  uses: { lastHour: number; last24h: number };
+}
+
+export interface KeyWithUse extends Omit<KeySummary, 'current' | 'inGrace'> {
+  current: SecretWithUse | null;
+  inGrace: SecretWithUse[];
+}
+
+/**
+ * One key as `showKey` gives it, each of its working secrets with its use, so whoever is about to end
+ * a grace period can see whether the old key is still being sent. Counts are as flushed by every
+ * replica so far (at most one REKEY_USAGE_FLUSH behind).
+ */
+export async function showKeyWithUse(deps: ServiceDeps, ref: KeyRef): Promise<KeyWithUse> {
+  // One instant for the whole answer: which secrets are still in grace and their figures agree.
+  const now = deps.clock.now();
+  const clock: Clock = { now: () => new Date(now) };
+  const key = await showKey({ ...deps, clock }, ref);
+  const working = key.current ? [key.current, ...key.inGrace] : key.inGrace;
+  const summaries = await useSummaries(
+    { db: deps.db, clock },
+    working.map((secret) => secret.id),
+    now,
+  );
+  const withUse = (secret: SecretView): SecretWithUse => {
+    const use = summaries.get(secret.id)!;
+    return { ...secret, lastUsedAt: use.lastUsedAt, uses: { lastHour: use.lastHour, last24h: use.last24h } };
+  };
+  return { ...key, current: key.current && withUse(key.current), inGrace: key.inGrace.map(withUse) };
+}

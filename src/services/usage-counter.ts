@@ -1,0 +1,125 @@
+import { HOUR_MS, hourStartMs } from '../keys/usage.ts';
+import type { UseCount } from '../store/usage-store.ts';
+
+/**
+ * What one cached secret has been presented since the last flush. The verify cache takes one per entry
+ * (`slotFor`, once, when the entry is created) and hands it back on every verification, so counting a
+ * request touches only these fields: no lookup by id, no allocation. Only the counter writes them.
+ */
+export class UseSlot {
+  /** Presentations pending since the last drain (0: the slot is not on the dirty list). */
+  uses = 0;
+  expiredUses = 0;
+  firstMs = 0;
+  lastMs = 0;
+  /** End of the clock hour the pending presentations belong to. */
+  hourEndMs = 0;
+
+  constructor(readonly secretId: string) {}
+}
+
+/**
+ * The in-memory side of usage counting, one per process. The verify path calls `record` per request;
+ * the flusher calls `drain` every interval, writes the counts, and `restore`s them if the write fails,
+ * so a database blip loses nothing (a crash loses at most what was counted since the last flush).
+ *
+ * Hours: counts go to the clock hour (UTC) each presentation fell in, exactly. A slot holds one hour at
+ * a time; the first presentation past that hour's end (at most once per secret per hour) moves what it
+ * held aside as a finished count, and the slot starts on the new hour. Slots are never shared between
+ * processes, and two slots of one secret (an entry dropped and cached again) simply add up.
+ */
+export class UsageCounter {
+  /** Slots with pending counts, each once: pushed by its first presentation of an interval. */
+  private dirty: UseSlot[] = [];
+  /** Finished hours and counts a failed write gave back, one entry per (secret, hour). */
+  private carried = new Map<string, UseCount>();
+
+  /** A fresh slot for a secret. Call it when a cache entry is created, not per request. */
+  slotFor(secretId: string): UseSlot {
+    return new UseSlot(secretId);
+  }
+
+  /**
+   * Counts one presentation of the slot's secret at `nowMs` (epoch ms, from the caller's clock);
+   * `expired` when it was refused as EXPIRED. The hot path: a few field writes, nothing else in the
+   * common case.
+   */
+  record(slot: UseSlot, nowMs: number, expired: boolean): void {
+    if (slot.uses === 0) this.open(slot, nowMs);
+    else if (nowMs >= slot.hourEndMs) this.rollOver(slot, nowMs);
+    slot.uses++;
+    if (expired) slot.expiredUses++;
+    // A clock stepped back must not move the last use backwards.
+    if (nowMs > slot.lastMs) slot.lastMs = nowMs;
+  }
+
+  /** Everything counted since the last drain, one entry per (secret, hour); the counter starts afresh. */
+  drain(): UseCount[] {
+    const counts = this.carried;
+    this.carried = new Map();
+    const dirty = this.dirty;
+    this.dirty = [];
+    for (const slot of dirty) {
+      merge(counts, toCount(slot));
+      slot.uses = 0;
+      slot.expiredUses = 0;
+    }
+    return [...counts.values()];
+  }
+
+  /**
+   * Gives back counts that could not be written; the next drain returns them again, added to whatever
+   * was counted meanwhile. Merged per (secret, hour), so a long outage holds one entry per secret and
+   * hour, not one per failed flush.
+   */
+  restore(counts: readonly UseCount[]): void {
+    for (const count of counts) merge(this.carried, { ...count });
+  }
+
+  /** Secrets (and hours) waiting to be written: for logs and tests. */
+  get pending(): number {
+    return this.dirty.length + this.carried.size;
+  }
+
+  private open(slot: UseSlot, nowMs: number): void {
+    slot.firstMs = nowMs;
+    slot.lastMs = nowMs;
+    slot.hourEndMs = hourStartMs(nowMs) + HOUR_MS;
+    this.dirty.push(slot);
+  }
+
+  /** The slot's hour is over: its counts are final for that hour; the slot stays dirty, for the new one. */
+  private rollOver(slot: UseSlot, nowMs: number): void {
+    merge(this.carried, toCount(slot));
+    slot.uses = 0;
+    slot.expiredUses = 0;
+    slot.firstMs = nowMs;
+    slot.lastMs = nowMs;
+    slot.hourEndMs = hourStartMs(nowMs) + HOUR_MS;
+  }
+}
+
+function toCount(slot: UseSlot): UseCount {
+  return {
+    secretId: slot.secretId,
+    hour: new Date(slot.hourEndMs - HOUR_MS),
+    uses: slot.uses,
+    expiredUses: slot.expiredUses,
+    firstUsedAt: new Date(slot.firstMs),
+    lastUsedAt: new Date(slot.lastMs),
+  };
+}
+
+/** Adds `count` into `into`, taking ownership of it when it is the first for its (secret, hour). */
+function merge(into: Map<string, UseCount>, count: UseCount): void {
+  const key = `${count.secretId}|${count.hour.getTime()}`;
+  const seen = into.get(key);
+  if (!seen) {
+    into.set(key, count);
+    return;
+  }
+  seen.uses += count.uses;
+  seen.expiredUses += count.expiredUses;
+  if (count.firstUsedAt < seen.firstUsedAt) seen.firstUsedAt = count.firstUsedAt;
+  if (count.lastUsedAt > seen.lastUsedAt) seen.lastUsedAt = count.lastUsedAt;
+}

@@ -1,0 +1,124 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HOUR_MS } from '../../src/keys/usage.ts';
+import { openPostgres } from '../../src/store/open-postgres.ts';
+import {
+  addUseCounts,
+  dropUseHoursBefore,
+  findLastUses,
+  findUseHours,
+  type UseCount,
+} from '../../src/store/usage-store.ts';
+import { createTestKey, rotateTestKey } from '../support/fixtures.ts';
+import { onRealPostgres, openTestDatabase, type TestDatabase } from '../support/test-database.ts';
+import { testServices } from '../support/test-services.ts';
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await openTestDatabase();
+});
+afterAll(() => database.close());
+
+const hour = (iso: string) => new Date(iso);
+const count = (secretId: string, h: string, uses: number, extra: Partial<UseCount> = {}): UseCount => ({
+  secretId,
+  hour: hour(h),
+  uses,
+  expiredUses: 0,
+  firstUsedAt: new Date(hour(h).getTime() + 1_000),
+  lastUsedAt: new Date(hour(h).getTime() + 2_000),
+  ...extra,
+});
+
+async function twoSecrets() {
+  const services = testServices(database);
+  const created = await createTestKey(services);
+  const rotation = await rotateTestKey(services, { id: created.key.id }, '24h');
+  return { oldId: rotation.oldSecret.id, newId: rotation.newSecret.id };
+}
+
+describe('usage counts in the database', () => {
+  it('adds flushes together instead of overwriting them', async () => {
+    const { oldId, newId } = await twoSecrets();
+    await addUseCounts(database.db, [count(oldId, '2026-03-01T10:00:00Z', 7)]);
+    await addUseCounts(database.db, [
+      count(oldId, '2026-03-01T10:00:00Z', 5, { expiredUses: 2 }),
+      count(newId, '2026-03-01T10:00:00Z', 1),
+    ]);
+    const rows = await findUseHours(database.db, [oldId, newId], hour('2026-03-01T00:00:00Z'));
+    const old = rows.find((r) => r.secretId === oldId)!;
+    expect(old.uses).toBe(12);
+    expect(old.expiredUses).toBe(2);
+    expect(rows.find((r) => r.secretId === newId)!.uses).toBe(1);
+  });
+
+  it('keeps the earliest first use and the latest last use of an hour, and last use never goes back', async () => {
+    const { oldId } = await twoSecrets();
+    const h = '2026-03-01T10:00:00Z';
+    await addUseCounts(database.db, [
+      count(oldId, h, 1, {
+        firstUsedAt: hour('2026-03-01T10:20:00Z'),
+        lastUsedAt: hour('2026-03-01T10:50:00Z'),
+      }),
+    ]);
+    await addUseCounts(database.db, [
+      count(oldId, h, 1, {
+        firstUsedAt: hour('2026-03-01T10:05:00Z'),
+        lastUsedAt: hour('2026-03-01T10:30:00Z'),
+      }),
+    ]);
+    const [row] = await findUseHours(database.db, [oldId], hour(h));
+    expect(row!.firstUsedAt.toISOString()).toBe('2026-03-01T10:05:00.000Z');
+    expect(row!.lastUsedAt.toISOString()).toBe('2026-03-01T10:50:00.000Z');
+    expect((await findLastUses(database.db, [oldId])).get(oldId)?.toISOString()).toBe(
+      '2026-03-01T10:50:00.000Z',
+    );
+  });
+
+  it('merges repeated (secret, hour) entries of one flush instead of failing the statement', async () => {
+    const { oldId } = await twoSecrets();
+    const h = '2026-03-01T11:00:00Z';
+    await addUseCounts(database.db, [count(oldId, h, 3), count(oldId, h, 4)]);
+    const [row] = await findUseHours(database.db, [oldId], hour(h));
+    expect(row!.uses).toBe(7);
+  });
+
+  it('drops hourly rows before the cutoff and keeps the last use', async () => {
+    const { oldId } = await twoSecrets();
+    const cutoff = hour('2026-04-01T00:00:00Z');
+    await addUseCounts(database.db, [
+      count(oldId, new Date(cutoff.getTime() - HOUR_MS).toISOString(), 2),
+      count(oldId, cutoff.toISOString(), 3),
+    ]);
+    const dropped = await dropUseHoursBefore(database.db, cutoff);
+    expect(dropped).toBeGreaterThanOrEqual(1);
+    const rows = await findUseHours(database.db, [oldId], new Date(0));
+    expect(rows.map((r) => r.uses)).toEqual([3]);
+    expect((await findLastUses(database.db, [oldId])).has(oldId)).toBe(true);
+  });
+});
+
+describe.runIf(onRealPostgres)('usage flushes from several replicas on PostgreSQL', () => {
+  it('adds up exactly when replicas flush the same secrets at the same moment', async () => {
+    const { oldId, newId } = await twoSecrets();
+    const replicas = await Promise.all([1, 2, 3, 4].map(() => openPostgres(database.url!, { max: 1 })));
+    try {
+      const h = '2026-03-02T10:00:00Z';
+      // Each replica flushes the two secrets in its own order: the statement sorts them, so no deadlock.
+      await Promise.all(
+        replicas.flatMap((replica, i) =>
+          Array.from({ length: 10 }, () =>
+            addUseCounts(
+              replica.db,
+              i % 2 ? [count(oldId, h, 1), count(newId, h, 2)] : [count(newId, h, 2), count(oldId, h, 1)],
+            ),
+          ),
+        ),
+      );
+      const rows = await findUseHours(database.db, [oldId, newId], hour(h));
+      expect(rows.find((r) => r.secretId === oldId)!.uses).toBe(40);
+      expect(rows.find((r) => r.secretId === newId)!.uses).toBe(80);
+    } finally {
+      await Promise.all(replicas.map((replica) => replica.close()));
+    }
+  });
+});
