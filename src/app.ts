@@ -117,8 +117,8 @@ export async function startRekey(config: Config, options: StartOptions): Promise
   });
   stoppers.push(() => usageFlusher.stop());
 
-  // --- Slack (issue 3): Bolt's listener on /slack/events (HTTP mode) or Socket Mode; ---
-  // --- local mode (issue 7): the same Bolt app against an in-process fake, plus the page at / ---
+  // --- Slack: Bolt's listener on /slack/events (HTTP mode) or Socket Mode; ---
+  // --- local mode: the same Bolt app against an in-process fake, plus the page at / ---
   let selfUrl = '';
   const local = localMode
     ? await startLocalMode({ services, logger, metrics, selfUrl: () => selfUrl })
