@@ -1,5 +1,5 @@
 /**
- * RSS of a process holding 100 000 cached verdicts (issue 5's memory figure):
+ * RSS of a process holding 100 000 cached verdicts (the memory figure in the README, Verify API speed):
  * `node --expose-gc --import tsx bench/cache-memory.ts`. Worst case for the cache: every secret belongs
  * to a different key, so only the product lists are shared.
  */

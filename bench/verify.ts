@@ -1,5 +1,5 @@
 /**
- * `npm run bench:verify` (issue 5): rekey's verify route against a bare node:http server, side by side,
+ * `npm run bench:verify`: rekey's verify route against a bare node:http server, side by side,
  * with the same load (autocannon, loopback, same connections and duration), on real PostgreSQL; and
  * (e) the gateways' forward-authorisation route on the same hot keys, which should cost what (b) does.
  *

@@ -11,8 +11,7 @@ import { localModeRefusal } from './local/local-mode-folder.ts';
 import { startLocalMode } from './local/start-local-mode.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { type SlackPoster, startNotices } from './scheduler/index.ts';
-import { startUsageRetention } from './scheduler/usage-retention-job.ts';
+import { type SlackPoster, startScheduledJobs } from './scheduler/index.ts';
 import { KeyChanges } from './services/key-changes.ts';
 import { createServices, type Services } from './services/services.ts';
 import { UsageCounter } from './services/usage-counter.ts';
@@ -118,8 +117,8 @@ export async function startRekey(config: Config, options: StartOptions): Promise
   });
   stoppers.push(() => usageFlusher.stop());
 
-  // --- Slack (issue 3): Bolt's listener on /slack/events (HTTP mode) or Socket Mode; ---
-  // --- local mode (issue 7): the same Bolt app against an in-process fake, plus the page at / ---
+  // --- Slack: Bolt's listener on /slack/events (HTTP mode) or Socket Mode; ---
+  // --- local mode: the same Bolt app against an in-process fake, plus the page at / ---
   let selfUrl = '';
   const local = localMode
     ? await startLocalMode({ services, logger, metrics, selfUrl: () => selfUrl })
@@ -163,8 +162,9 @@ export async function startRekey(config: Config, options: StartOptions): Promise
   const port = (server.address() as AddressInfo).port;
   selfUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
 
-  // --- scheduler (issue 4): reminders and expiry alerts, started once the server is up ---
-  const notices = startNotices({
+  // Scheduled jobs (src/scheduler/index.ts): reminders and expiry alerts, usage retention. Started once
+  // the server is up.
+  const jobs = startScheduledJobs({
     config,
     db: database.db,
     clock,
@@ -174,9 +174,7 @@ export async function startRekey(config: Config, options: StartOptions): Promise
     // hold up the views.open a /rotate-key has to make within Slack's 3 s.
     slackClient: options.slackClient ?? slack?.noticeClient,
   });
-  if (notices) stoppers.push(() => notices.stop());
-  stoppers.push(startUsageRetention({ db: database.db, clock, logger }).stop);
-  // --- end scheduler ---
+  stoppers.push(() => jobs.stop());
 
   let closing: Promise<void> | undefined;
   const close = () => {

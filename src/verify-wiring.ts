@@ -17,9 +17,9 @@ export interface VerifyPath {
 }
 
 /**
- * Wiring for the verify path (issue 5): the cache over the prepared lookup, local invalidation from
- * KeyChanges, cross-replica invalidation over LISTEN/NOTIFY (announced by database triggers), and
- * their metrics and logs.
+ * Wiring for the verify path: the cache over the prepared lookup, local invalidation from KeyChanges,
+ * cross-replica invalidation over LISTEN/NOTIFY (announced by database triggers), and their metrics and
+ * logs. Why each piece is there: docs/architecture.md#the-verify-cache-across-replicas.
  */
 export async function startVerifyPath(deps: {
   config: Pick<Config, 'REKEY_CACHE_SIZE' | 'REKEY_CACHE_TTL'>;

@@ -22,7 +22,7 @@ export const auditEvents = pgTable(
     delay: text('delay'),
     oldSecretId: uuid('old_secret_id').references(() => secrets.id),
     newSecretId: uuid('new_secret_id').references(() => secrets.id),
-    /** Idempotency: a repeated request id finds this row and does nothing (DESIGN §3 rule 6). */
+    /** Idempotency: a repeated request id finds this row and does nothing (a double click rotates once). */
     requestId: text('request_id'),
     details: jsonb('details').$type<Record<string, unknown>>(),
     createdAt: at('created_at').notNull(),

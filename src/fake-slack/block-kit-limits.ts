@@ -1,5 +1,5 @@
 /**
- * The Block Kit limits Slack enforces on views and messages (SLACK.md), checked the way Slack answers:
+ * The Block Kit limits Slack enforces on views and messages, checked the way Slack answers:
  * a list of `[ERROR] … [json-pointer:…]` messages, empty when Slack would accept the payload.
  */
 

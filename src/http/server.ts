@@ -1,25 +1,15 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '../logger.ts';
-import type { Metrics } from '../metrics.ts';
 import { AUTHORIZE_PATH, isAuthorizePath } from './authorize-route.ts';
-import { sendOpenApi } from './openapi.ts';
-import { sendJson, sendText } from './respond.ts';
-import { readSlackBodyThen, SLACK_BODY_LIMIT_BYTES, SLACK_BODY_TIMEOUT_MS } from './slack-body.ts';
+import { sendJson } from './respond.ts';
+import { createRoutes, type RouteDeps, VERIFY_PATH } from './routes.ts';
+import { SLACK_BODY_LIMIT_BYTES, SLACK_BODY_TIMEOUT_MS } from './slack-body.ts';
 
-export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+export type { RouteHandler } from './routes.ts';
 
-export interface HttpServerDeps {
+/** The routes' handlers (see src/http/routes.ts), plus what the server itself needs. */
+export interface HttpServerDeps extends RouteDeps {
   logger: Logger;
-  metrics: Metrics;
-  verify: RouteHandler;
-  /** Forward authorisation for gateways: /v1/keys/authorize and every path below it, any method. */
-  authorize?: (req: IncomingMessage, res: ServerResponse) => void;
-  /** Readiness for /readyz: production reads a state kept in memory (never a query per request). */
-  ready: () => boolean | Promise<boolean>;
-  /** Bolt's request listener for /slack/events (absent until Slack is wired). */
-  slack?: RouteHandler;
-  /** Extra GET/POST routes by exact path (local mode's page). */
-  extra?: Map<string, RouteHandler>;
   /** Flood bounds; the defaults below are what production runs with (tests shorten them). */
   limits?: Partial<HttpLimits>;
 }
@@ -51,61 +41,43 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
 export function createHttpServer(deps: HttpServerDeps): Server {
   const limits = { ...DEFAULT_HTTP_LIMITS, ...deps.limits };
   const slackBody = { bytes: limits.slackBodyBytes, timeoutMs: limits.slackBodyMs };
-  const slack = deps.slack;
   const options = {
     headersTimeout: limits.headersMs,
     requestTimeout: limits.requestMs,
     connectionsCheckingInterval: limits.checkEveryMs,
   };
+  const fail = (error: unknown, res: ServerResponse, path: string) => {
+    deps.logger.error({ err: error, path }, 'request failed');
+    if (!res.headersSent) sendJson(res, 500, { error: 'internal' });
+    else res.destroy();
+  };
+  // Every path and its handler: src/http/routes.ts.
+  const { verify, authorize, byPath } = createRoutes(deps, slackBody, fail);
   const server = createServer(options, (req, res) => {
     // The gateways' route first, before any per-request closure: most traffic is exactly this.
-    if (req.url === '/v1/keys/verify' && req.method === 'POST') {
-      const pending = deps.verify(req, res);
-      if (pending) pending.catch((error: unknown) => fail(error, res, '/v1/keys/verify'));
+    if (req.url === VERIFY_PATH && req.method === 'POST') {
+      const pending = verify(req, res);
+      if (pending) pending.catch((error: unknown) => fail(error, res, VERIFY_PATH));
       return;
     }
-    if (deps.authorize && isAuthorizePath(req.url!)) {
+    if (authorize && isAuthorizePath(req.url!)) {
       try {
-        deps.authorize(req, res);
+        authorize(req, res);
       } catch (error) {
         fail(error, res, AUTHORIZE_PATH);
       }
       return;
     }
     const path = (req.url ?? '/').split('?', 1)[0]!;
-    const handle = async () => {
-      if (path === '/v1/keys/verify') {
-        if (req.method !== 'POST')
-          return sendJson(res, 405, { error: 'method_not_allowed' }, { allow: 'POST' });
-        return deps.verify(req, res);
-      }
-      if (path === '/healthz') return sendJson(res, 200, { ok: true });
-      if (path === '/openapi.json') return sendOpenApi(res);
-      if (path === '/readyz') {
-        const ready = await deps.ready();
-        return sendJson(res, ready ? 200 : 503, { ready });
-      }
-      if (path === '/metrics') {
-        return sendText(res, 200, await deps.metrics.registry.metrics(), deps.metrics.registry.contentType);
-      }
-      if (path === '/slack/events' && slack) {
-        // Bounded here, before Bolt, which would buffer up to 4 MB with no time limit.
-        return readSlackBodyThen(req, res, slackBody, (buffered) => {
-          const pending = slack(buffered, res);
-          if (pending) pending.catch((error: unknown) => fail(error, res, path));
-        });
-      }
-      const extra = deps.extra?.get(path);
-      if (extra) return extra(req, res);
-      return sendJson(res, 404, { error: 'not_found' });
-    };
-    handle().catch((error: unknown) => fail(error, res, path));
+    const route = byPath.get(path);
+    if (!route) return sendJson(res, 404, { error: 'not_found' });
+    try {
+      const pending = route(req, res);
+      if (pending) pending.catch((error: unknown) => fail(error, res, path));
+    } catch (error) {
+      fail(error, res, path);
+    }
   });
-  const fail = (error: unknown, res: ServerResponse, path: string) => {
-    deps.logger.error({ err: error, path }, 'request failed');
-    if (!res.headersSent) sendJson(res, 500, { error: 'internal' });
-    else res.destroy();
-  };
   server.keepAliveTimeout = 65_000;
   return server;
 }

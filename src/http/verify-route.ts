@@ -50,7 +50,7 @@ function createSerialiser() {
 }
 
 /**
- * POST /v1/keys/verify (DESIGN §5). Bearer first (401), then the body shape (400), then the verdict
+ * POST /v1/keys/verify (see the README). Bearer first (401), then the body shape (400), then the verdict
  * (200 either way). Bad input is never a 5xx; an unreachable database is a 503 with Retry-After,
  * never a guess. This is the gateways' hot path: nothing here logs or allocates per request beyond
  * what the answer needs.

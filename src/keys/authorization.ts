@@ -1,4 +1,4 @@
-/** Who may rotate a key: its maintainers and the configured admins (DESIGN §6). */
+/** Who may rotate a key: its maintainers and the configured admins (REKEY_ADMINS). */
 export function mayManageKey(
   userId: string,
   maintainers: readonly string[],

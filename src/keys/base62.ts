@@ -1,4 +1,4 @@
-/** The base62 alphabet of DESIGN §2: digits, then upper case, then lower case. */
+/** The base62 alphabet of key strings: digits, then upper case, then lower case. */
 export const BASE62_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
 /** Writes a non-negative integer in base62, most significant digit first, left-padded with `0`. */

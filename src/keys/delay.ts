@@ -1,4 +1,4 @@
-/** The only grace periods rotation accepts (DESIGN §1). `now` ends the old key at once. */
+/** The only grace periods rotation accepts. `now` ends the old key at once. */
 export const DELAYS = ['now', '1h', '3h', '24h', '48h', '72h'] as const;
 export type Delay = (typeof DELAYS)[number];
 export const DEFAULT_DELAY: Delay = '24h';

@@ -3,7 +3,7 @@ import { type Delay, delayMs } from './delay.ts';
 /**
  * When the secret being replaced stops working. Invariant: rotation never extends a lifetime —
  * a secret already in its grace period keeps the earlier of its own expiry and now + delay
- * (DESIGN §3 rule 4). The database trigger enforces the same rule independently.
+ * (docs/architecture.md#rotation-rules). The database trigger enforces the same rule independently.
  */
 export function replacedSecretExpiry(now: Date, delay: Delay, currentExpiry: Date | null): Date {
   const proposed = new Date(now.getTime() + delayMs(delay));

@@ -2,7 +2,7 @@ import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { encodeBase62, randomBase62 } from './base62.ts';
 
-/** A prefix as REKEY_KEY_PREFIX must spell it (DESIGN §2). */
+/** A prefix as REKEY_KEY_PREFIX must spell it. */
 export const PREFIX_PATTERN = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
 export const BODY_LENGTH = 32;
 export const CHECK_LENGTH = 6;

@@ -6,6 +6,7 @@ import type { Db } from '../store/database.ts';
 import { createNoticeClient } from './notice-client.ts';
 import type { SlackPoster } from './slack-poster.ts';
 import { type Scheduler, startScheduler } from './start-scheduler.ts';
+import { startUsageRetention } from './usage-retention-job.ts';
 
 export type { SlackPoster } from './slack-poster.ts';
 export type { Scheduler } from './start-scheduler.ts';
@@ -42,4 +43,42 @@ export function startNotices(options: {
     logger,
     metrics: options.metrics,
   });
+}
+
+/** What `startScheduledJobs` started, to be stopped on shutdown before the database closes. */
+export interface ScheduledJobs {
+  /** Undefined when there is no Slack client to post with (see startNotices). */
+  notices: Scheduler | undefined;
+  usageRetention: { tick(): Promise<void>; stop(): Promise<void> };
+  /** Stops every job and waits for their running ticks; the first failure is thrown once all stopped. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Every scheduled job of the process — the scheduler surface's one registration file. Started once the
+ * HTTP server is up:
+ *
+ * | job             | cadence              | does                                          | code                   |
+ * | --------------- | -------------------- | --------------------------------------------- | ---------------------- |
+ * | notices         | REKEY_CRON           | reminders before an old key stops, and alerts | notice-job.ts          |
+ * |                 |                      | when it does (only with a Slack client)       |                        |
+ * | usage retention | hourly, at minute 23 | drops hourly use counts older than 30 days    | usage-retention-job.ts |
+ */
+export function startScheduledJobs(options: Parameters<typeof startNotices>[0]): ScheduledJobs {
+  const notices = startNotices(options);
+  // In every mode, Slack or not: the verify API counts uses whether or not anyone is reminded.
+  const usageRetention = startUsageRetention({
+    db: options.db,
+    clock: options.clock,
+    logger: options.logger,
+  });
+  return {
+    notices,
+    usageRetention,
+    async stop() {
+      const stopped = await Promise.allSettled([notices?.stop(), usageRetention.stop()]);
+      const failed = stopped.find((outcome) => outcome.status === 'rejected');
+      if (failed) throw failed.reason;
+    },
+  };
 }

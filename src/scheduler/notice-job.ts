@@ -85,8 +85,9 @@ function rateLimitedFor(error: unknown): number | undefined {
 }
 
 /**
- * One scheduler tick (DESIGN §6): claim what is due in batches, send it grouped per recipient, record
- * the outcome. A failure never loses a notice: it stays claimable for the next tick.
+ * One scheduler tick (docs/architecture.md#notices-exactly-once): claim what is due in batches, send it
+ * grouped per recipient, record the outcome. A failure never loses a notice: it stays claimable for the
+ * next tick.
  */
 export async function runNoticeTick(deps: NoticeJobDeps): Promise<TickReport> {
   const timing = checkNoticeTiming(deps.timing);

@@ -1,6 +1,6 @@
 /**
- * What the scheduler owes one old secret at one instant (DESIGN §6 "Scheduler"). Pure: no clock, no
- * database. Kinds are `reminder:<offset>` (e.g. `reminder:1h`) and `expired`.
+ * What the scheduler owes one old secret at one instant (docs/architecture.md#notices-exactly-once).
+ * Pure: no clock, no database. Kinds are `reminder:<offset>` (e.g. `reminder:1h`) and `expired`.
  */
 
 export const EXPIRED_KIND = 'expired';

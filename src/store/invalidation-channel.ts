@@ -54,8 +54,9 @@ const HASH = /^[0-9a-f]{64}$/;
 const KEY_ITEM = /^key:([0-9a-f-]{36})$/;
 
 /**
- * Cross-replica cache invalidation over PostgreSQL LISTEN/NOTIFY (DESIGN §8). On PGlite, the same
- * messages travel in-process (PGlite has one process by construction).
+ * Cross-replica cache invalidation over PostgreSQL LISTEN/NOTIFY (see "The verify cache across replicas"
+ * in docs/architecture.md). On PGlite, the same messages travel in-process (PGlite has one process by
+ * construction).
  *
  * postgres.js re-LISTENs once by itself when its listen connection closes, but silently gives up if
  * the server is still down at that moment. So this channel proves delivery end to end with a ping

@@ -214,7 +214,7 @@ describe('POST /v1/keys/verify', () => {
     expect(res.headers.get('allow')).toBe('POST');
   });
 
-  it('answers the DESIGN §5 shapes with 200', async () => {
+  it('answers active, expiring, EXPIRED, MALFORMED and NOT_FOUND keys with 200 and their JSON', async () => {
     const { token, key } = await createTestKey(services, { products: ['payments-api'] });
     const active = await postVerify(server.url, { key: token });
     expect(active.status).toBe(200);
