@@ -10,13 +10,13 @@ import {
   type NoticeResult,
   recordRecipientReached,
 } from '../services/notify-expiring.ts';
-import type { Db } from '../store/database.ts';
 import {
   buildNoticeMessage,
   ITEMS_PER_MESSAGE,
   type NoticeItem,
   sortNoticeItems,
-} from './messages/build-notice-message.ts';
+} from '../slack/blocks/notice-message.ts';
+import type { Db } from '../store/database.ts';
 import { checkNoticeTiming, type NoticeTiming } from './notice-timing.ts';
 import { RoundLease } from './round-lease.ts';
 import { describeSlackError, type SlackPoster } from './slack-poster.ts';

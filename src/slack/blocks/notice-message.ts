@@ -1,8 +1,7 @@
 import type { KnownBlock } from '@slack/types';
 import { describeDuration } from '../../duration.ts';
-// The same Block Kit text helpers as every other Slack surface: one spelling of dates and escapes.
-import { slackDate } from '../../slack/blocks/slack-time.ts';
-import { escapeMrkdwn } from '../../slack/blocks/text.ts';
+import { slackDate } from './slack-time.ts';
+import { escapeMrkdwn } from './text.ts';
 
 /** One key in a notice message. Carries the old key's display form only, never a key string. */
 export interface NoticeItem {

@@ -5,7 +5,7 @@ import {
   buildNoticeMessages,
   ITEMS_PER_MESSAGE,
   type NoticeItem,
-} from '../../src/scheduler/messages/build-notice-message.ts';
+} from '../../src/slack/blocks/notice-message.ts';
 
 const now = new Date('2026-01-15T10:00:00Z');
 const item = (overrides: Partial<NoticeItem> = {}): NoticeItem => ({
