@@ -105,7 +105,7 @@ export async function rotatedKey(
   const name = options.name ?? uniqueName(`k${delay}`);
   const channel = options.channel === undefined ? channelId() : options.channel;
   const actor = options.actor ?? cliActor;
-  await createTestKey(services, {
+  const created = await createTestKey(services, {
     name,
     alertChannel: channel,
     maintainers: actor.source === 'slack' ? [actor.id] : ['UMAINT1'],
@@ -118,6 +118,8 @@ export async function rotatedKey(
     oldDisplay: rotation.oldSecret.display,
     expiresAt: rotation.oldSecret.expiresAt!,
     token: rotation.token,
+    /** The old key string: what a client that did not move still sends. */
+    oldToken: created.token,
   };
 }
 

@@ -67,7 +67,7 @@ describe('End grace now on a reminder', () => {
     expect(JSON.stringify(refusal.params)).toContain('<@UROSA>');
     expect(JSON.stringify(refusal.params)).not.toMatch(KEY_STRING);
     await settle();
-    expect(await h.services.verifyKey(key.token)).toMatchObject({ valid: true, status: 'expiring' });
+    expect(await h.services.verifyKey(key.oldToken)).toMatchObject({ valid: true, status: 'expiring' });
     expect((await h.services.keyAudit({ name: key.name })).events).toHaveLength(eventsBefore);
   });
 
@@ -82,7 +82,7 @@ describe('End grace now on a reminder', () => {
     );
     expect(JSON.stringify(notice.params)).toContain('<@USAUL>');
     expect(JSON.stringify(notice.params)).not.toMatch(KEY_STRING);
-    expect(await h.services.verifyKey(key.token)).toEqual({ valid: false, code: 'EXPIRED' });
+    expect(await h.services.verifyKey(key.oldToken)).toEqual({ valid: false, code: 'EXPIRED' });
     const audit = await h.services.keyAudit({ name: key.name });
     expect(audit.events.at(-1)).toMatchObject({ action: 'end_grace', actor: 'USAUL', source: 'slack' });
   });
