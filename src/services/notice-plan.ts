@@ -1,5 +1,5 @@
 /**
- * What the scheduler owes one old secret at one instant (DESIGN §6 "Scheduler"). Pure: no clock, no
+ * What the scheduler owes one old secret at one instant. Pure: no clock, no
  * database. Kinds are `reminder:<offset>` (e.g. `reminder:1h`), `expired` and `used_after_expiry`.
  */
 
