@@ -1,7 +1,8 @@
 import type { Clock } from '../clock.ts';
+import type { UseSummary } from '../keys/usage.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { EXPIRED_KIND } from '../services/notice-plan.ts';
+import { EXPIRED_KIND, USED_AFTER_EXPIRY_KIND } from '../services/notice-plan.ts';
 import {
   anyNoticeDue,
   type ClaimedNotice,
@@ -10,13 +11,14 @@ import {
   type NoticeResult,
   recordRecipientReached,
 } from '../services/notify-expiring.ts';
-import type { Db } from '../store/database.ts';
+import { useSummaries } from '../services/use-summaries.ts';
 import {
   buildNoticeMessage,
   ITEMS_PER_MESSAGE,
   type NoticeItem,
   sortNoticeItems,
-} from './messages/build-notice-message.ts';
+} from '../slack/blocks/notice-message.ts';
+import type { Db } from '../store/database.ts';
 import { checkNoticeTiming, type NoticeTiming } from './notice-timing.ts';
 import { RoundLease } from './round-lease.ts';
 import { describeSlackError, type SlackPoster } from './slack-poster.ts';
@@ -141,7 +143,8 @@ export async function runNoticeTick(deps: NoticeJobDeps): Promise<TickReport> {
     const lease = new RoundLease(deps, round, now, timing);
     let results: NoticeResult[];
     try {
-      results = await deliver(deps, round, now, report, lease, timing);
+      const uses = await usesOf(deps, round, now);
+      results = await deliver(deps, round, now, report, lease, timing, uses);
     } finally {
       await lease.stop();
     }
@@ -162,12 +165,39 @@ export async function runNoticeTick(deps: NoticeJobDeps): Promise<TickReport> {
   return report;
 }
 
-function toItem(notice: ClaimedNotice): NoticeItem {
+type Uses = Map<string, UseSummary>;
+
+/**
+ * The old keys' use, read once for the round. Without it a notice still goes out (it says when the
+ * key stops, which matters more than how it is used), so a failed read is logged and sent without.
+ */
+async function usesOf(deps: NoticeJobDeps, round: ClaimedNotice[], now: Date): Promise<Uses> {
+  try {
+    return await useSummaries(
+      { db: deps.db, clock: deps.clock },
+      [...new Set(round.map((n) => n.secretId))],
+      now,
+    );
+  } catch (error) {
+    deps.logger.warn({ err: error }, 'could not read the old keys’ use; notices go out without it');
+    return new Map();
+  }
+}
+
+function toItem(notice: ClaimedNotice, uses: Uses): NoticeItem {
   return {
-    kind: notice.kind === EXPIRED_KIND ? 'expired' : 'reminder',
+    kind:
+      notice.kind === EXPIRED_KIND
+        ? 'expired'
+        : notice.kind === USED_AFTER_EXPIRY_KIND
+          ? 'used_after_expiry'
+          : 'reminder',
     keyName: notice.keyName,
     oldDisplay: notice.oldDisplay,
     expiresAt: notice.expiresAt,
+    use: uses.get(notice.secretId),
+    ids: { keyId: notice.keyId, currentSecretId: notice.currentSecretId, oldSecretId: notice.secretId },
+    afterExpiry: notice.afterExpiry ?? undefined,
   };
 }
 
@@ -183,6 +213,7 @@ async function deliver(
   report: TickReport,
   lease: RoundLease,
   timing: NoticeTiming,
+  uses: Uses,
 ): Promise<NoticeResult[]> {
   const byRecipient = new Map<string, { as: 'channel' | 'dm'; notices: ClaimedNotice[] }>();
   for (const notice of claimed) {
@@ -214,7 +245,10 @@ async function deliver(
   const stopping = 'not sent: the scheduler is stopping; the next tick sends it';
 
   const post = async (item: (typeof queue)[number], notices: ClaimedNotice[]) => {
-    const message = buildNoticeMessage(notices.map(toItem), { audience: item.as, now });
+    const message = buildNoticeMessage(
+      notices.map((n) => toItem(n, uses)),
+      { audience: item.as, now },
+    );
     for (let rateLimited = false; ; ) {
       try {
         await deps.poster.chat.postMessage({ channel: item.to, text: message.text, blocks: message.blocks });

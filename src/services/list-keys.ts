@@ -1,5 +1,6 @@
 import type { KeyRow } from '../../db/schema/index.ts';
 import { mayManageKey } from '../keys/authorization.ts';
+import type { UseSummary } from '../keys/usage.ts';
 import type { DbOrTx } from '../store/database.ts';
 import { withDatabaseErrors } from '../store/database-errors.ts';
 import { findKeyById, listLiveKeys } from '../store/keys-store.ts';
@@ -7,6 +8,7 @@ import { findCurrentSecretsForKeys, findSecretsInGraceForKeys } from '../store/s
 import { toKeySummary } from './key-summary.ts';
 import { findLiveKeyOrThrow, type KeyRef, UUID } from './resolve-key.ts';
 import type { KeySummary, ServiceDeps } from './types.ts';
+import { useSummaries } from './use-summaries.ts';
 
 /** Key rows with their current secret and the old ones still in grace at `now`. */
 export async function summariseKeys(db: DbOrTx, rows: KeyRow[], now: Date): Promise<KeySummary[]> {
@@ -53,14 +55,22 @@ export function showKey(deps: ServiceDeps, ref: KeyRef): Promise<KeySummary> {
   });
 }
 
-/** What a Slack user's Home shows: the keys they may manage, whether they are an admin, and when. */
+/**
+ * What a Slack user's Home shows: the keys they may manage, each working secret's use (is the old key
+ * still sent?), whether they are an admin, and when — one instant for all of it.
+ */
 export async function homeOf(
   deps: ServiceDeps,
   userId: string,
-): Promise<{ keys: KeySummary[]; isAdmin: boolean; now: Date }> {
+): Promise<{ keys: KeySummary[]; uses: Map<string, UseSummary>; isAdmin: boolean; now: Date }> {
   const now = deps.clock.now();
   const keys = await manageableBy(deps, userId, now);
-  return { keys, isAdmin: deps.admins.includes(userId), now };
+  const secretIds = keys.flatMap((k) => [
+    ...(k.current ? [k.current.id] : []),
+    ...k.inGrace.map((s) => s.id),
+  ]);
+  const uses = await withDatabaseErrors(() => useSummaries(deps, secretIds, now));
+  return { keys, uses, isAdmin: deps.admins.includes(userId), now };
 }
 
 /**

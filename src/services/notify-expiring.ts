@@ -3,6 +3,8 @@ import type { Db } from '../store/database.ts';
 import {
   addRecipient,
   type DueSecretRow,
+  type ExpiredUse,
+  findExpiredUses,
   findNotificationsOfSecrets,
   hasDueSecrets,
   insertClaims,
@@ -15,7 +17,7 @@ import {
   retireSecrets,
   setNextNoticeAt,
 } from '../store/notifications-store.ts';
-import { EXPIRED_KIND, type NoticePlan, planNotice, retryDelayMs } from './notice-plan.ts';
+import { type NoticePlan, planNotice, retryDelayMs } from './notice-plan.ts';
 
 /** One notification this instance now owns and must deliver, then report with `completeNotices`. */
 export interface ClaimedNotice {
@@ -24,6 +26,9 @@ export interface ClaimedNotice {
   kind: string;
   /** Reminder offset in ms; null for the expiry alert. */
   offsetMs: number | null;
+  keyId: string;
+  /** The key's current secret when the notice was claimed (for End grace now). */
+  currentSecretId: string | null;
   keyName: string;
   /** The old secret's display form (`rk_live_AbCd…wxyz`). Never a key string. */
   oldDisplay: string;
@@ -35,6 +40,8 @@ export interface ClaimedNotice {
   attempt: number;
   /** The secret's next look after this notice is delivered. Null: retire it (the alert is out). */
   nextAt: Date | null;
+  /** For `used_after_expiry`: how often and when the old key was refused since it expired. */
+  afterExpiry: ExpiredUse | null;
 }
 
 export interface ClaimBatch {
@@ -60,8 +67,8 @@ type Recipient = ClaimedNotice['pending'][number];
 function recipientsOf(row: DueSecretRow, kind: string): Recipient[] {
   const list: Recipient[] = [];
   if (row.alertChannel) list.push({ to: row.alertChannel, as: 'channel' });
-  // The rotator hears about reminders in a DM; the expiry itself is the channel's business.
-  if (kind !== EXPIRED_KIND && row.rotationSource === 'slack' && row.rotatedBy) {
+  // The rotator hears about reminders in a DM; the expiry and what broke after it are the channel's.
+  if (kind.startsWith('reminder:') && row.rotationSource === 'slack' && row.rotatedBy) {
     if (row.rotatedBy !== row.alertChannel) list.push({ to: row.rotatedBy, as: 'dm' });
   }
   return list;
@@ -90,6 +97,11 @@ export async function claimDueNotices(deps: { db: Db }, options: ClaimOptions): 
         )
       ).map((n) => [`${n.secretId}:${n.kind}`, n]),
     );
+    // Expired secrets are watched for refused presentations (planAfterExpiry); one read for the batch.
+    const expiredUses = await findExpiredUses(
+      tx,
+      due.filter((d) => d.expiresAt <= now).map((d) => d.secretId),
+    );
     const next = new Map<string, Date>();
     const retire: string[] = [];
     const skipped: Array<{ secretId: string; kind: string; reason: string }> = [];
@@ -108,6 +120,7 @@ export async function claimDueNotices(deps: { db: Db }, options: ClaimOptions): 
         graceStartedAt: row.rotatedAt,
         offsets: options.offsets,
         now,
+        firstExpiredUseAt: expiredUses.get(row.secretId)?.firstAt ?? null,
       });
       for (const kind of plan.superseded) {
         const prior = existing.get(`${row.secretId}:${kind}`);
@@ -174,6 +187,8 @@ export async function claimDueNotices(deps: { db: Db }, options: ClaimOptions): 
         secretId: n.secretId,
         kind: n.kind,
         offsetMs: plan.due!.offsetMs,
+        keyId: row.keyId,
+        currentSecretId: row.currentSecretId,
         keyName: row.keyName,
         oldDisplay: row.display,
         expiresAt: row.expiresAt,
@@ -181,6 +196,7 @@ export async function claimDueNotices(deps: { db: Db }, options: ClaimOptions): 
         deliveredTo,
         attempt: n.attempts,
         nextAt: plan.nextAt,
+        afterExpiry: expiredUses.get(n.secretId) ?? null,
       };
     });
     return {

@@ -14,8 +14,21 @@ const ALL_SHOWN = '*';
  * `*` instead of the list.
  */
 export function encodeEndGraceValue(key: KeySummary): string {
-  const head = `${key.id}:${key.current?.id ?? ''}:`;
-  const value = head + key.inGrace.map((s) => s.id).join(',');
+  return encodeEndGraceIds({
+    keyId: key.id,
+    currentSecretId: key.current?.id ?? null,
+    oldSecretIds: key.inGrace.map((s) => s.id),
+  });
+}
+
+/** The same value from ids alone: a reminder names one old secret of a key, not a whole card. */
+export function encodeEndGraceIds(shown: {
+  keyId: string;
+  currentSecretId: string | null;
+  oldSecretIds: readonly string[];
+}): string {
+  const head = `${shown.keyId}:${shown.currentSecretId ?? ''}:`;
+  const value = head + shown.oldSecretIds.join(',');
   return value.length <= MAX_BUTTON_VALUE ? value : head + ALL_SHOWN;
 }
 

@@ -29,7 +29,8 @@ export const ids = {
   /**
    * App Home. Each card's actions block is `home.cardBlockPrefix + keyId` (block ids are unique per
    * view); its buttons carry the key's id (a uuid) as value — End grace also the ids of the secrets the
-   * card showed (end-grace-value.ts) — and the pager buttons a page number only.
+   * card showed (end-grace-value.ts) — and the pager buttons a page number only. A reminder whose old
+   * key looks unused carries the same End grace button, naming that one old key.
    */
   home: {
     cardBlockPrefix: 'home_card_',

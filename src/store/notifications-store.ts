@@ -11,6 +11,8 @@ const noticeDue = sql`coalesce(s.next_notice_at, '-infinity'::timestamptz)`;
 export interface DueSecretRow {
   secretId: string;
   keyId: string;
+  /** The key's current secret: what an End grace now button in the notice names as seen. */
+  currentSecretId: string | null;
   display: string;
   expiresAt: Date;
   keyName: string;
@@ -26,6 +28,7 @@ export interface DueSecretRow {
 export function dueSecretsQuery(now: Date, limit: number, options: { lock: boolean } = { lock: true }) {
   return sql`
     select s.id as secret_id, s.key_id, s.display, s.expires_at, k.name as key_name, k.alert_channel,
+           (select c.id from secrets c where c.key_id = s.key_id and c.expires_at is null) as current_secret_id,
            (k.deleted_at is not null) as key_deleted,
            r.created_at as rotated_at, r.actor as rotated_by, r.source as rotation_source
       from secrets s
@@ -66,6 +69,7 @@ export function dueProbeQuery(now: Date) {
 interface RawDueRow {
   secret_id: string;
   key_id: string;
+  current_secret_id: string | null;
   display: string;
   expires_at: string | Date;
   key_name: string;
@@ -87,6 +91,7 @@ export async function lockDueSecrets(tx: DbOrTx, now: Date, limit: number): Prom
   return rows.map((r) => ({
     secretId: r.secret_id,
     keyId: r.key_id,
+    currentSecretId: r.current_secret_id,
     display: r.display,
     expiresAt: toDate(r.expires_at),
     keyName: r.key_name,
@@ -272,4 +277,48 @@ export async function addRecipient(db: DbOrTx, ids: string[], recipient: string,
         sql`not (${recipient}::text = any(${notifications.deliveredTo}))`,
       ),
     );
+}
+
+/** Refused presentations of an expired secret since its expiry. */
+export interface ExpiredUse {
+  count: number;
+  /**
+   * The first one. Usage is counted per clock hour, so in the hour the key expired in this is the
+   * expiry itself when that hour also had earlier, valid uses: never later than the real first one.
+   */
+  firstAt: Date;
+  lastAt: Date;
+}
+
+/**
+ * EXPIRED presentations recorded at or after each secret's expiry (hourly rows whose hour ends after
+ * it), by secret id. One statement on the hourly table's primary key.
+ */
+export async function findExpiredUses(tx: DbOrTx, secretIds: string[]): Promise<Map<string, ExpiredUse>> {
+  if (secretIds.length === 0) return new Map();
+  const list = sql.join(
+    secretIds.map((id) => sql`${id}::uuid`),
+    sql`, `,
+  );
+  const rows = rowsOf<{
+    secret_id: string;
+    count: string | number;
+    first_at: string | Date;
+    last_at: string | Date;
+  }>(
+    await tx.execute(sql`
+      select h.secret_id, sum(h.expired_uses) as count,
+             min(greatest(h.first_used_at, s.expires_at)) as first_at, max(h.last_used_at) as last_at
+        from secret_use_hours h
+        join secrets s on s.id = h.secret_id
+       where h.secret_id in (${list}) and h.expired_uses > 0
+         and s.expires_at is not null and h.hour + interval '1 hour' > s.expires_at
+       group by h.secret_id`),
+  );
+  return new Map(
+    rows.map((r) => [
+      r.secret_id,
+      { count: Number(r.count), firstAt: toDate(r.first_at), lastAt: toDate(r.last_at) },
+    ]),
+  );
 }

@@ -6,7 +6,6 @@ import {
   renderMrkdwn,
   UnknownBlockError,
 } from '../../src/local/public/block-kit.js';
-import { buildNoticeMessages } from '../../src/scheduler/messages/build-notice-message.ts';
 import type { KeySummary } from '../../src/services/types.ts';
 import { buildHistoryModal } from '../../src/slack/blocks/history-modal.ts';
 import { buildHomeView } from '../../src/slack/blocks/home-view.ts';
@@ -17,6 +16,7 @@ import {
   buildNewKeyMessage,
   buildRotationNotice,
 } from '../../src/slack/blocks/messages.ts';
+import { buildNoticeMessages } from '../../src/slack/blocks/notice-message.ts';
 import { buildNoticeModal } from '../../src/slack/blocks/notice-modal.ts';
 import { buildRevealModal } from '../../src/slack/blocks/reveal-modal.ts';
 import { buildReviewModal } from '../../src/slack/blocks/review-modal.ts';

@@ -50,6 +50,9 @@ describe('the reminder schedule, ticking every 10 minutes through the whole grac
       clock.set(new Date(t));
       await tick(database, clock, poster);
     }
+    // Each expired key is watched for refused presentations for 24 hours, then retired.
+    clock.set(new Date(start + 97 * HOUR));
+    await tick(database, clock, poster);
 
     const expected: Record<Delay, number[]> = {
       now: [],
@@ -126,7 +129,12 @@ describe('exactly once, whatever the ticks do', () => {
     expect(rows['reminder:1h']?.status).toBe('skipped');
     expect(rows['reminder:10m']?.status).toBe('skipped');
     expect(rows.expired?.status).toBe('sent');
-    expect((await secretRow(database, key.oldSecretId)).retiredAt).toEqual(new Date(expiry + 50 * MINUTE));
+    // Watched for refused presentations for a day after the expiry, then retired.
+    expect((await secretRow(database, key.oldSecretId)).nextNoticeAt).toEqual(new Date(expiry + 55 * MINUTE));
+    clock.set(new Date(expiry + 24 * HOUR));
+    await tick(database, clock, poster);
+    expect(slack.posts.map(postKind)).toEqual(['expired']);
+    expect((await secretRow(database, key.oldSecretId)).retiredAt).toEqual(new Date(expiry + 24 * HOUR));
   });
 
   it('retries a Slack 500 on the next tick and delivers it once', async () => {

@@ -48,12 +48,12 @@ describe('planNotice', () => {
     expect(plan.nextAt).toEqual(expiresAt);
   });
 
-  it('once expired, owes only the expiry alert and no reminder', () => {
+  it('once expired, owes only the expiry alert and no reminder, then looks for refused presentations every 5 minutes', () => {
     const expiresAt = expiring(24 * HOUR);
     const plan = planNotice({ expiresAt, graceStartedAt: rotatedAt, offsets: OFFSETS, now: expiresAt });
     expect(plan.due).toEqual({ kind: 'expired', offsetMs: null });
     expect(plan.superseded).toEqual(['reminder:1h', 'reminder:10m']);
-    expect(plan.nextAt).toBeNull();
+    expect(plan.nextAt).toEqual(new Date(expiresAt.getTime() + 5 * MINUTE));
   });
 
   it('gives a `now` rotation only the expiry alert', () => {
@@ -63,7 +63,11 @@ describe('planNotice', () => {
       offsets: OFFSETS,
       now: rotatedAt,
     });
-    expect(plan).toEqual({ due: { kind: 'expired', offsetMs: null }, superseded: [], nextAt: null });
+    expect(plan).toEqual({
+      due: { kind: 'expired', offsetMs: null },
+      superseded: [],
+      nextAt: new Date(rotatedAt.getTime() + 5 * MINUTE),
+    });
   });
 
   it('without a known rotation time sends only the expiry alert', () => {
@@ -76,5 +80,39 @@ describe('planNotice', () => {
     });
     expect(plan.due).toBeNull();
     expect(plan.nextAt).toEqual(expiresAt);
+  });
+});
+
+describe('planNotice after expiry', () => {
+  const expiresAt = expiring(24 * HOUR);
+  const plan = (afterExpiry: number, firstRefusedAfter: number | null) =>
+    planNotice({
+      expiresAt,
+      graceStartedAt: rotatedAt,
+      offsets: OFFSETS,
+      now: new Date(expiresAt.getTime() + afterExpiry),
+      firstExpiredUseAt:
+        firstRefusedAfter === null ? null : new Date(expiresAt.getTime() + firstRefusedAfter),
+    });
+
+  it('owes the used-after-expiry alert 10 minutes after the first refused presentation, not before', () => {
+    expect(plan(2 * HOUR + 5 * MINUTE, 2 * HOUR)).toMatchObject({
+      due: { kind: 'expired' },
+      nextAt: new Date(expiresAt.getTime() + 2 * HOUR + 10 * MINUTE),
+    });
+    expect(plan(2 * HOUR + 10 * MINUTE, 2 * HOUR)).toEqual({
+      due: { kind: 'used_after_expiry', offsetMs: null },
+      superseded: ['reminder:1h', 'reminder:10m', 'expired'],
+      nextAt: null,
+    });
+  });
+
+  it('stops looking 24 hours after expiry when nothing was refused', () => {
+    expect(plan(24 * HOUR - 2 * MINUTE, null).nextAt).toEqual(new Date(expiresAt.getTime() + 24 * HOUR));
+    expect(plan(24 * HOUR, null)).toMatchObject({ due: { kind: 'expired' }, nextAt: null });
+  });
+
+  it('ignores a first refused presentation after the 24-hour watch', () => {
+    expect(plan(25 * HOUR, 24 * HOUR + MINUTE)).toMatchObject({ due: { kind: 'expired' }, nextAt: null });
   });
 });

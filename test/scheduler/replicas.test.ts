@@ -3,12 +3,14 @@ import { fileURLToPath } from 'node:url';
 import { eq, inArray, isNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notifications, secrets } from '../../db/schema/index.ts';
+import { hourStartMs } from '../../src/keys/usage.ts';
 import { createNoticeClient } from '../../src/scheduler/notice-client.ts';
 import { type NoticeJobDeps, runNoticeTick } from '../../src/scheduler/notice-job.ts';
 import type { NoticeTiming } from '../../src/scheduler/notice-timing.ts';
 import type { SlackPoster } from '../../src/scheduler/slack-poster.ts';
 import type { Database } from '../../src/store/database.ts';
 import { openPostgres } from '../../src/store/open-postgres.ts';
+import { addUseCounts } from '../../src/store/usage-store.ts';
 import { startFakeSlack } from '../fake-slack/index.ts';
 import { MINUTE, manualClock } from '../support/manual-clock.ts';
 import { onRealPostgres, openTestDatabase, type TestDatabase } from '../support/test-database.ts';
@@ -207,4 +209,51 @@ describe.runIf(onRealPostgres)('on a real PostgreSQL, several replicas', () => {
     // The scenario really happened: the round went on well past the lease it was claimed with.
     expect(posts.at(-1)!.at - posts[0]!.at).toBeGreaterThan(timing.leaseMs);
   }, 120_000);
+
+  it('3 instances ticking together alert each key still presented after expiry exactly once', async () => {
+    await quiet();
+    const clock = manualClock('2027-04-01T09:00:00Z');
+    const services = testServices(database, { clock });
+    const keys = [];
+    for (let i = 0; i < 30; i++) keys.push(await rotatedKey(services, '1h', { channel: `CAFTER${i % 5}` }));
+    const expiry = keys[0]!.expiresAt.getTime();
+    clock.set(new Date(expiry + MINUTE));
+    const { poster: first } = recordingPoster(clock);
+    await tick(database, clock, first); // the expiry alerts
+    // Every even key is still sent by some client half an hour after it stopped working.
+    const presented = keys.filter((_, i) => i % 2 === 0);
+    const at = new Date(expiry + 30 * MINUTE);
+    await addUseCounts(
+      database.db,
+      presented.map((k) => ({
+        secretId: k.oldSecretId,
+        hour: new Date(hourStartMs(at.getTime())),
+        uses: 4,
+        expiredUses: 4,
+        firstUsedAt: at,
+        lastUsedAt: at,
+      })),
+    );
+    const seen: string[] = [];
+    const poster: SlackPoster = {
+      chat: {
+        postMessage: async (args) => {
+          await new Promise((resolve) => setTimeout(resolve, 2));
+          seen.push(args.text);
+          return { ok: true };
+        },
+      },
+    };
+    for (const minutes of [35, 40, 45]) {
+      clock.set(new Date(expiry + minutes * MINUTE));
+      await Promise.all(
+        replicas.map((replica, i) =>
+          tick(replica, clock, poster, { instanceId: `after-${i}`, batchSize: 4 }),
+        ),
+      );
+    }
+    const counts = keys.map((k) => seen.filter((t) => t.includes(k.oldDisplay)).length);
+    expect(counts).toEqual(keys.map((_, i) => (i % 2 === 0 ? 1 : 0)));
+    expect(seen.every((t) => t.includes('still sent after'))).toBe(true);
+  });
 });

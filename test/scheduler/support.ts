@@ -19,6 +19,8 @@ export interface Post {
   channel: string;
   text: string;
   at: Date;
+  /** The Block Kit as posted (buttons included). */
+  blocks?: unknown[];
 }
 
 /** A stand-in for `WebClient`: records posts; `failures` makes the next calls throw like a Slack 500. */
@@ -46,7 +48,12 @@ export function recordingPoster(clock?: ManualClock) {
             statusCode: 500,
           });
         }
-        posts.push({ channel: args.channel, text: args.text, at: clock?.now() ?? new Date() });
+        posts.push({
+          channel: args.channel,
+          text: args.text,
+          at: clock?.now() ?? new Date(),
+          blocks: args.blocks as unknown[] | undefined,
+        });
         return { ok: true };
       },
     },
@@ -98,7 +105,7 @@ export async function rotatedKey(
   const name = options.name ?? uniqueName(`k${delay}`);
   const channel = options.channel === undefined ? channelId() : options.channel;
   const actor = options.actor ?? cliActor;
-  await createTestKey(services, {
+  const created = await createTestKey(services, {
     name,
     alertChannel: channel,
     maintainers: actor.source === 'slack' ? [actor.id] : ['UMAINT1'],
@@ -111,6 +118,8 @@ export async function rotatedKey(
     oldDisplay: rotation.oldSecret.display,
     expiresAt: rotation.oldSecret.expiresAt!,
     token: rotation.token,
+    /** The old key string: what a client that did not move still sends. */
+    oldToken: created.token,
   };
 }
 
@@ -125,6 +134,7 @@ export async function secretRow(database: Database, secretId: string) {
 }
 
 /** What a post said, reduced to what tests compare: reminder or alert. */
-export function postKind(post: Post): 'reminder' | 'expired' {
+export function postKind(post: Post): 'reminder' | 'expired' | 'used_after_expiry' {
+  if (post.text.includes('still sent after')) return 'used_after_expiry';
   return post.text.includes('stopped working') ? 'expired' : 'reminder';
 }

@@ -1,6 +1,7 @@
 import type { KnownBlock } from '@slack/types';
 import { describe, expect, it } from 'vitest';
 import { checkView } from '../../src/fake-slack/block-kit-limits.ts';
+import type { UseSummary } from '../../src/keys/usage.ts';
 import type { KeySummary, SecretView } from '../../src/services/types.ts';
 import { buildHistoryModal } from '../../src/slack/blocks/history-modal.ts';
 import { buildHomeView, KEYS_PER_PAGE } from '../../src/slack/blocks/home-view.ts';
@@ -78,5 +79,56 @@ describe('buildHistoryModal', () => {
     expect(text).toContain('rk_live_new299');
     expect(text).not.toContain('rk_live_new0`');
     expect(text).toContain('rekey keys audit k');
+  });
+});
+
+describe('the card shows whether each key is still used', () => {
+  const MIN = 60_000;
+  const key = (inGrace: SecretView[]): KeySummary => ({
+    ...bigKey(1),
+    products: ['payments'],
+    current: secret(100, null),
+    inGrace,
+  });
+  const old = secret(101, 3 * HOUR);
+  const cardText = (uses: Map<string, UseSummary>, inGrace: SecretView[] = [old]) =>
+    JSON.stringify(buildHomeView({ keys: [key(inGrace)], page: 0, now, isAdmin: false, uses }));
+  const used = (id: string, minutesAgo: number, lastHour: number): [string, UseSummary] => [
+    id,
+    { lastUsedAt: new Date(now.getTime() - minutesAgo * MIN), lastHour, last24h: lastHour },
+  ];
+
+  it('says when the old key was last used and how often in the last hour, and offers nothing early', () => {
+    const text = cardText(new Map([used(old.id, 3, 1204)]));
+    expect(text).toContain('last used 3 min ago · 1\u00a0204 calls in the last hour');
+    expect(text).not.toContain('looks done');
+  });
+
+  it('says since when an old key idle for an hour was not used, and that the move looks done', () => {
+    const lastUse = new Date(now.getTime() - 2 * HOUR - 18 * MIN);
+    const text = cardText(new Map([used(old.id, 138, 0)]));
+    expect(text).toContain(
+      `not used since <!date^${lastUse.getTime() / 1000}^{date_short_pretty} at {time}|2026-01-15 07:42 UTC> (2 hours 18 minutes)`,
+    );
+    expect(text).toContain('The move looks done');
+    expect(text).toContain(ids.home.endGrace);
+  });
+
+  it('says an old key that was never presented was never used, and that the move looks done', () => {
+    const text = cardText(new Map());
+    expect(text).toMatch(/still works; it stops [^"]* · never used/);
+    expect(text).toContain('The move looks done');
+  });
+
+  it('does not call the move done while one of several old keys is still sent', () => {
+    const older = secret(102, HOUR);
+    const text = cardText(new Map([used(old.id, 3, 5)]), [older, old]);
+    expect(text).toContain('never used');
+    expect(text).not.toContain('looks done');
+  });
+
+  it('shows the current key’s use too', () => {
+    const text = cardText(new Map([used(secret(100, null).id, 0.5, 1)]));
+    expect(text).toContain('rk_live_Ab00…wxyz`\\nlast used less than a minute ago · 1 call in the last hour');
   });
 });

@@ -2,9 +2,11 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../db/schema/index.ts';
 import type { Delay } from '../../src/keys/delay.ts';
+import { hourStartMs } from '../../src/keys/usage.ts';
 import type { Actor } from '../../src/services/types.ts';
 import { decodeEndGraceValue } from '../../src/slack/end-grace-value.ts';
 import { ids } from '../../src/slack/ids.ts';
+import { addUseCounts } from '../../src/store/usage-store.ts';
 import { createTestKey } from '../support/fixtures.ts';
 import { HOUR, MINUTE } from '../support/manual-clock.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
@@ -163,6 +165,36 @@ describe('Rotate… on a card', () => {
     expect(cardOrder(home)[0]).toBe(key.key.id);
     expect(card(home, key.key.id)).toContain(key.key.current!.display);
     expect(json(home)).not.toMatch(KEY_STRING);
+  });
+});
+
+describe('the old key’s use on the card', () => {
+  it('shows the use flushed to the database, and calls the move done once the old key is idle for an hour', async () => {
+    const key = await createTestKey(h.services, { name: 'uu-use', maintainers: ['UUSE1'] });
+    const rotation = await rotate(key.key.id, '24h');
+    const now = h.services.clock.now();
+    await addUseCounts(database.db, [
+      {
+        secretId: rotation.oldSecret.id,
+        hour: new Date(hourStartMs(now.getTime())),
+        uses: 1204,
+        expiredUses: 0,
+        firstUsedAt: now,
+        lastUsedAt: now,
+      },
+    ]);
+    const user = new HomeUser(h, 'UUSE1');
+    h.services.clock.advance(3 * MINUTE);
+    const busy = card(await user.openHome(), key.key.id);
+    expect(busy).toContain('still works; it stops');
+    expect(busy).toContain('last used 3 min ago · 1\u00a0204 calls in the last hour');
+    expect(busy).toContain(`\\n${'never used'}`); // the new key, not yet presented
+    expect(busy).not.toContain('looks done');
+
+    h.services.clock.advance(HOUR);
+    const idle = card(await user.openHome(), key.key.id);
+    expect(idle).toContain(`not used since <!date^${unix(now)}^`);
+    expect(idle).toContain('The move looks done');
   });
 });
 

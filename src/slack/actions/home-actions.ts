@@ -39,7 +39,8 @@ export function handleHomeRotate(deps: SlackDeps) {
 }
 
 /**
- * "End grace now", after Slack's confirmation dialog: the old keys the card showed stop at once —
+ * "End grace now" — on a Home card, or on a reminder whose old key looks unused (same action, same
+ * value shape) — after Slack's confirmation dialog: the old keys the card showed stop at once —
  * exactly those. If the key was rotated since the card was published, nothing ends and the person is
  * told why (their Home is republished with the key as it is). Refused, with the reason, if they no
  * longer maintain the key; the service checks both again inside its transaction. The Home refreshes
@@ -115,9 +116,10 @@ async function explainFailure(
 }
 
 /**
- * Tells the user why their press did nothing — in a small modal (the press's trigger is fresh), or as an
- * ephemeral message in their DM with rekey if Slack refuses the modal — and republishes their Home, so
- * a stale card (a key they no longer maintain) goes away.
+ * Tells the user why their press did nothing — for a button in a channel message (a reminder's End
+ * grace now), as an ephemeral reply there that only they see; otherwise in a small modal (the press's
+ * trigger is fresh), or as an ephemeral message in their DM with rekey if Slack refuses the modal — and
+ * republishes their Home, so a stale card (a key they no longer maintain) goes away.
  */
 async function explain(
   deps: SlackDeps,
@@ -126,6 +128,19 @@ async function explain(
 ): Promise<void> {
   const userId = body.user.id;
   const text = notice.text.startsWith(':warning:') ? notice.text : `:warning: ${notice.text}`;
+  const channel = body.container?.type === 'message' ? body.channel?.id : undefined;
+  if (channel) {
+    try {
+      await deps.client.chat.postEphemeral({ channel, user: userId, ...buildErrorMessage(notice.text) });
+    } catch (error) {
+      deps.logger.warn(
+        recordSlackError(deps, 'chat.postEphemeral', error),
+        'could not tell the user why a button did nothing',
+      );
+    }
+    void deps.home.publish(userId);
+    return;
+  }
   try {
     await deps.client.views.open({
       trigger_id: body.trigger_id,

@@ -1,9 +1,11 @@
 import type { ActionsBlock, Button, HomeView, KnownBlock, SectionBlock } from '@slack/types';
+import type { UseSummary } from '../../keys/usage.ts';
 import type { KeySummary, SecretView } from '../../services/types.ts';
 import { encodeEndGraceValue } from '../end-grace-value.ts';
 import { ids } from '../ids.ts';
 import { slackDate, timeUntil } from './slack-time.ts';
 import { escapeMrkdwn, mrkdwn, plain } from './text.ts';
+import { describeUse, useStateOf } from './use-phrase.ts';
 
 /**
  * Cards per page. A card is at most 4 blocks (summary, old keys, buttons, divider), the page frame 5
@@ -19,7 +21,11 @@ export interface HomeInput {
   page: number;
   now: Date;
   isAdmin: boolean;
+  /** Each shown secret's use, by secret id; a secret missing here reads "never used". */
+  uses?: ReadonlyMap<string, UseSummary>;
 }
+
+type Uses = ReadonlyMap<string, UseSummary>;
 
 /** Keys in grace first (the one that stops soonest on top), then the others by name. */
 export function orderForHome(keys: readonly KeySummary[]): KeySummary[] {
@@ -56,7 +62,7 @@ export function buildHomeView(input: HomeInput): HomeView {
     { type: 'context', elements: [mrkdwn(summaryLine(ordered, input.isAdmin))] },
     { type: 'divider' },
   ];
-  for (const key of shown) blocks.push(...keyCard(key, input.now));
+  for (const key of shown) blocks.push(...keyCard(key, input.now, input.uses ?? new Map()));
   if (pages > 1) {
     blocks.push(pager(page, pages));
     blocks.push({
@@ -95,11 +101,13 @@ function summaryLine(keys: KeySummary[], isAdmin: boolean): string {
   return `${whose}${grace}.`;
 }
 
-function keyCard(key: KeySummary, now: Date): KnownBlock[] {
+function keyCard(key: KeySummary, now: Date, uses: Uses): KnownBlock[] {
   const name = escapeMrkdwn(key.name);
   const products = key.products.length > 0 ? key.products.map(escapeMrkdwn).join(', ') : '_none_';
   const channel = key.alertChannel ? `<#${key.alertChannel}>` : '_none_';
-  const current = key.current ? `\`${key.current.display}\`` : '_none_';
+  const current = key.current
+    ? `\`${key.current.display}\`\n${describeUse(uses.get(key.current.id), now)}`
+    : '_none_';
   const rotated = key.lastRotatedAt ? slackDate(key.lastRotatedAt) : '_never rotated_';
   const inGrace = key.inGrace.length > 0;
   const summary: SectionBlock = {
@@ -113,19 +121,28 @@ function keyCard(key: KeySummary, now: Date): KnownBlock[] {
     ],
   };
   const blocks: KnownBlock[] = [summary];
-  if (inGrace) blocks.push({ type: 'section', text: mrkdwn(oldKeysText(key.inGrace, now)) });
+  if (inGrace) blocks.push({ type: 'section', text: mrkdwn(oldKeysText(key.inGrace, now, uses)) });
   blocks.push(cardButtons(key), { type: 'divider' });
   return blocks;
 }
 
-function oldKeysText(inGrace: SecretView[], now: Date): string {
+function oldKeysText(inGrace: SecretView[], now: Date, uses: Uses): string {
   const lines = inGrace.slice(0, MAX_OLD_KEYS_SHOWN).map((secret) => {
     const at = secret.expiresAt ?? now;
-    return `\`${secret.display}\` still works; it stops ${slackDate(at)} (${timeUntil(at, now)})`;
+    const use = describeUse(uses.get(secret.id), now);
+    return `\`${secret.display}\` still works; it stops ${slackDate(at)} (${timeUntil(at, now)}) · ${use}`;
   });
   const more = inGrace.length - MAX_OLD_KEYS_SHOWN;
   if (more > 0) lines.push(`…and ${more} more old key${more === 1 ? '' : 's'} still working`);
   const title = inGrace.length === 1 ? '*Old key*' : '*Old keys*';
+  // Nothing has sent an old key for an hour: every client moved, and ending the grace now only closes
+  // a door nobody uses.
+  if (inGrace.every((secret) => useStateOf(uses.get(secret.id), now) !== 'used')) {
+    const which = inGrace.length === 1 ? 'the old key has' : 'no old key has';
+    lines.push(
+      `:white_check_mark: *The move looks done:* ${which} been presented for an hour. *End grace now* below stops ${inGrace.length === 1 ? 'it' : 'them'} at once.`,
+    );
+  }
   return `${title}\n${lines.join('\n')}`;
 }
 

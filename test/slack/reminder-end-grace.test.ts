@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { blockActionsPayload } from '../../src/fake-slack/slack-payloads.ts';
+import { ids } from '../../src/slack/ids.ts';
+import { postToSlackEndpoint } from '../fake-slack/index.ts';
+import { type Post, recordingPoster, rotatedKey, tick } from '../scheduler/support.ts';
+import { HOUR } from '../support/manual-clock.ts';
+import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
+import { slackActor } from '../support/test-services.ts';
+import { KEY_STRING, SIGNING_SECRET, type SlackHarness, settle, startSlackHarness } from './harness.ts';
+
+let database: TestDatabase;
+let h: SlackHarness;
+beforeAll(async () => {
+  database = await openTestDatabase();
+  h = await startSlackHarness(database);
+});
+afterAll(async () => {
+  await h.close();
+  await database.close();
+});
+
+interface Shown {
+  block_id?: string;
+  accessory?: { type: string; action_id: string; value: string; text: { text: string } };
+}
+
+/** The reminder for a never-used old key, as the scheduler posts it to the key's channel. */
+async function reminderFor(maintainer: string) {
+  const key = await rotatedKey(h.services, '24h', { actor: slackActor(maintainer) });
+  const slack = recordingPoster(h.services.clock);
+  h.services.clock.set(new Date(key.expiresAt.getTime() - HOUR));
+  await tick(database, h.services.clock, slack.poster);
+  const post = slack.posts.find((p) => p.channel === key.channel)!;
+  return { key, post };
+}
+
+/** A press of the reminder's End grace now, after Slack's confirmation, as Slack sends it. */
+function press(userId: string, post: Post) {
+  const block = (post.blocks as Shown[]).find((b) => b.accessory?.action_id === ids.home.endGrace)!;
+  const button = block.accessory!;
+  const payload = blockActionsPayload({
+    userId,
+    triggerId: h.fake.issueTrigger(userId),
+    action: {
+      type: 'button',
+      action_id: button.action_id,
+      block_id: block.block_id ?? 'b1',
+      text: button.text,
+      value: button.value,
+    },
+    message: { ts: '1700000000.000100', channelId: post.channel, text: post.text, blocks: post.blocks },
+  });
+  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+  return postToSlackEndpoint(h.url, body, { signingSecret: SIGNING_SECRET });
+}
+
+describe('End grace now on a reminder', () => {
+  it('is refused to someone who may not manage the key, in a reply only they see naming who can', async () => {
+    const { key, post } = await reminderFor('UROSA');
+    const eventsBefore = (await h.services.keyAudit({ name: key.name })).events.length;
+    expect((await press('UNOPE', post)).status).toBe(200);
+    const refusal = await h.fake.waitFor(
+      (c) => c.method === 'chat.postEphemeral' && c.params.user === 'UNOPE',
+    );
+    expect(refusal.params.channel).toBe(key.channel);
+    expect(JSON.stringify(refusal.params)).toContain('cannot end its grace period');
+    expect(JSON.stringify(refusal.params)).toContain('<@UROSA>');
+    expect(JSON.stringify(refusal.params)).not.toMatch(KEY_STRING);
+    await settle();
+    expect(await h.services.verifyKey(key.oldToken)).toMatchObject({ valid: true, status: 'expiring' });
+    expect((await h.services.keyAudit({ name: key.name })).events).toHaveLength(eventsBefore);
+  });
+
+  it('ends exactly that old key for a maintainer, audited, and tells the channel', async () => {
+    const { key, post } = await reminderFor('USAUL');
+    expect((await press('USAUL', post)).status).toBe(200);
+    const notice = await h.fake.waitFor(
+      (c) =>
+        c.method === 'chat.postMessage' &&
+        c.params.channel === key.channel &&
+        JSON.stringify(c.params).includes('ended'),
+    );
+    expect(JSON.stringify(notice.params)).toContain('<@USAUL>');
+    expect(JSON.stringify(notice.params)).not.toMatch(KEY_STRING);
+    expect(await h.services.verifyKey(key.oldToken)).toEqual({ valid: false, code: 'EXPIRED' });
+    const audit = await h.services.keyAudit({ name: key.name });
+    expect(audit.events.at(-1)).toMatchObject({ action: 'end_grace', actor: 'USAUL', source: 'slack' });
+  });
+});
