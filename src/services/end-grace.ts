@@ -52,12 +52,16 @@ export async function endGrace(deps: ServiceDeps, input: EndGraceInput): Promise
     lockTimeoutMs: input.lockTimeoutMs,
   };
   const outcome = await changeLockedKey(deps, request, async (tx, key, now) => {
-    const inGrace = await findSecretsInGrace(tx, key.id, now);
+    const allInGrace = await findSecretsInGrace(tx, key.id, now);
     const current = await findCurrentSecret(tx, key.id);
-    if (input.seen && !isAsSeen(input.seen, current, inGrace)) throw keyChanged(key, inGrace);
+    if (input.seen && current?.id !== input.seen.currentSecretId) throw keyChanged(key, allInGrace);
+    const inGrace = input.seen ? shownOf(input.seen, allInGrace) : allInGrace;
     if (inGrace.length === 0) {
       throw new AppError('NOT_IN_GRACE', `Key "${key.name}" has no old key in its grace period`, {
-        userMessage: `"${key.name}" has no old key still working, so there is no grace period to end.`,
+        userMessage:
+          allInGrace.length === 0
+            ? `"${key.name}" has no old key still working, so there is no grace period to end.`
+            : `The old key of "${key.name}" you were shown has already stopped working, so there was nothing to end. Nothing was changed.`,
       });
     }
     for (const secret of inGrace) {
@@ -94,14 +98,15 @@ export async function endGrace(deps: ServiceDeps, input: EndGraceInput): Promise
 }
 
 /**
- * Still the key the person confirmed: the same current secret (no rotation since), and no old secret
- * they were not shown. Old secrets that stopped meanwhile are simply no longer there to end.
+ * With the same current secret as the person saw (no rotation since), the old secrets they were shown
+ * that still work: exactly those end. A Home card shows every old secret; a reminder shows the one it
+ * is about, and ending it must not end a sibling the reminder never named. Old secrets that stopped
+ * meanwhile are simply no longer there to end.
  */
-function isAsSeen(seen: SeenKeyState, current: SecretRow | undefined, inGrace: SecretRow[]): boolean {
-  if (current?.id !== seen.currentSecretId) return false;
-  if (seen.oldSecretIds === undefined) return true;
+function shownOf(seen: SeenKeyState, inGrace: SecretRow[]): SecretRow[] {
+  if (seen.oldSecretIds === undefined) return inGrace;
   const shown = new Set(seen.oldSecretIds);
-  return inGrace.every((secret) => shown.has(secret.id));
+  return inGrace.filter((secret) => shown.has(secret.id));
 }
 
 function keyChanged(key: KeyRow, inGrace: SecretRow[]): AppError {

@@ -26,6 +26,36 @@ describe('ending a grace period from what the person saw', () => {
     expect(await services.verifyKey(rotation.token)).toMatchObject({ valid: true, status: 'active' });
   });
 
+  it('ends only the old key a reminder named, never a sibling still in grace it did not show', async () => {
+    const services = testServices(database);
+    const { key, token } = await createTestKey(services, { maintainers: ['UDAN'] });
+    const first = await rotateTestKey(services, { id: key.id }, '24h');
+    const second = await rotateTestKey(services, { id: key.id }, '48h');
+    // A reminder about the first old key: it shows that one old key and the key's current secret.
+    const seen = { currentSecretId: second.newSecret.id, oldSecretIds: [first.oldSecret.id] };
+    const result = await services.endGrace({
+      key: { id: key.id },
+      actor: slackActor('UDAN'),
+      acknowledged: true,
+      seen,
+    });
+    expect(result).toMatchObject({ status: 'ended', ended: [{ id: first.oldSecret.id }] });
+    expect(await services.verifyKey(token)).toEqual({ valid: false, code: 'EXPIRED' });
+    expect(await services.verifyKey(first.token)).toMatchObject({ valid: true, status: 'expiring' });
+    expect(await services.verifyKey(second.token)).toMatchObject({ valid: true, status: 'active' });
+
+    // Pressed again (by someone else) once that old key has stopped: nothing to end, and it says so.
+    const again = await services
+      .endGrace({ key: { id: key.id }, actor: cliActor, acknowledged: true, seen })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(again).toMatchObject({ code: 'NOT_IN_GRACE' });
+    expect((again as { userMessage: string }).userMessage).toContain('you were shown has already stopped');
+    expect(await services.verifyKey(first.token)).toMatchObject({ valid: true, status: 'expiring' });
+  });
+
   it('ends nothing if the key was rotated after it was seen, and says which old keys still work', async () => {
     const services = testServices(database);
     const { key, token } = await createTestKey(services, { maintainers: ['UBEA', 'UCAL'] });
