@@ -21,7 +21,7 @@ import {
 import type { Db } from '../store/database.ts';
 import { checkNoticeTiming, type NoticeTiming } from './notice-timing.ts';
 import { RoundLease } from './round-lease.ts';
-import { describeSlackError, type SlackPoster } from './slack-poster.ts';
+import { noticeErrorText, type SlackPoster } from './slack-poster.ts';
 
 export interface NoticeJobDeps {
   db: Db;
@@ -312,7 +312,7 @@ async function deliver(
         );
       }
     } catch (error) {
-      const reason = describeSlackError(error);
+      const reason = noticeErrorText(error);
       deps.logger.warn(
         { recipient: item.to, notices: notices.length, reason },
         'scheduler could not post; it will try again (next tick at first, then backing off up to an hour)',
