@@ -132,17 +132,23 @@ export function blockActionsPayload(fields: {
   };
 }
 
-/** POSTs a body to a bot's /slack/events signed the way Slack signs it. */
+/**
+ * POSTs a body to a bot's /slack/events signed the way Slack signs it. Tests pass `forge` to send what
+ * a forger or a replay would: another timestamp or signature, or no signature headers at all.
+ */
 export async function postSignedToBot(
   botUrl: string,
   rawBody: string,
   signingSecret: string,
+  forge: { timestamp?: number; signature?: string; unsigned?: boolean } = {},
 ): Promise<{ status: number; text: string; json: Json | undefined }> {
-  const response = await fetch(`${botUrl}/slack/events`, {
-    method: 'POST',
-    headers: signedFormHeaders(signingSecret, rawBody),
-    body: rawBody,
-  });
+  const headers = signedFormHeaders(signingSecret, rawBody, forge.timestamp);
+  if (forge.signature !== undefined) headers['x-slack-signature'] = forge.signature;
+  if (forge.unsigned) {
+    delete headers['x-slack-signature'];
+    delete headers['x-slack-request-timestamp'];
+  }
+  const response = await fetch(`${botUrl}/slack/events`, { method: 'POST', headers, body: rawBody });
   const text = await response.text();
   let json: Json | undefined;
   try {

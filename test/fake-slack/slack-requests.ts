@@ -1,5 +1,5 @@
-import { signedFormHeaders, slackSignature } from '../../src/fake-slack/signing.ts';
-import { commandBody, interactionBody } from '../../src/fake-slack/slack-payloads.ts';
+import { slackSignature } from '../../src/fake-slack/signing.ts';
+import { commandBody, interactionBody, postSignedToBot } from '../../src/fake-slack/slack-payloads.ts';
 
 export interface SlackResponse {
   status: number;
@@ -19,23 +19,10 @@ export async function postToSlackEndpoint(
   rawBody: string,
   options: { signingSecret: string; timestamp?: number; signature?: string; unsigned?: boolean },
 ): Promise<SlackResponse> {
-  const headers = signedFormHeaders(options.signingSecret, rawBody, options.timestamp);
-  if (options.signature !== undefined) headers['x-slack-signature'] = options.signature;
-  if (options.unsigned) {
-    delete headers['x-slack-signature'];
-    delete headers['x-slack-request-timestamp'];
-  }
+  const { signingSecret, ...forge } = options;
   const started = performance.now();
-  const response = await fetch(`${url}/slack/events`, { method: 'POST', headers, body: rawBody });
-  const text = await response.text();
-  const ms = performance.now() - started;
-  let json: Record<string, unknown> | undefined;
-  try {
-    json = text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, text, json, ms };
+  const answer = await postSignedToBot(url, rawBody, signingSecret, forge);
+  return { ...answer, ms: performance.now() - started };
 }
 
 export { commandBody, interactionBody, slackSignature };

@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRekey } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { isAppError } from '../../src/errors.ts';
 import { manualClock } from '../support/manual-clock.ts';
+import { PROJECT_ROOT, runMainProcess } from '../support/spawn-rekey.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { cliActor, uniqueName } from '../support/test-services.ts';
 import { recordingPoster, silentLogger } from './support.ts';
@@ -42,16 +41,10 @@ describe('scheduler configuration', () => {
   });
 
   it('npm start stops with a clear message and exit code 2 on a bad REKEY_CRON and REKEY_REMINDERS', async () => {
-    const main = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', main], {
-      env: { PATH: process.env.PATH, REKEY_CRON: '* * * *  * * *', REKEY_REMINDERS: 'tomorrow', PORT: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const { code, stderr } = await runMainProcess({
+      cwd: PROJECT_ROOT,
+      env: { REKEY_CRON: '* * * *  * * *', REKEY_REMINDERS: 'tomorrow' },
     });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     expect(code).toBe(2);
     expect(stderr).toContain('REKEY_CRON must be a valid cron expression');
     expect(stderr).toContain('REKEY_REMINDERS must be a comma-separated list of durations');

@@ -1,13 +1,10 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DELAYS, type Delay, delayMs } from '../../src/keys/delay.ts';
+import { DELAYS, delayMs } from '../../src/keys/delay.ts';
 import { hashToken } from '../../src/keys/hash.ts';
-import type { KeyRef } from '../../src/services/resolve-key.ts';
-import type { RotateKeyInput } from '../../src/services/rotate-key.ts';
-import type { Services } from '../../src/services/services.ts';
 import { rowsOf } from '../../src/store/database.ts';
 import { postgresError } from '../../src/store/postgres-error.ts';
-import { createTestKey } from '../support/fixtures.ts';
+import { createTestKey, requestRotation, rotateTestKey } from '../support/fixtures.ts';
 import { HOUR } from '../support/manual-clock.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { cliActor, slackActor, testServices, uniqueName } from '../support/test-services.ts';
@@ -34,17 +31,6 @@ async function refusal(work: Promise<unknown>) {
 
 let seq = 0;
 const requestId = () => `test-${Date.now()}-${seq++}`;
-
-/** An acknowledged rotation with a fresh request id, by the CLI unless `actor` says otherwise. */
-const rotate = (services: Services, key: KeyRef, delay: Delay, overrides: Partial<RotateKeyInput> = {}) =>
-  services.rotateKey({
-    key,
-    delay,
-    actor: cliActor,
-    acknowledged: true,
-    requestId: requestId(),
-    ...overrides,
-  });
 
 describe('rotating a key', () => {
   it.each(DELAYS)('with delay %s gives the old key now + delay and a new active key', async (delay) => {
@@ -77,9 +63,9 @@ describe('rotating a key', () => {
     const services = testServices(database);
     const { key, token: first } = await createTestKey(services);
     const start = services.clock.now();
-    const r1 = await rotate(services, { name: key.name }, '72h');
+    const r1 = await requestRotation(services, { name: key.name }, '72h');
     services.clock.advance(HOUR);
-    const r2 = await rotate(services, { name: key.name }, '1h');
+    const r2 = await requestRotation(services, { name: key.name }, '1h');
     if (r1.status !== 'rotated' || r2.status !== 'rotated') throw new Error('expected rotations');
     const firstExpiry = new Date(start.getTime() + 72 * HOUR).toISOString();
     expect(await services.verifyKey(first)).toMatchObject({ status: 'expiring', expiresAt: firstExpiry });
@@ -102,7 +88,7 @@ describe('rotating a key', () => {
       alertChannel: 'CXYZ',
     });
     services.clock.advance(5 * HOUR);
-    await rotate(services, { name: key.name }, '24h');
+    await requestRotation(services, { name: key.name }, '24h');
     const after = await services.showKey({ name: key.name });
     expect(after).toMatchObject({
       id: key.id,
@@ -120,7 +106,7 @@ describe('rotating a key', () => {
     const a = await createTestKey(services);
     const b = await createTestKey(services);
     const before = await services.showKey({ name: b.key.name });
-    await rotate(services, { name: a.key.name }, 'now');
+    await requestRotation(services, { name: a.key.name }, 'now');
     expect(await services.showKey({ name: b.key.name })).toEqual(before);
     expect(await services.verifyKey(b.token)).toMatchObject({ valid: true, status: 'active' });
   });
@@ -149,8 +135,8 @@ describe('rotating a key', () => {
   it('writes an audit row per rotation and per end-grace, in order', async () => {
     const services = testServices(database);
     const { key } = await createTestKey(services);
-    await rotate(services, { name: key.name }, '3h', { actor: slackActor('UMAINT1') });
-    await rotate(services, { name: key.name }, '48h');
+    await requestRotation(services, { name: key.name }, '3h', { actor: slackActor('UMAINT1') });
+    await requestRotation(services, { name: key.name }, '48h');
     await services.endGrace({ key: { name: key.name }, actor: slackActor('UMAINT2'), acknowledged: true });
     const { events } = await services.keyAudit({ name: key.name });
     expect(events.map((e) => [e.action, e.actor, e.source, e.delay])).toEqual([
@@ -165,8 +151,8 @@ describe('rotating a key', () => {
   it('end grace stops every old key at once and leaves the current one working', async () => {
     const services = testServices(database);
     const { key, token: first } = await createTestKey(services);
-    const r1 = await rotate(services, { name: key.name }, '24h');
-    const r2 = await rotate(services, { name: key.name }, '72h');
+    const r1 = await requestRotation(services, { name: key.name }, '24h');
+    const r2 = await requestRotation(services, { name: key.name }, '72h');
     if (r1.status !== 'rotated' || r2.status !== 'rotated') throw new Error('expected rotations');
     await services.endGrace({ key: { name: key.name }, actor: cliActor, acknowledged: true });
     expect(await services.verifyKey(first)).toEqual({ valid: false, code: 'EXPIRED' });
@@ -198,10 +184,12 @@ describe('rotating a key', () => {
     const services = testServices(database, { admins: ['UADMIN'] });
     const { key, token } = await createTestKey(services, { maintainers: ['UOWNER'] });
     await expect(
-      rotate(services, { name: key.name }, '1h', { actor: slackActor('USTRANGER') }),
+      requestRotation(services, { name: key.name }, '1h', { actor: slackActor('USTRANGER') }),
     ).rejects.toMatchObject({ code: 'FORBIDDEN' });
     expect(await services.verifyKey(token)).toMatchObject({ status: 'active' });
-    const byAdmin = await rotate(services, { name: key.name }, '1h', { actor: slackActor('UADMIN') });
+    const byAdmin = await requestRotation(services, { name: key.name }, '1h', {
+      actor: slackActor('UADMIN'),
+    });
     expect(byAdmin.status).toBe('rotated');
   });
 
@@ -209,22 +197,26 @@ describe('rotating a key', () => {
     const services = testServices(database);
     const { key, token } = await createTestKey(services);
     await services.deleteKey({ key: { name: key.name }, actor: cliActor });
-    await expect(rotate(services, { name: key.name }, '1h')).rejects.toMatchObject({ code: 'KEY_DELETED' });
-    await expect(rotate(services, { id: key.id }, '1h')).rejects.toMatchObject({ code: 'KEY_DELETED' });
+    await expect(requestRotation(services, { name: key.name }, '1h')).rejects.toMatchObject({
+      code: 'KEY_DELETED',
+    });
+    await expect(requestRotation(services, { id: key.id }, '1h')).rejects.toMatchObject({
+      code: 'KEY_DELETED',
+    });
     expect(await services.verifyKey(token)).toEqual({ valid: false, code: 'NOT_FOUND' });
   });
 
   it('treats an id that is not a key id as an unknown key, not a database failure', async () => {
     const services = testServices(database);
     for (const id of ['not-a-uuid', '', "1' or '1'='1"]) {
-      await expect(rotate(services, { id }, '1h')).rejects.toMatchObject({ code: 'KEY_NOT_FOUND' });
+      await expect(requestRotation(services, { id }, '1h')).rejects.toMatchObject({ code: 'KEY_NOT_FOUND' });
       await expect(services.showKey({ id })).rejects.toMatchObject({ code: 'KEY_NOT_FOUND' });
     }
   });
 
   it('says which key is unknown', async () => {
     const services = testServices(database);
-    await expect(rotate(services, { name: uniqueName('nope') }, '1h')).rejects.toMatchObject({
+    await expect(requestRotation(services, { name: uniqueName('nope') }, '1h')).rejects.toMatchObject({
       code: 'KEY_NOT_FOUND',
     });
   });
@@ -234,7 +226,7 @@ describe('the database itself', () => {
   it('refuses to reinstate an old key, even by a direct UPDATE', async () => {
     const services = testServices(database);
     const { key, token } = await createTestKey(services);
-    await rotate(services, { name: key.name }, 'now');
+    await requestRotation(services, { name: key.name }, 'now');
     const hash = hashToken(token);
     for (const update of [
       sql`update secrets set expires_at = null where hash = ${hash}`,
@@ -264,8 +256,7 @@ describe('the database itself', () => {
   it('allows an expiry to move earlier (end grace is not an undo)', async () => {
     const services = testServices(database);
     const { key, token } = await createTestKey(services);
-    const rotation = await rotate(services, { name: key.name }, '24h');
-    if (rotation.status !== 'rotated') throw new Error('expected a rotation');
+    const rotation = await rotateTestKey(services, { name: key.name }, '24h');
     await database.db.execute(
       sql`update secrets set expires_at = expires_at - interval '1 hour' where hash = ${hashToken(token)}`,
     );

@@ -1,17 +1,15 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../db/schema/index.ts';
-import type { Delay } from '../../src/keys/delay.ts';
 import { hourStartMs } from '../../src/keys/usage.ts';
-import type { Actor } from '../../src/services/types.ts';
 import { decodeEndGraceValue } from '../../src/slack/end-grace-value.ts';
 import { ids } from '../../src/slack/ids.ts';
 import { addUseCounts } from '../../src/store/usage-store.ts';
-import { createTestKey } from '../support/fixtures.ts';
+import { createTestKey, rotateTestKey } from '../support/fixtures.ts';
 import { HOUR, MINUTE } from '../support/manual-clock.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { cliActor, slackActor } from '../support/test-services.ts';
-import { KEY_STRING, rotationsOf, type SlackHarness, settle, startSlackHarness } from './harness.ts';
+import { KEY_STRING, rotationsOf, type SlackHarness, startSlackHarness } from './harness.ts';
 import { type HomeShown, HomeUser } from './home-driver.ts';
 
 let database: TestDatabase;
@@ -27,19 +25,6 @@ afterAll(async () => {
 
 const json = (value: unknown) => JSON.stringify(value);
 const unix = (at: Date) => Math.floor(at.getTime() / 1000);
-let requests = 0;
-
-async function rotate(keyId: string, delay: Delay, actor: Actor = cliActor) {
-  const result = await h.services.rotateKey({
-    key: { id: keyId },
-    delay,
-    actor,
-    acknowledged: true,
-    requestId: `test:${++requests}`,
-  });
-  if (result.status !== 'rotated') throw new Error('expected a rotation');
-  return result;
-}
 
 /** A card's blocks: from the block after the previous divider to its buttons. */
 function card(home: HomeShown, keyId: string): string {
@@ -68,7 +53,7 @@ describe('the Home tab', () => {
     const c = await createTestKey(h.services, { name: 'cc-home-3', maintainers: ['UHANA'] });
     await createTestKey(h.services, { name: 'dd-not-hers', maintainers: ['UOTHER'] });
     const rotatedAt = h.services.clock.now();
-    const rotation = await rotate(b.key.id, '3h', slackActor('UHANA'));
+    const rotation = await rotateTestKey(h.services, { id: b.key.id }, '3h', slackActor('UHANA'));
     h.services.clock.advance(30 * MINUTE);
 
     const hana = new HomeUser(h, 'UHANA');
@@ -124,7 +109,7 @@ describe('the Home tab', () => {
     const user = new HomeUser(h, 'UMSGTAB');
     const before = user.publishes().length;
     expect(await user.sendEvent({ type: 'app_home_opened', user: 'UMSGTAB', tab: 'messages' })).toBe(200);
-    await settle();
+    await h.idle();
     expect(user.publishes()).toHaveLength(before);
   });
 });
@@ -171,7 +156,7 @@ describe('Rotate… on a card', () => {
 describe('the old key’s use on the card', () => {
   it('shows the use flushed to the database, and calls the move done once the old key is idle for an hour', async () => {
     const key = await createTestKey(h.services, { name: 'uu-use', maintainers: ['UUSE1'] });
-    const rotation = await rotate(key.key.id, '24h');
+    const rotation = await rotateTestKey(h.services, { id: key.key.id }, '24h');
     const now = h.services.clock.now();
     await addUseCounts(database.db, [
       {
@@ -205,7 +190,7 @@ describe('End grace now', () => {
       maintainers: ['UJUDE', 'UKARL'],
       alertChannel: 'CJUDE',
     });
-    const rotation = await rotate(key.key.id, '24h');
+    const rotation = await rotateTestKey(h.services, { id: key.key.id }, '24h');
     const jude = new HomeUser(h, 'UJUDE');
     const karl = new HomeUser(h, 'UKARL');
     await jude.openHome();
@@ -253,13 +238,13 @@ describe('End grace now', () => {
 
   it('ends the grace period once on a double click, and never calls the second click a failure', async () => {
     const key = await createTestKey(h.services, { maintainers: ['UMILO'] });
-    await rotate(key.key.id, '24h');
+    await rotateTestKey(h.services, { id: key.key.id }, '24h');
     const milo = new HomeUser(h, 'UMILO');
     await milo.openHome();
     const button = milo.cardButton(key.key.id, ids.home.endGrace)!;
     const modalsBefore = h.fake.callsTo('views.open').length;
     await Promise.all([milo.press(button), milo.press(button)]);
-    await settle(300);
+    await h.idle();
     const audit = await h.services.keyAudit({ id: key.key.id });
     expect(audit.events.filter((e) => e.action === 'end_grace')).toHaveLength(1);
     expect(await h.services.verifyKey(key.token)).toEqual({ valid: false, code: 'EXPIRED' });
@@ -272,7 +257,7 @@ describe('End grace now', () => {
 
   it('explains a database failure and changes nothing', async () => {
     const key = await createTestKey(h.services, { maintainers: ['ULENA'] });
-    await rotate(key.key.id, '24h');
+    await rotateTestKey(h.services, { id: key.key.id }, '24h');
     const lena = new HomeUser(h, 'ULENA');
     await lena.openHome();
     h.failDatabase(true);
@@ -292,13 +277,13 @@ describe('History', () => {
   it('lists the rotations in order: who, when, which delay, from where', async () => {
     const key = await createTestKey(h.services, { name: 'hh-leo', maintainers: ['ULEO', 'UMAX'] });
     const first = h.services.clock.now();
-    const r1 = await rotate(key.key.id, '1h', slackActor('ULEO'));
+    const r1 = await rotateTestKey(h.services, { id: key.key.id }, '1h', slackActor('ULEO'));
     h.services.clock.advance(2 * HOUR);
     const second = h.services.clock.now();
-    const r2 = await rotate(key.key.id, '72h', cliActor);
+    const r2 = await rotateTestKey(h.services, { id: key.key.id }, '72h', cliActor);
     h.services.clock.advance(HOUR);
     const third = h.services.clock.now();
-    const r3 = await rotate(key.key.id, 'now', slackActor('UMAX'));
+    const r3 = await rotateTestKey(h.services, { id: key.key.id }, 'now', slackActor('UMAX'));
     const leo = new HomeUser(h, 'ULEO');
     await leo.openHome();
 
@@ -331,7 +316,7 @@ describe('a stale Home', () => {
       maintainers: ['UMIA', 'UNOAH'],
       alertChannel: 'CMIA',
     });
-    await rotate(key.key.id, '24h');
+    await rotateTestKey(h.services, { id: key.key.id }, '24h');
     const mia = new HomeUser(h, 'UMIA');
     const stale = await mia.openHome();
     await database.db
@@ -359,7 +344,7 @@ describe('a stale Home', () => {
       expect(json(refreshed)).not.toContain('ii-mia');
     }
 
-    await settle();
+    await h.idle();
     expect(await h.services.verifyKey(key.token)).toMatchObject({ valid: true, status: 'expiring' });
     expect((await h.services.keyAudit({ id: key.key.id })).events).toHaveLength(eventsBefore);
     expect(await rotationsOf(h.services, key.key.id)).toBe(1);
@@ -376,7 +361,7 @@ describe('a stale Home', () => {
 describe('a Home that another maintainer made stale', () => {
   it('explains that the grace period already ended and changes nothing', async () => {
     const key = await createTestKey(h.services, { name: 'll-rosa', maintainers: ['UROSA', 'USAM'] });
-    await rotate(key.key.id, '24h');
+    await rotateTestKey(h.services, { id: key.key.id }, '24h');
     const sam = new HomeUser(h, 'USAM');
     const stale = await sam.openHome();
     await h.services.endGrace({
@@ -403,12 +388,12 @@ describe('a Home made stale by a newer rotation', () => {
       maintainers: ['UTESS', 'UURI'],
       alertChannel: 'CTESS',
     });
-    const first = await rotate(key.key.id, '24h');
+    const first = await rotateTestKey(h.services, { id: key.key.id }, '24h');
     const tess = new HomeUser(h, 'UTESS');
     const stale = await tess.openHome();
     expect(card(stale, key.key.id)).toContain(key.key.current!.display);
     // Uri rotates again: the key every client uses now (first.token) goes into its grace period.
-    const second = await rotate(key.key.id, '48h', slackActor('UURI'));
+    const second = await rotateTestKey(h.services, { id: key.key.id }, '48h', slackActor('UURI'));
     await h.slack.home.settled();
     const eventsBefore = (await h.services.keyAudit({ id: key.key.id })).events.length;
 
@@ -434,7 +419,7 @@ describe('a Home made stale by a newer rotation', () => {
         oldSecretIds: [key.key.current!.id, first.newSecret.id],
       },
     });
-    await settle();
+    await h.idle();
     expect(
       h.fake
         .callsTo('chat.postMessage')
@@ -444,7 +429,7 @@ describe('a Home made stale by a newer rotation', () => {
 
   it('ends nothing from a card published before End grace carried what it showed', async () => {
     const key = await createTestKey(h.services, { name: 'nn-ulla', maintainers: ['UULLA'] });
-    await rotate(key.key.id, '24h');
+    await rotateTestKey(h.services, { id: key.key.id }, '24h');
     const ulla = new HomeUser(h, 'UULLA');
     const home = await ulla.openHome();
     const button = { ...ulla.cardButton(key.key.id, ids.home.endGrace, home)!, value: key.key.id };
@@ -479,7 +464,7 @@ describe('refreshing', () => {
 
   it('republishes a Home when the old key on it stops working', async () => {
     const key = await createTestKey(h.services, { name: 'kk-quin', maintainers: ['UQUIN'] });
-    await rotate(key.key.id, '1h');
+    await rotateTestKey(h.services, { id: key.key.id }, '1h');
     h.services.clock.advance(HOUR - 200);
     const quin = new HomeUser(h, 'UQUIN');
     const before = await quin.openHome();

@@ -6,12 +6,13 @@ import { createHttpServer } from '../../src/http/server.ts';
 import { TOKEN_LIKE } from '../../src/keys/token.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { KeyChanges } from '../../src/services/key-changes.ts';
-import { createServices, type Services } from '../../src/services/services.ts';
+import type { Services } from '../../src/services/services.ts';
 import { type SlackSurface, startSlack } from '../../src/slack/start-slack.ts';
 import type { Db } from '../../src/store/database.ts';
 import { type FakeSlack, SlackUser, startFakeSlack } from '../fake-slack/index.ts';
-import { type ManualClock, manualClock } from '../support/manual-clock.ts';
+import type { ManualClock } from '../support/manual-clock.ts';
 import type { TestDatabase } from '../support/test-database.ts';
+import { testServices } from '../support/test-services.ts';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
 export const BOT_TOKEN = 'xoxb-test-token';
@@ -46,6 +47,12 @@ export interface SlackHarness {
   logs: string[];
   user(id: string): SlackUser;
   failDatabase(on: boolean): void;
+  /**
+   * Resolves once everything rekey was asked so far has finished, work after the acknowledgement
+   * included (DMs, channel notices, App Home publishes): what a test waits for before asserting that
+   * something did not happen.
+   */
+  idle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -60,18 +67,13 @@ export async function startSlackHarness(
   const fake = await startFakeSlack({ botToken: BOT_TOKEN });
   const logs: string[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(line) });
-  const clock = manualClock();
   const failable = failableDb(database.db);
-  const services = {
-    ...createServices({
-      db: failable.db,
-      clock,
-      changes: new KeyChanges(),
-      keyPrefix: 'rk_live',
-      admins: options.admins ?? [],
-    }),
-    clock,
-  };
+  // A key-change listener that fails must not fail the Slack request under test.
+  const services = testServices(database, {
+    db: failable.db,
+    changes: new KeyChanges(),
+    admins: options.admins,
+  });
   const metrics = createMetrics();
   const slack = await startSlack({
     services,
@@ -89,6 +91,20 @@ export async function startSlackHarness(
     ready: async () => true,
     slack: slack.handler,
   });
+  // Bolt answers Slack on ack() and runs the rest of a listener afterwards; processEvent settles when
+  // every listener has returned, so tracking it tells when rekey has nothing left to do.
+  const inFlight = new Set<Promise<unknown>>();
+  const processEvent = slack.app.processEvent.bind(slack.app);
+  slack.app.processEvent = (event) => {
+    const work = processEvent(event);
+    const tracked = work.catch(() => {}).finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+    return work;
+  };
+  const idle = async () => {
+    while (inFlight.size > 0) await Promise.all(inFlight);
+    await slack.home.settled();
+  };
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
@@ -99,6 +115,7 @@ export async function startSlackHarness(
     logs,
     user: (id) => new SlackUser({ fake, rekeyUrl: url, signingSecret: SIGNING_SECRET }, id),
     failDatabase: failable.fail,
+    idle,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -108,7 +125,7 @@ export async function startSlackHarness(
   };
 }
 
-/** Waits until rekey's work after an acknowledgement (DM, channel notice) has reached the fake. */
+/** A fixed pause; prefer `harness.idle()`, which waits exactly until rekey's work is done. */
 export async function settle(ms = 150): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -3,7 +3,7 @@ import { DELAYS, type Delay, delayMs } from '../../src/keys/delay.ts';
 import { ids } from '../../src/slack/ids.ts';
 import { createTestKey } from '../support/fixtures.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
-import { KEY_STRING, rotationsOf, type SlackHarness, settle, startSlackHarness } from './harness.ts';
+import { KEY_STRING, rotationsOf, type SlackHarness, startSlackHarness } from './harness.ts';
 
 let database: TestDatabase;
 let h: SlackHarness;
@@ -46,7 +46,7 @@ describe('/rotate-key, the whole journey', () => {
       expect(newToken).toBeDefined();
       expect(newToken).not.toBe(oldToken);
       expect(reveal).toContain('will not be shown again');
-      await settle();
+      await h.idle();
 
       // The new key works; the old one works until now + delay, and not after.
       expect(await h.services.verifyKey(newToken!)).toMatchObject({ valid: true, status: 'active' });

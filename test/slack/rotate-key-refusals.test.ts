@@ -6,14 +6,7 @@ import { commandBody, postToSlackEndpoint } from '../fake-slack/index.ts';
 import { createTestKey } from '../support/fixtures.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { cliActor } from '../support/test-services.ts';
-import {
-  KEY_STRING,
-  rotationsOf,
-  SIGNING_SECRET,
-  type SlackHarness,
-  settle,
-  startSlackHarness,
-} from './harness.ts';
+import { KEY_STRING, rotationsOf, SIGNING_SECRET, type SlackHarness, startSlackHarness } from './harness.ts';
 
 let database: TestDatabase;
 let h: SlackHarness;
@@ -52,7 +45,7 @@ describe('requests that are not from Slack', () => {
       ...variant,
     });
     expect(response.status).toBe(401);
-    await settle();
+    await h.idle();
     expect(h.fake.calls.length).toBe(callsBefore);
     expect(await rotationsOf(h.services, created.key.id)).toBe(0);
   });
@@ -65,7 +58,7 @@ describe('answers that stop the journey before it starts', () => {
     expect(response.status).toBe(200);
     expect(response.json).toMatchObject({ response_type: 'ephemeral' });
     expect(response.text).toContain('/rotate-key [key-name]');
-    await settle();
+    await h.idle();
     expect(
       h.fake.callsTo('views.open').some((c) => c.params.trigger_id === anyone.lastCommand!.triggerId),
     ).toBe(false);
@@ -160,7 +153,7 @@ describe('changes between the steps', () => {
     expect(text).not.toMatch(KEY_STRING);
     expect(await rotationsOf(h.services, created.key.id)).toBe(0);
     expect(await h.services.verifyKey(created.token)).toMatchObject({ valid: true, status: 'active' });
-    await settle();
+    await h.idle();
     expect(h.fake.callsTo('chat.postEphemeral').filter((c) => c.params.user === 'UYARA')).toEqual([]);
   });
 
@@ -188,7 +181,7 @@ describe('changes between the steps', () => {
     const repeated = answers.find((a) => !a.match(KEY_STRING))!;
     expect(repeated).toContain('already rotated');
     expect(await rotationsOf(h.services, created.key.id)).toBe(1);
-    await settle();
+    await h.idle();
     expect(h.fake.callsTo('chat.postEphemeral').filter((c) => c.params.user === 'UAMY')).toHaveLength(1);
     expect(
       h.fake.callsTo('chat.postMessage').filter((c) => JSON.stringify(c.params).includes(created.key.name)),

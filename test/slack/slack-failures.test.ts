@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ids } from '../../src/slack/ids.ts';
 import { createTestKey } from '../support/fixtures.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
-import { KEY_STRING, rotationsOf, type SlackHarness, settle, startSlackHarness } from './harness.ts';
+import { KEY_STRING, rotationsOf, type SlackHarness, startSlackHarness } from './harness.ts';
 
 let database: TestDatabase;
 let h: SlackHarness;
@@ -85,7 +85,7 @@ describe('Slack Web API failures', () => {
     h.fake.fail('chat.postEphemeral', { error: 'user_not_in_channel' });
     const rotate = await user.submit();
     expect(JSON.stringify(rotate.json)).toMatch(KEY_STRING);
-    await settle();
+    await h.idle();
     expect(await rotationsOf(h.services, created.key.id)).toBe(1);
     expect(h.fake.callsTo('chat.postEphemeral').at(-1)?.outcome).toBe('user_not_in_channel');
     const line = h.logs.find((l) => l.includes('could not send the new key'));
@@ -98,7 +98,7 @@ describe('Slack Web API failures', () => {
     h.fake.fail('chat.postMessage', { error: 'not_in_channel' });
     const rotate = await user.submit();
     expect(JSON.stringify(rotate.json)).toMatch(KEY_STRING);
-    await settle();
+    await h.idle();
     expect(await rotationsOf(h.services, created.key.id)).toBe(1);
     const line = h.logs.find((l) => l.includes('"code":"not_in_channel"'));
     expect(line).toContain('invite the bot to <#CPRIVATE>');
@@ -110,7 +110,7 @@ describe('Slack Web API failures', () => {
     h.fake.fail('chat.postMessage', { status: 500 });
     const rotate = await user.submit();
     expect(JSON.stringify(rotate.json)).toMatch(KEY_STRING);
-    await settle();
+    await h.idle();
     expect(await rotationsOf(h.services, created.key.id)).toBe(1);
     expect(
       h.logs.some((l) => l.includes('http_500') && l.includes('could not post the rotation notice')),
@@ -159,7 +159,7 @@ describe('the database failing mid-journey', () => {
     expect(text).toContain('could not reach its database');
     expect(text).toContain('Nothing was changed');
     expect(text).not.toMatch(KEY_STRING);
-    await settle();
+    await h.idle();
     expect(h.fake.calls.slice(callsBefore)).toEqual([]);
     expect(await rotationsOf(h.services, created.key.id)).toBe(0);
     expect(await h.services.verifyKey(created.token)).toMatchObject({ valid: true, status: 'active' });

@@ -1,4 +1,6 @@
 import type { Delay } from '../../src/keys/delay.ts';
+import type { KeyRef } from '../../src/services/resolve-key.ts';
+import type { RotateKeyInput } from '../../src/services/rotate-key.ts';
 import type { Services } from '../../src/services/services.ts';
 import type { Actor } from '../../src/services/types.ts';
 import { cliActor, uniqueName } from './test-services.ts';
@@ -22,20 +24,29 @@ export async function createTestKey(
   });
 }
 
-/** Rotates a key (acknowledged, a fresh request id) and fails the test unless it really rotated. */
-export async function rotateTestKey(
+/**
+ * An acknowledged rotation with a fresh request id, by the CLI unless `overrides` say otherwise:
+ * whatever rekey answers (or throws), for tests about refusals and outcomes.
+ */
+export function requestRotation(
   services: Services,
-  key: { id: string } | { name: string },
+  key: KeyRef,
   delay: Delay,
-  actor: Actor = cliActor,
+  overrides: Partial<RotateKeyInput> = {},
 ) {
-  const rotation = await services.rotateKey({
+  return services.rotateKey({
     key,
     delay,
-    actor,
+    actor: cliActor,
     acknowledged: true,
     requestId: uniqueName('req'),
+    ...overrides,
   });
+}
+
+/** Rotates a key (acknowledged, a fresh request id) and fails the test unless it really rotated. */
+export async function rotateTestKey(services: Services, key: KeyRef, delay: Delay, actor: Actor = cliActor) {
+  const rotation = await requestRotation(services, key, delay, { actor });
   if (rotation.status !== 'rotated') throw new Error(`expected a rotation, got ${rotation.status}`);
   return rotation;
 }

@@ -20,12 +20,26 @@ export interface RunningRekey {
   child: ChildProcess;
   url: string;
   output: () => string;
+  /** Resolves with the exit code once the process has exited (null after a signal). */
+  exited: Promise<number | null>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** What every way of starting rekey in tests runs: `src/main.ts`, `npm start` or `bin/rekey.js`. */
+type Entry = 'main' | 'npm-start' | 'cli';
+
+function spawnEntry(entry: Entry, args: string[], cwd: string, env: NodeJS.ProcessEnv): ChildProcess {
+  const stdio: ['ignore', 'pipe', 'pipe'] = ['ignore', 'pipe', 'pipe'];
+  if (entry === 'npm-start') return spawn('npm', ['start', '--silent'], { cwd: PROJECT_ROOT, env, stdio });
+  // One Node process (no npm in between), so signals sent to the child reach rekey itself.
+  const script = entry === 'main' ? ['--import', TSX, MAIN] : [CLI];
+  return spawn(process.execPath, [...script, ...args], { cwd, env, stdio });
+}
+
 /**
- * Starts rekey in its own process: `src/main.ts` directly (one Node process, so signals reach it), or
- * with `npmStart`, exactly the README's `npm start` from the project folder.
+ * Starts rekey in its own process and resolves once it listens: `src/main.ts` directly (one Node
+ * process, so signals reach it), or with `npmStart`, exactly the README's `npm start` from the project
+ * folder. For tests whose subject is the process itself (signals, the data-dir lock, start-up).
  */
 export function startRekeyProcess(options: {
   cwd: string;
@@ -33,10 +47,7 @@ export function startRekeyProcess(options: {
   npmStart?: boolean;
 }): Promise<RunningRekey> {
   const env = cleanEnv({ PORT: '0', ...options.env });
-  const stdio: ['ignore', 'pipe', 'pipe'] = ['ignore', 'pipe', 'pipe'];
-  const child = options.npmStart
-    ? spawn('npm', ['start', '--silent'], { cwd: PROJECT_ROOT, env, stdio })
-    : spawn(process.execPath, ['--import', TSX, MAIN], { cwd: options.cwd, env, stdio });
+  const child = spawnEntry(options.npmStart ? 'npm-start' : 'main', [], options.cwd, env);
   let out = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
@@ -54,6 +65,7 @@ export function startRekeyProcess(options: {
           child,
           url: match[1]!,
           output: () => out,
+          exited,
           stop: async (signal = 'SIGTERM') => {
             child.kill(signal);
             return exited;
@@ -70,21 +82,39 @@ export function startRekeyProcess(options: {
   });
 }
 
-/** Runs `bin/rekey.js …` (what `npx rekey` runs) to completion. */
-export function runCliProcess(
-  args: string[],
-  options: { cwd: string; env?: Record<string, string> },
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env: cleanEnv(options.env) });
+export interface FinishedProcess {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runToExit(entry: Entry, args: string[], options: { cwd: string; env?: Record<string, string> }) {
+  return new Promise<FinishedProcess>((resolve) => {
+    const child = spawnEntry(entry, args, options.cwd, cleanEnv(options.env));
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
+    child.stdout!.on('data', (c: Buffer) => {
       stdout += c.toString();
     });
-    child.stderr.on('data', (c: Buffer) => {
+    child.stderr!.on('data', (c: Buffer) => {
       stderr += c.toString();
     });
     child.once('exit', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Runs `bin/rekey.js …` (what `npx rekey` runs) to completion. */
+export function runCliProcess(
+  args: string[],
+  options: { cwd: string; env?: Record<string, string> },
+): Promise<FinishedProcess> {
+  return runToExit('cli', args, options);
+}
+
+/** Runs `src/main.ts` (what `npm start` runs) until it exits on its own, e.g. refusing its configuration. */
+export function runMainProcess(options: {
+  cwd: string;
+  env?: Record<string, string>;
+}): Promise<FinishedProcess> {
+  return runToExit('main', [], options);
 }
