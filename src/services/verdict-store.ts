@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { type SecretFacts, type ValidVerdict, validVerdict } from '../keys/verification.ts';
 import type { VerificationRow } from '../store/secrets-store.ts';
-import type { UsageCounter, UseSlot } from './usage-counter.ts';
+import { UseSlot } from './usage-counter.ts';
 
 /** A key's properties, held once for all its cached secrets. */
 class KeyRecord {
@@ -21,14 +21,16 @@ class KeyRecord {
  * verifications are counted in. Each secret has an entry of its own, even a key's current one, so
  * counts never go to another secret of the same key.
  */
-class CachedSecret implements CountedFacts {
+class CachedSecret extends UseSlot implements SecretFacts {
   /** A secret in grace's own "expiring" answer, built on its first valid verification. */
   private ownValid: ValidVerdict | undefined = undefined;
   constructor(
     readonly key: KeyRecord,
     readonly expiresAtMs: number | null,
-    readonly slot: UseSlot | undefined,
-  ) {}
+    secretId: string,
+  ) {
+    super(secretId);
+  }
   get valid(): ValidVerdict {
     if (this.expiresAtMs === null) return this.key.valid;
     this.ownValid ??= validVerdict(this.key.valid, this.expiresAtMs);
@@ -36,11 +38,8 @@ class CachedSecret implements CountedFacts {
   }
 }
 
-/** What the store hands out: the facts the rule decides on, and where to count the verification. */
-export interface CountedFacts extends SecretFacts {
-  /** undefined when nothing counts uses (a verifier without a usage counter, e.g. the CLI's). */
-  readonly slot: UseSlot | undefined;
-}
+/** What the store hands out: the facts the rule decides on, and the slot its verifications count in. */
+export type CountedFacts = SecretFacts & UseSlot;
 
 export interface VerdictStoreOptions {
   /** Bound of the positive cache (secrets of live keys). */
@@ -51,8 +50,6 @@ export interface VerdictStoreOptions {
   negativeMaxEntries?: number;
   negativeTtlMs?: number;
   onSizeChange?: (entries: number) => void;
-  /** Where verifications are counted: each cached secret takes a slot from it when its entry is created. */
-  usage?: Pick<UsageCounter, 'slotFor'>;
 }
 
 export interface VerdictStore {
@@ -133,10 +130,10 @@ export function createVerdictStore(options: VerdictStoreOptions): VerdictStore {
     return key;
   };
 
-  // A new entry gets a new slot, even for a secret cached before: the counter adds two slots of one
-  // secret together, and an entry never outlives the slot it counts into.
+  // Each entry is its secret's usage slot: a new entry starts a new slot, even for a secret cached
+  // before (the counter adds two slots of one secret together).
   const facts = (key: KeyRecord, row: VerificationRow): CachedSecret =>
-    new CachedSecret(key, row.expiresAt?.getTime() ?? null, options.usage?.slotFor(row.secretId));
+    new CachedSecret(key, row.expiresAt?.getTime() ?? null, row.secretId);
 
   return {
     get(digest) {

@@ -80,7 +80,7 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
   const answer = (secret: CountedFacts): VerifyResult => {
     const now = nowMs();
     const verdict = decideVerification(secret, now);
-    if (usage !== undefined && secret.slot !== undefined) usage.record(secret.slot, now, verdict === EXPIRED);
+    if (usage !== undefined) usage.record(secret, now, verdict === EXPIRED);
     return verdict;
   };
 
