@@ -1,14 +1,16 @@
 /**
  * `npm run bench:verify`: rekey's verify route against a bare node:http server, side by side,
  * with the same load (autocannon, loopback, same connections and duration), on real PostgreSQL; and
- * (e) the gateways' forward-authorisation route on the same hot keys, which should cost what (b) does.
+ * (e) the gateways' forward-authorisation route on the same hot keys, which should cost what (b) does;
+ * and (f) the same verify load on a second rekey whose usage counter counts nothing
+ * (bench/rekey-uncounted.ts), so (b)/(f) is what counting each verification costs.
  *
  *   DATABASE_URL  use this database (keys are added to it); otherwise a scratch database is created
  *                 on BENCH_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/test) and dropped.
  *   BENCH_DURATION seconds per measurement (default 12), BENCH_CONNECTIONS (default 50),
- *   BENCH_ROUNDS (default 6): (a), (b) and (e) alternate in this many rounds of DURATION/ROUNDS
- *                 seconds (keep it a whole number: autocannon runs whole seconds), a-b-e, b-e-a,
- *                 e-a-b, …, so none always goes first.
+ *   BENCH_ROUNDS (default 6): (a), (b), (e) and (f) alternate in this many rounds of DURATION/ROUNDS
+ *                 seconds (keep it a whole number: autocannon runs whole seconds), a-b-e-f, b-e-f-a,
+ *                 …, so none always goes first.
  *
  * Servers run as child processes; autocannon runs in this process, so load generation costs the same
  * for every run. The machine has 2 cores: generator and server share them identically in each run.
@@ -268,6 +270,14 @@ async function main() {
       LOG_LEVEL: 'info',
     });
     children.push(rekey.child);
+    // The same server with a usage counter that counts nothing: what counting costs on the hot path.
+    const uncounted = await startChild('./rekey-uncounted.ts', {
+      DATABASE_URL: databaseUrl,
+      PORT: '0',
+      REKEY_API_TOKENS: API_TOKEN,
+      LOG_LEVEL: 'info',
+    });
+    children.push(uncounted.child);
 
     // Sanity: the rekey answers are real verdicts, not errors.
     const sample = (await verifyOnce(rekey.url, hot[0]!)) as { valid?: boolean };
@@ -279,10 +289,12 @@ async function main() {
     await load('warm-up', baseline, hotRequests, 3);
     await load('warm-up', rekey, hotRequests, 3);
     await load('warm-up', rekey, hotAuthorize, 3, AUTHORIZE_HEADERS);
+    await load('warm-up', uncounted, hotRequests, 3);
 
     const roundsA: Measured[] = [];
     const roundsB: Measured[] = [];
     const roundsE: Measured[] = [];
+    const roundsF: Measured[] = [];
     const measureA = async () =>
       roundsA.push(await load('(a) baseline node:http constant', baseline, hotRequests, DURATION / ROUNDS));
     const measureB = async () =>
@@ -291,19 +303,22 @@ async function main() {
       roundsE.push(
         await load('(e) authorize, hot keys', rekey, hotAuthorize, DURATION / ROUNDS, AUTHORIZE_HEADERS),
       );
+    const measureF = async () =>
+      roundsF.push(await load('(f) verify, hot keys, uncounted', uncounted, hotRequests, DURATION / ROUNDS));
     // Sanity: the authorize answers are grants, not refusals (autocannon counts them as non-2xx anyway).
     const granted = await fetch(`${rekey.url}/v1/keys/authorize`, {
       headers: { ...AUTHORIZE_HEADERS, 'x-api-key': hot[0]! },
     });
     if (granted.status !== 200) throw new Error(`hot key was not authorised: ${granted.status}`);
-    const order = [measureA, measureB, measureE];
+    const order = [measureA, measureB, measureE, measureF];
     for (let round = 0; round < ROUNDS; round++) {
-      // a b e, b e a, e a b, …: no side always runs first (or always right after the same other).
+      // a b e f, b e f a, …: no side always runs first (or always right after the same other).
       for (let i = 0; i < order.length; i++) await order[(round + i) % order.length]!();
     }
     const a = combine(roundsA);
     const b = combine(roundsB);
     const e = combine(roundsE);
+    const f = combine(roundsF);
     console.log(
       `    rounds (a): ${roundsA.map((m) => m.rps.toFixed(0)).join(', ')} req/s; (b): ${roundsB.map((m) => m.rps.toFixed(0)).join(', ')} req/s; ` +
         `ratio per round: ${roundsB.map((m, i) => (m.rps / roundsA[i]!.rps).toFixed(2)).join(', ')}; ` +
@@ -317,6 +332,11 @@ async function main() {
     print(a);
     print(b);
     print(e);
+    print(f);
+    console.log(
+      `    (b) counted / (f) uncounted per round: ${roundsB.map((m, i) => (m.rps / roundsF[i]!.rps).toFixed(3)).join(', ')}; ` +
+        `server CPU µs/request (f): ${roundsF.map((m) => m.cpuUs.toFixed(1)).join(', ')}`,
+    );
 
     let coldIndex = 0;
     const missesBefore = await metric(rekey.url, 'rekey_verify_cache_misses_total');
@@ -356,6 +376,11 @@ async function main() {
     console.log(
       `goal: (e) authorize within 5 % of (b) verify: ${(e.rps / b.rps).toFixed(3)}× throughput, ` +
         `${(e.cpuUs / b.cpuUs).toFixed(3)}× server CPU per request, p99 ${e.p99.toFixed(2)} vs ${b.p99.toFixed(2)} ms`,
+    );
+    console.log(
+      `goal: counting costs ≤ 3 % of hot throughput: (b) counted ${(b.rps / f.rps).toFixed(3)}× (f) uncounted ` +
+        `(median round ${median(roundsB.map((m, i) => m.rps / roundsF[i]!.rps)).toFixed(3)}×), ` +
+        `${(b.cpuUs / f.cpuUs).toFixed(3)}× server CPU per request`,
     );
     console.log(`verify/baseline throughput ratio: ${(b.rps / a.rps).toFixed(2)}`);
   } finally {

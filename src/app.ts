@@ -57,6 +57,8 @@ export interface StartOptions {
    * an in-process fake. Default: on exactly when the config has no Slack credentials.
    */
   localMode?: boolean;
+  /** Counts verifications in memory until each flush (default: a new UsageCounter). */
+  usage?: UsageCounter;
 }
 
 /** Wiring only: config → database → services → HTTP. Each surface registers itself here. */
@@ -80,8 +82,18 @@ export async function startRekey(config: Config, options: StartOptions): Promise
   const changes = new KeyChanges((error, change) =>
     logger.error({ err: error, keyId: change.keyId, change: change.type }, 'a key-change listener failed'),
   );
+  // Usage counting: in memory on the verify path, written every REKEY_USAGE_FLUSH. Registered first so
+  // it stops last: its final flush comes after every other surface stopped, right before the database closes.
+  const usage = options.usage ?? new UsageCounter();
+  const usageFlusher = startUsageFlusher({
+    counter: usage,
+    db: database.db,
+    intervalMs: config.REKEY_USAGE_FLUSH,
+    logger,
+  });
+  stoppers.push(() => usageFlusher.stop());
   // The gateways' path: cached verdicts, invalidated locally at once and across replicas by NOTIFY.
-  const verifyPath = await startVerifyPath({ config, database, changes, clock, metrics, logger });
+  const verifyPath = await startVerifyPath({ config, database, changes, clock, metrics, logger, usage });
   stoppers.push(() => verifyPath.stop());
   const services = createServices({
     db: database.db,
@@ -105,17 +117,6 @@ export async function startRekey(config: Config, options: StartOptions): Promise
     health.stop();
     await probe.close();
   });
-
-  // Usage counting: in memory on the verify path, written every REKEY_USAGE_FLUSH. Registered first so
-  // it stops last: its final flush comes after every other surface stopped, right before the database closes.
-  const usage = new UsageCounter();
-  const usageFlusher = startUsageFlusher({
-    counter: usage,
-    db: database.db,
-    intervalMs: config.REKEY_USAGE_FLUSH,
-    logger,
-  });
-  stoppers.push(() => usageFlusher.stop());
 
   // --- Slack: Bolt's listener on /slack/events (HTTP mode) or Socket Mode; ---
   // --- local mode: the same Bolt app against an in-process fake, plus the page at / ---

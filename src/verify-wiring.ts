@@ -3,6 +3,7 @@ import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import type { KeyChanges } from './services/key-changes.ts';
+import type { UsageCounter } from './services/usage-counter.ts';
 import { createVerifyCache, type VerifyCache } from './services/verify-cache.ts';
 import { connectVerifyInvalidation } from './services/verify-invalidation.ts';
 import type { Database } from './store/database.ts';
@@ -28,6 +29,8 @@ export async function startVerifyPath(deps: {
   clock: Clock;
   metrics: Metrics;
   logger: Logger;
+  /** Counts each verification of a known secret (the app's counter, flushed by its usage flusher). */
+  usage?: UsageCounter;
   /** Real PostgreSQL only: how often the LISTEN connection proves it still delivers. */
   heartbeatMs?: number;
   /** How long to wait before trying LISTEN again after it failed to start. */
@@ -40,6 +43,7 @@ export async function startVerifyPath(deps: {
     clock: deps.clock,
     maxEntries: deps.config.REKEY_CACHE_SIZE,
     ttlMs: deps.config.REKEY_CACHE_TTL,
+    usage: deps.usage,
     onHit: metrics.cacheHit,
     onMiss: () => misses.inc(),
     onSizeChange: (entries) => metrics.cacheSize.set(entries),

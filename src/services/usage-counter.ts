@@ -2,18 +2,24 @@ import { HOUR_MS, hourStartMs } from '../keys/usage.ts';
 import type { UseCount } from '../store/usage-store.ts';
 
 /**
- * What one cached secret has been presented since the last flush. The verify cache takes one per entry
- * (`slotFor`, once, when the entry is created) and hands it back on every verification, so counting a
- * request touches only these fields: no lookup by id, no allocation. Only the counter writes them.
+ * What one cached secret has been presented since the last flush. Each verify cache entry is one (its
+ * class extends this, so the fields cost no object of their own) and is handed back on every
+ * verification, so counting a request touches only these fields: no lookup by id, no allocation.
+ * Only the counter writes them.
+ *
+ * Every field is a small integer (the hour as a number of hours, times as ms into that hour), not epoch
+ * ms: V8 keeps small integers in the object itself, where an epoch-ms field would cost a boxed number
+ * of its own in every cached entry.
  */
 export class UseSlot {
   /** Presentations pending since the last drain (0: the slot is not on the dirty list). */
   uses = 0;
   expiredUses = 0;
-  firstMs = 0;
-  lastMs = 0;
-  /** End of the clock hour the pending presentations belong to. */
-  hourEndMs = 0;
+  /** The clock hour (UTC) the pending presentations belong to, in hours since the epoch. */
+  hour = 0;
+  /** First and last pending presentation, in ms after the start of `hour`. */
+  firstInHour = 0;
+  lastInHour = 0;
 
   constructor(readonly secretId: string) {}
 }
@@ -46,11 +52,12 @@ export class UsageCounter {
    */
   record(slot: UseSlot, nowMs: number, expired: boolean): void {
     if (slot.uses === 0) this.open(slot, nowMs);
-    else if (nowMs >= slot.hourEndMs) this.rollOver(slot, nowMs);
+    else if (nowMs >= (slot.hour + 1) * HOUR_MS) this.rollOver(slot, nowMs);
     slot.uses++;
     if (expired) slot.expiredUses++;
     // A clock stepped back must not move the last use backwards.
-    if (nowMs > slot.lastMs) slot.lastMs = nowMs;
+    const inHour = nowMs - slot.hour * HOUR_MS;
+    if (inHour > slot.lastInHour) slot.lastInHour = inHour;
   }
 
   /** Everything counted since the last drain, one entry per (secret, hour); the counter starts afresh. */
@@ -82,9 +89,7 @@ export class UsageCounter {
   }
 
   private open(slot: UseSlot, nowMs: number): void {
-    slot.firstMs = nowMs;
-    slot.lastMs = nowMs;
-    slot.hourEndMs = hourStartMs(nowMs) + HOUR_MS;
+    startHour(slot, nowMs);
     this.dirty.push(slot);
   }
 
@@ -93,20 +98,26 @@ export class UsageCounter {
     merge(this.carried, toCount(slot));
     slot.uses = 0;
     slot.expiredUses = 0;
-    slot.firstMs = nowMs;
-    slot.lastMs = nowMs;
-    slot.hourEndMs = hourStartMs(nowMs) + HOUR_MS;
+    startHour(slot, nowMs);
   }
 }
 
+function startHour(slot: UseSlot, nowMs: number): void {
+  const startMs = hourStartMs(nowMs);
+  slot.hour = startMs / HOUR_MS;
+  slot.firstInHour = nowMs - startMs;
+  slot.lastInHour = nowMs - startMs;
+}
+
 function toCount(slot: UseSlot): UseCount {
+  const startMs = slot.hour * HOUR_MS;
   return {
     secretId: slot.secretId,
-    hour: new Date(slot.hourEndMs - HOUR_MS),
+    hour: new Date(startMs),
     uses: slot.uses,
     expiredUses: slot.expiredUses,
-    firstUsedAt: new Date(slot.firstMs),
-    lastUsedAt: new Date(slot.lastMs),
+    firstUsedAt: new Date(startMs + slot.firstInHour),
+    lastUsedAt: new Date(startMs + slot.lastInHour),
   };
 }
 

@@ -1,8 +1,7 @@
 import { AppError } from '../errors.ts';
-import type { SecretFacts } from '../keys/verification.ts';
 import type { VerificationRow, VerificationRowByHash } from '../store/secrets-store.ts';
 import { batchPerTurn } from './batch-per-turn.ts';
-import type { VerdictStore } from './verdict-store.ts';
+import type { CountedFacts, VerdictStore } from './verdict-store.ts';
 
 export interface VerdictLoaderOptions {
   /**
@@ -23,7 +22,7 @@ export interface VerdictLoaderOptions {
 
 export interface VerdictLoader {
   /** The facts of a secret the store did not have, from the database, cached unless raced. */
-  load(digest: string, hash: string): Promise<SecretFacts | null>;
+  load(digest: string, hash: string): Promise<CountedFacts | null>;
   /** Requests arriving from now on must not join lookups that may have read the old rows. */
   forget(digests?: readonly string[]): void;
 }
@@ -38,7 +37,7 @@ export function createVerdictLoader(options: VerdictLoaderOptions): VerdictLoade
   const lookupTimeoutMs = options.lookupTimeoutMs ?? 1_500;
   const failFastMs = options.failFastMs ?? 1_000;
   /** Concurrent misses on one secret share one query (a hot key's first second after a restart). */
-  const inFlight = new Map<string, Promise<SecretFacts | null>>();
+  const inFlight = new Map<string, Promise<CountedFacts | null>>();
   let failingUntil = 0;
   let failing = false;
 
@@ -61,7 +60,7 @@ export function createVerdictLoader(options: VerdictLoaderOptions): VerdictLoade
     return hashes.map((hash) => byHash.get(hash));
   });
 
-  const fetch = async (digest: string, hash: string): Promise<SecretFacts | null> => {
+  const fetch = async (digest: string, hash: string): Promise<CountedFacts | null> => {
     if (failing && performance.now() < failingUntil) throw unavailable(new Error('recent database failure'));
     // Taken when the miss is queued, before its query starts: an invalidation at any point after this
     // keeps the answer from being cached (the answer itself is still as fresh as the query).

@@ -1,12 +1,11 @@
 import { LRUCache } from 'lru-cache';
 import { type SecretFacts, type ValidVerdict, validVerdict } from '../keys/verification.ts';
 import type { VerificationRow } from '../store/secrets-store.ts';
+import { UseSlot } from './usage-counter.ts';
 
-/**
- * A key's properties, held once for all its cached secrets, and also the facts of its current secret
- * (no expiry): a key's current secret costs the cache one map slot and nothing else.
- */
-class KeyRecord implements SecretFacts {
+/** A key's properties, held once for all its cached secrets. */
+class KeyRecord {
+  /** The answer for its current secret (no expiry); its secrets in grace derive theirs from it. */
   readonly valid: ValidVerdict;
   /** Cached secrets pointing here; the record leaves the key index with the last of them. */
   secrets = 0;
@@ -15,25 +14,32 @@ class KeyRecord implements SecretFacts {
   constructor(row: VerificationRow, products: readonly string[]) {
     this.valid = validVerdict({ keyId: row.keyId, name: row.name, products }, null);
   }
-  /** On the prototype, not in each record: a key's current secret never has an expiry. */
-  get expiresAtMs(): null {
-    return null;
-  }
 }
 
-/** A secret with an expiry (in grace, or expired): its own instant and "expiring" answer. */
-class ExpiringSecret implements SecretFacts {
-  readonly valid: ValidVerdict;
+/**
+ * One cached secret: its key, its expiry (null for a key's current secret) and the usage slot its
+ * verifications are counted in. Each secret has an entry of its own, even a key's current one, so
+ * counts never go to another secret of the same key.
+ */
+class CachedSecret extends UseSlot implements SecretFacts {
+  /** A secret in grace's own "expiring" answer, built on its first valid verification. */
+  private ownValid: ValidVerdict | undefined = undefined;
   constructor(
     readonly key: KeyRecord,
-    readonly expiresAtMs: number,
+    readonly expiresAtMs: number | null,
+    secretId: string,
   ) {
-    this.valid = validVerdict(key.valid, expiresAtMs);
+    super(secretId);
+  }
+  get valid(): ValidVerdict {
+    if (this.expiresAtMs === null) return this.key.valid;
+    this.ownValid ??= validVerdict(this.key.valid, this.expiresAtMs);
+    return this.ownValid;
   }
 }
 
-type Cached = KeyRecord | ExpiringSecret;
-const keyOf = (cached: Cached): KeyRecord => (cached instanceof ExpiringSecret ? cached.key : cached);
+/** What the store hands out: the facts the rule decides on, and the slot its verifications count in. */
+export type CountedFacts = SecretFacts & UseSlot;
 
 export interface VerdictStoreOptions {
   /** Bound of the positive cache (secrets of live keys). */
@@ -48,14 +54,14 @@ export interface VerdictStoreOptions {
 
 export interface VerdictStore {
   /** The facts of a cached secret, null when it is cached as unknown (NOT_FOUND), undefined on a miss. */
-  get(digest: string): SecretFacts | null | undefined;
+  get(digest: string): CountedFacts | null | undefined;
   /**
    * Caches what a lookup found (a row of a live key, or nothing) and returns its facts. Only for a
    * lookup that started at `epoch` or later: an older answer may predate an invalidation.
    */
-  remember(digest: string, row: VerificationRow | undefined): SecretFacts | null;
+  remember(digest: string, row: VerificationRow | undefined): CountedFacts | null;
   /** The facts of a row without caching them (an answer that raced an invalidation). */
-  describe(row: VerificationRow | undefined): SecretFacts | null;
+  describe(row: VerificationRow | undefined): CountedFacts | null;
   /** Bumped by every invalidation. */
   readonly epoch: number;
   invalidate(digests: readonly string[]): void;
@@ -72,13 +78,13 @@ export interface VerdictStore {
 export function createVerdictStore(options: VerdictStoreOptions): VerdictStore {
   /** Live keys with cached secrets, so a key's secrets share one record and a key change drops them all. */
   const keys = new Map<string, KeyRecord>();
-  const release = (cached: Cached) => {
-    const key = keyOf(cached);
+  const release = (cached: CachedSecret) => {
+    const { key } = cached;
     if (--key.secrets === 0 && keys.get(key.valid.keyId) === key) keys.delete(key.valid.keyId);
   };
   // ttlResolution 0: read the clock on each get instead of arming a timer every millisecond to
   // refresh a cached one (a timer per ms is more work than a performance.now() per request).
-  const positive = new LRUCache<string, Cached>({
+  const positive = new LRUCache<string, CachedSecret>({
     max: options.maxEntries,
     ttl: options.ttlMs,
     ttlResolution: 0,
@@ -124,14 +130,16 @@ export function createVerdictStore(options: VerdictStoreOptions): VerdictStore {
     return key;
   };
 
-  const facts = (key: KeyRecord, row: VerificationRow): Cached =>
-    row.expiresAt === null ? key : new ExpiringSecret(key, row.expiresAt.getTime());
+  // Each entry is its secret's usage slot: a new entry starts a new slot, even for a secret cached
+  // before (the counter adds two slots of one secret together).
+  const facts = (key: KeyRecord, row: VerificationRow): CachedSecret =>
+    new CachedSecret(key, row.expiresAt?.getTime() ?? null, row.secretId);
 
   return {
     get(digest) {
       const cached = positive.get(digest);
       if (cached !== undefined) {
-        if (!keyOf(cached).dropped) return cached;
+        if (!cached.key.dropped) return cached;
         positive.delete(digest);
         reportSize();
         return undefined;
@@ -146,8 +154,8 @@ export function createVerdictStore(options: VerdictStoreOptions): VerdictStore {
       }
       const key = recordFor(row);
       const cached = facts(key, row);
-      // Counted once per entry: setting the very same record again does not dispose of the old one.
-      if (positive.peek(digest, { allowStale: true }) !== cached) key.secrets++;
+      // Each entry is new: an entry it replaces is disposed of (and released) by the set itself.
+      key.secrets++;
       positive.set(digest, cached);
       reportSize();
       return cached;

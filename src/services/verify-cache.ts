@@ -4,13 +4,14 @@ import { hashToken } from '../keys/hash.ts';
 import { isWellFormedToken } from '../keys/token.ts';
 import {
   decideVerification,
+  EXPIRED,
   MALFORMED,
   NOT_FOUND,
-  type SecretFacts,
   type VerifyResult,
 } from '../keys/verification.ts';
+import type { UsageCounter } from './usage-counter.ts';
 import { createVerdictLoader, type VerdictLoaderOptions } from './verdict-loader.ts';
-import { createVerdictStore, type VerdictStoreOptions } from './verdict-store.ts';
+import { type CountedFacts, createVerdictStore, type VerdictStoreOptions } from './verdict-store.ts';
 
 export type Verifier = (token: unknown) => Promise<VerifyResult>;
 
@@ -19,6 +20,11 @@ export interface VerifyCacheOptions extends VerdictStoreOptions, Omit<VerdictLoa
   /** Metrics hooks, kept as plain callbacks so this service knows nothing about prom-client. */
   onHit?: () => void;
   onMiss?: () => void;
+  /**
+   * Counts every verdict on a known secret (valid or EXPIRED) in the secret's slot; MALFORMED and
+   * NOT_FOUND count nowhere. Without it nothing is counted (the CLI's short-lived verifier).
+   */
+  usage?: UsageCounter;
 }
 
 export interface VerifyCache {
@@ -66,8 +72,17 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
   const loader = createVerdictLoader({ ...options, store });
   const nowMs = clock.nowMs ? () => clock.nowMs!() : () => clock.now().getTime();
 
-  /** Every verdict on a secret the database knows passes here, from a hit or a lookup, valid or not. */
-  const answer = (secret: SecretFacts): VerifyResult => decideVerification(secret, nowMs());
+  const { usage } = options;
+  /**
+   * Every verdict on a secret the database knows passes here, from a hit or a lookup, valid or not,
+   * so this is the one place it is counted: a few field writes in its slot, nothing else.
+   */
+  const answer = (secret: CountedFacts): VerifyResult => {
+    const now = nowMs();
+    const verdict = decideVerification(secret, now);
+    if (usage !== undefined) usage.record(secret, now, verdict === EXPIRED);
+    return verdict;
+  };
 
   /**
    * The well-formed token verifyNow last found missing, and its digest: the verify route calls `verify`

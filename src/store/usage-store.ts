@@ -1,6 +1,6 @@
-import { and, desc, gte, inArray, lt, sql } from 'drizzle-orm';
-import { secretLastUse, secretUseHours } from '../../db/schema/index.ts';
-import type { DbOrTx } from './database.ts';
+import { and, desc, gte, inArray, sql } from 'drizzle-orm';
+import { secretUseHours } from '../../db/schema/index.ts';
+import { type DbOrTx, rowsOf } from './database.ts';
 
 /** What one replica counted for one secret in one clock hour since its last flush. */
 export interface UseCount {
@@ -20,55 +20,63 @@ const arrayParam = (values: readonly (string | number)[]) => `{${values.join(','
  * Adds one flush's counts, in ONE statement however many secrets it holds: hourly rows are incremented
  * (never overwritten), so replicas flushing the same secret and hour add up exactly. Rows go in
  * (secret, hour) order so two replicas flushing overlapping sets lock rows in the same order and cannot
- * deadlock. The last-use table only ever moves forward (`greatest`).
+ * deadlock. Only the hourly table is written: the last use is each secret's latest hourly row, and
+ * `secret_last_use` takes it over when retention drops that row (one table per flush, not two).
  */
 export async function addUseCounts(db: DbOrTx, counts: readonly UseCount[]): Promise<void> {
   const merged = mergeCounts(counts);
   if (merged.length === 0) return;
+  const hourText = new Map<number, string>();
+  const hourOf = (count: UseCount) => {
+    const ms = count.hour.getTime();
+    let text = hourText.get(ms);
+    if (text === undefined) {
+      text = count.hour.toISOString();
+      hourText.set(ms, text);
+    }
+    return text;
+  };
   await db.execute(sql`
-    with batch as (
-      select * from unnest(
-        ${arrayParam(merged.map((c) => c.secretId))}::uuid[],
-        ${arrayParam(merged.map((c) => c.hour.toISOString()))}::timestamptz[],
-        ${arrayParam(merged.map((c) => c.uses))}::bigint[],
-        ${arrayParam(merged.map((c) => c.expiredUses))}::bigint[],
-        ${arrayParam(merged.map((c) => c.firstUsedAt.toISOString()))}::timestamptz[],
-        ${arrayParam(merged.map((c) => c.lastUsedAt.toISOString()))}::timestamptz[]
-      ) as b(secret_id, hour, uses, expired_uses, first_used_at, last_used_at)
-    ), hours as (
-      insert into secret_use_hours as h (secret_id, hour, uses, expired_uses, first_used_at, last_used_at)
-      select secret_id, hour, uses, expired_uses, first_used_at, last_used_at from batch
-       order by secret_id, hour
-      on conflict (secret_id, hour) do update set
-        uses = h.uses + excluded.uses,
-        expired_uses = h.expired_uses + excluded.expired_uses,
-        first_used_at = least(h.first_used_at, excluded.first_used_at),
-        last_used_at = greatest(h.last_used_at, excluded.last_used_at)
-      returning 1
-    )
-    insert into secret_last_use as l (secret_id, last_used_at)
-    select secret_id, max(last_used_at) from batch group by secret_id order by secret_id
-    on conflict (secret_id) do update set last_used_at = greatest(l.last_used_at, excluded.last_used_at)`);
+    insert into secret_use_hours as h (secret_id, hour, uses, expired_uses, first_used_at, last_used_at)
+    select * from unnest(
+      ${arrayParam(merged.map((c) => c.secretId))}::uuid[],
+      ${arrayParam(merged.map(hourOf))}::timestamptz[],
+      ${arrayParam(merged.map((c) => c.uses))}::bigint[],
+      ${arrayParam(merged.map((c) => c.expiredUses))}::bigint[],
+      ${arrayParam(merged.map((c) => c.firstUsedAt.toISOString()))}::timestamptz[],
+      ${arrayParam(merged.map((c) => c.lastUsedAt.toISOString()))}::timestamptz[]
+    ) as b(secret_id, hour, uses, expired_uses, first_used_at, last_used_at)
+     order by secret_id, hour
+    on conflict (secret_id, hour) do update set
+      uses = h.uses + excluded.uses,
+      expired_uses = h.expired_uses + excluded.expired_uses,
+      first_used_at = least(h.first_used_at, excluded.first_used_at),
+      last_used_at = greatest(h.last_used_at, excluded.last_used_at)`);
 }
 
-/** ON CONFLICT cannot touch one row twice in a statement: one entry per (secret, hour), sorted. */
+const bySecretAndHour = (a: UseCount, b: UseCount) =>
+  a.secretId === b.secretId ? a.hour.getTime() - b.hour.getTime() : a.secretId < b.secretId ? -1 : 1;
+
+/**
+ * ON CONFLICT cannot touch one row twice in a statement: one entry per (secret, hour), sorted. Sorted
+ * first, so repeats are neighbours and merge without a lookup table (a drained counter has none).
+ */
 function mergeCounts(counts: readonly UseCount[]): UseCount[] {
-  const byKey = new Map<string, UseCount>();
-  for (const count of counts) {
-    const key = `${count.secretId}|${count.hour.getTime()}`;
-    const seen = byKey.get(key);
-    if (!seen) {
-      byKey.set(key, { ...count });
+  const sorted = [...counts].sort(bySecretAndHour);
+  const merged: UseCount[] = [];
+  let last: UseCount | undefined;
+  for (const count of sorted) {
+    if (last === undefined || bySecretAndHour(last, count) !== 0) {
+      last = { ...count };
+      merged.push(last);
       continue;
     }
-    seen.uses += count.uses;
-    seen.expiredUses += count.expiredUses;
-    if (count.firstUsedAt < seen.firstUsedAt) seen.firstUsedAt = count.firstUsedAt;
-    if (count.lastUsedAt > seen.lastUsedAt) seen.lastUsedAt = count.lastUsedAt;
+    last.uses += count.uses;
+    last.expiredUses += count.expiredUses;
+    if (count.firstUsedAt < last.firstUsedAt) last.firstUsedAt = count.firstUsedAt;
+    if (count.lastUsedAt > last.lastUsedAt) last.lastUsedAt = count.lastUsedAt;
   }
-  return [...byKey.values()].sort((a, b) =>
-    a.secretId === b.secretId ? a.hour.getTime() - b.hour.getTime() : a.secretId < b.secretId ? -1 : 1,
-  );
+  return merged;
 }
 
 export type UseHourRow = typeof secretUseHours.$inferSelect;
@@ -87,21 +95,42 @@ export async function findUseHours(
     .orderBy(desc(secretUseHours.hour), secretUseHours.secretId);
 }
 
-/** The last presentation of each of these secrets that has ever been presented. */
+/**
+ * The last presentation of each of these secrets that has ever been presented: its latest hourly row,
+ * or what `secret_last_use` kept of rows retention has dropped.
+ */
 export async function findLastUses(db: DbOrTx, secretIds: readonly string[]): Promise<Map<string, Date>> {
   if (secretIds.length === 0) return new Map();
-  const rows = await db
-    .select()
-    .from(secretLastUse)
-    .where(inArray(secretLastUse.secretId, [...secretIds]));
-  return new Map(rows.map((row) => [row.secretId, row.lastUsedAt]));
+  const ids = arrayParam(secretIds);
+  const rows = rowsOf<{ secret_id: string; last_used_at: Date | string }>(
+    await db.execute(sql`
+      select secret_id, max(last_used_at) as last_used_at from (
+        select secret_id, last_used_at from secret_last_use where secret_id = any(${ids}::uuid[])
+        union all
+        select secret_id, max(last_used_at) from secret_use_hours where secret_id = any(${ids}::uuid[])
+         group by secret_id
+      ) as u group by secret_id`),
+  );
+  return new Map(rows.map((row) => [row.secret_id, new Date(row.last_used_at)]));
 }
 
-/** Retention: drops hourly rows that started before `cutoff`; returns how many went. */
+/**
+ * Retention: drops hourly rows that started before `cutoff` and returns how many went. In the same
+ * statement, the last use they held moves to `secret_last_use` (only ever forward), so a secret unused
+ * for longer than the retention still shows when it was last presented.
+ */
 export async function dropUseHoursBefore(db: DbOrTx, cutoff: Date): Promise<number> {
-  const result = await db
-    .delete(secretUseHours)
-    .where(lt(secretUseHours.hour, cutoff))
-    .returning({ secretId: secretUseHours.secretId });
-  return result.length;
+  const rows = rowsOf<{ dropped: number | string }>(
+    await db.execute(sql`
+      with dropped as (
+        delete from secret_use_hours where hour < ${cutoff.toISOString()}::timestamptz
+        returning secret_id, last_used_at
+      ), kept as (
+        insert into secret_last_use as l (secret_id, last_used_at)
+        select secret_id, max(last_used_at) from dropped group by secret_id order by secret_id
+        on conflict (secret_id) do update set last_used_at = greatest(l.last_used_at, excluded.last_used_at)
+      )
+      select count(*) as dropped from dropped`),
+  );
+  return Number(rows[0]?.dropped ?? 0);
 }

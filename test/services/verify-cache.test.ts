@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../src/keys/hash.ts';
 import { generateToken } from '../../src/keys/token.ts';
+import { UsageCounter } from '../../src/services/usage-counter.ts';
 import { createVerifyCache } from '../../src/services/verify-cache.ts';
 import { connectVerifyInvalidation } from '../../src/services/verify-invalidation.ts';
 import {
@@ -388,5 +389,92 @@ describe('verify cache against the database', () => {
       requestId: 'now-1',
     });
     expect(await cache.verify(old)).toEqual({ valid: false, code: 'EXPIRED' });
+  });
+});
+
+describe('verify cache: counting each verification of a known secret', () => {
+  const counted = (usage: UsageCounter) =>
+    Object.fromEntries(usage.drain().map((c) => [c.secretId, { uses: c.uses, expired: c.expiredUses }]));
+
+  it('counts the first answer, every cache hit after it and the EXPIRED answers, each toward its own secret', async () => {
+    const clock = manualClock('2026-01-15T10:00:00.000Z');
+    const [current, old] = [token(), token()];
+    const rows = new Map<string, VerificationRow>([
+      [hashToken(current), { ...row(), secretId: 'current' }],
+      [hashToken(old), { ...row(new Date('2026-01-15T10:00:05.000Z')), secretId: 'old' }],
+    ]);
+    const lookupMany = perHash(async (hash) => rows.get(hash));
+    const usage = new UsageCounter();
+    const cache = createVerifyCache({ lookupMany, clock, maxEntries: 10, ttlMs: 60_000, usage });
+    for (let i = 0; i < 3; i++) expect(await cache.verify(current)).toMatchObject({ valid: true });
+    expect(await cache.verify(old)).toMatchObject({ valid: true, status: 'expiring' });
+    // The hot path: a hit answered synchronously, as the verify route serves most requests.
+    expect(cache.verifyNow(old)).toMatchObject({ valid: true, status: 'expiring' });
+    clock.advance(5_000);
+    for (let i = 0; i < 4; i++) expect(await cache.verify(old)).toEqual({ valid: false, code: 'EXPIRED' });
+    expect(cache.verifyNow(current)).toMatchObject({ valid: true });
+    expect(lookupMany.queries).toHaveLength(2);
+    expect(counted(usage)).toEqual({ current: { uses: 4, expired: 0 }, old: { uses: 6, expired: 4 } });
+  });
+
+  it('counts MALFORMED and NOT_FOUND nowhere, cached or not', async () => {
+    const known = token();
+    const usage = new UsageCounter();
+    const cache = createVerifyCache({
+      lookupMany: perHash(async (hash) =>
+        hash === hashToken(known) ? { ...row(), secretId: 'known' } : undefined,
+      ),
+      clock: manualClock(),
+      maxEntries: 10,
+      ttlMs: 60_000,
+      usage,
+    });
+    const unknown = token();
+    const typo = `${known.slice(0, -1)}${known.endsWith('A') ? 'B' : 'A'}`;
+    for (let i = 0; i < 3; i++) {
+      expect(await cache.verify(unknown)).toEqual({ valid: false, code: 'NOT_FOUND' });
+      expect(cache.verifyNow(unknown)).toEqual({ valid: false, code: 'NOT_FOUND' });
+      expect(await cache.verify(typo)).toEqual({ valid: false, code: 'MALFORMED' });
+      expect(await cache.verify('rk_live_short')).toEqual({ valid: false, code: 'MALFORMED' });
+    }
+    expect(usage.pending).toBe(0);
+    expect(await cache.verify(known)).toMatchObject({ valid: true });
+    expect(counted(usage)).toEqual({ known: { uses: 1, expired: 0 } });
+  });
+
+  it('keeps counting a secret whose entry was dropped and cached again, adding both entries’ counts', async () => {
+    const t = token();
+    const usage = new UsageCounter();
+    const lookupMany = perHash(async () => ({ ...row(), secretId: 'again' }));
+    const cache = createVerifyCache({
+      lookupMany,
+      clock: manualClock(),
+      maxEntries: 10,
+      ttlMs: 60_000,
+      usage,
+    });
+    for (let i = 0; i < 3; i++) await cache.verify(t);
+    cache.invalidate([hashToken(t)]);
+    for (let i = 0; i < 2; i++) await cache.verify(t);
+    cache.clear();
+    await cache.verify(t);
+    expect(lookupMany.queries).toHaveLength(3);
+    expect(counted(usage)).toEqual({ again: { uses: 6, expired: 0 } });
+  });
+
+  it('counts a burst of concurrent first verifications of one secret once each', async () => {
+    const t = token();
+    const usage = new UsageCounter();
+    const lookupMany = perHash(async () => ({ ...row(), secretId: 'burst' }));
+    const cache = createVerifyCache({
+      lookupMany,
+      clock: manualClock(),
+      maxEntries: 10,
+      ttlMs: 60_000,
+      usage,
+    });
+    await Promise.all(Array.from({ length: 7 }, () => cache.verify(t)));
+    expect(lookupMany.queries).toHaveLength(1);
+    expect(counted(usage)).toEqual({ burst: { uses: 7, expired: 0 } });
   });
 });

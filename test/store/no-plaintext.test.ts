@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { UsageCounter } from '../../src/services/usage-counter.ts';
 import { rowsOf } from '../../src/store/database.ts';
-import { addUseCounts } from '../../src/store/usage-store.ts';
+import { addUseCounts, dropUseHoursBefore } from '../../src/store/usage-store.ts';
 import { createTestKey } from '../support/fixtures.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { cliActor, testServices } from '../support/test-services.ts';
@@ -31,10 +31,17 @@ it('no table holds a key string after a create, two rotations and counted uses',
   // Uses of every secret, as the verify path counts them and the flusher writes them.
   const counter = new UsageCounter();
   const key = await services.showKey({ name: created.key.name });
+  const now = services.clock.now().getTime();
   for (const secret of [key.current!, ...key.inGrace]) {
-    counter.record(counter.slotFor(secret.id), services.clock.now().getTime(), false);
+    const slot = counter.slotFor(secret.id);
+    counter.record(slot, now - 40 * 24 * 3_600_000, false);
+    counter.record(slot, now, true);
   }
   await addUseCounts(database.db, counter.drain());
+  // Retention moves the old hours' last use to secret_last_use: both usage tables hold rows.
+  expect(await dropUseHoursBefore(database.db, new Date(now - 30 * 24 * 3_600_000))).toBe(
+    1 + key.inGrace.length,
+  );
   const tables = rowsOf<{ table_schema: string; table_name: string }>(
     await database.db.execute(
       sql`select table_schema, table_name from information_schema.tables where table_schema in ('public', 'drizzle') and table_type = 'BASE TABLE'`,
@@ -48,6 +55,7 @@ it('no table holds a key string after a create, two rotations and counted uses',
     const rows = rowsOf(
       await database.db.execute(sql.raw(`select * from "${table_schema}"."${table_name}"`)),
     );
+    if (table_name.startsWith('secret_')) expect(rows.length, table_name).toBeGreaterThan(0);
     dump += JSON.stringify(rows);
   }
   expect(dump).toContain(created.key.name);

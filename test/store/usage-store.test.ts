@@ -95,6 +95,31 @@ describe('usage counts in the database', () => {
     expect(rows.map((r) => r.uses)).toEqual([3]);
     expect((await findLastUses(database.db, [oldId])).has(oldId)).toBe(true);
   });
+
+  it('still knows the exact last use of a secret once retention has dropped every hour it was used in', async () => {
+    const { oldId, newId } = await twoSecrets();
+    const h = '2026-02-01T10:00:00Z';
+    await addUseCounts(database.db, [
+      count(oldId, h, 2, {
+        firstUsedAt: hour('2026-02-01T10:01:00Z'),
+        lastUsedAt: hour('2026-02-01T10:41:07.123Z'),
+      }),
+      count(oldId, '2026-02-01T08:00:00Z', 1, {
+        firstUsedAt: hour('2026-02-01T08:01:00Z'),
+        lastUsedAt: hour('2026-02-01T08:02:00Z'),
+      }),
+    ]);
+    expect(await dropUseHoursBefore(database.db, hour('2026-02-02T00:00:00Z'))).toBeGreaterThanOrEqual(2);
+    expect(await findUseHours(database.db, [oldId], new Date(0))).toEqual([]);
+    const last = await findLastUses(database.db, [oldId, newId]);
+    expect(last.get(oldId)?.toISOString()).toBe('2026-02-01T10:41:07.123Z');
+    expect(last.has(newId)).toBe(false);
+    // A later use moves it forward again.
+    await addUseCounts(database.db, [count(oldId, '2026-02-03T09:00:00Z', 1)]);
+    expect((await findLastUses(database.db, [oldId])).get(oldId)?.toISOString()).toBe(
+      '2026-02-03T09:00:02.000Z',
+    );
+  });
 });
 
 describe.runIf(onRealPostgres)('usage flushes from several replicas on PostgreSQL', () => {
