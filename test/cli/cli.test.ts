@@ -2,8 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reportCliError, runCli } from '../../src/cli/run-cli.ts';
 import { failableDb } from '../slack/harness.ts';
+import { runCliInProcess } from '../support/run-cli-in-process.ts';
 import { runCliProcess } from '../support/spawn-rekey.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { testServices, uniqueName } from '../support/test-services.ts';
@@ -16,17 +16,8 @@ afterAll(() => database.close());
 
 const TOKEN = /rk_live_[0-9A-Za-z]{38}/g;
 
-async function cli(args: string[], services = testServices(database)) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t) };
-  let code: number;
-  try {
-    code = await runCli(args, services, io);
-  } catch (error) {
-    code = reportCliError(error, args.includes('--json'), io);
-  }
-  return { code, out: out.join('\n'), err: err.join('\n') };
+function cli(args: string[], services = testServices(database)) {
+  return runCliInProcess(args, services);
 }
 
 describe('rekey keys', () => {

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reportCliError, runCli } from '../../src/cli/run-cli.ts';
-import type { Services } from '../../src/services/services.ts';
 import { UsageCounter } from '../../src/services/usage-counter.ts';
 import { addUseCounts } from '../../src/store/usage-store.ts';
 import { createTestKey, rotateTestKey } from '../support/fixtures.ts';
+import { runCliInProcess } from '../support/run-cli-in-process.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { testServices } from '../support/test-services.ts';
 
@@ -15,18 +14,7 @@ afterAll(() => database.close());
 
 const TOKEN = /rk_live_[0-9A-Za-z]{38}/g;
 
-async function cli(args: string[], services: Services) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t) };
-  let code: number;
-  try {
-    code = await runCli(args, services, io);
-  } catch (error) {
-    code = reportCliError(error, args.includes('--json'), io);
-  }
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const cli = runCliInProcess;
 
 /**
  * A key rotated three times on 2026-01-15 (two old keys stopped at once, the third kept for 24 hours),

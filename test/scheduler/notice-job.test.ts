@@ -1,17 +1,15 @@
-import { isNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { secrets } from '../../db/schema/index.ts';
 import type { Delay } from '../../src/keys/delay.ts';
 import { claimDueNotices } from '../../src/services/notify-expiring.ts';
-import { HOUR, MINUTE, manualClock } from '../support/manual-clock.ts';
+import { HOUR, MINUTE } from '../support/manual-clock.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
-import { slackActor, testServices } from '../support/test-services.ts';
+import { slackActor } from '../support/test-services.ts';
 import {
   DEFAULT_OFFSETS,
   notificationsOf,
   postKind,
-  recordingPoster,
   rotatedKey,
+  schedulerEra,
   secretRow,
   tick,
 } from './support.ts';
@@ -26,15 +24,7 @@ afterAll(() => database.close());
 let era = 0;
 async function setup() {
   era += 1;
-  // Secrets left by earlier tests would fall due in this test's era: take them off the scheduler's list.
-  await database.db
-    .update(secrets)
-    .set({ retiredAt: new Date(0) })
-    .where(isNull(secrets.retiredAt));
-  const clock = manualClock(new Date(Date.UTC(2026, 0, 1) + era * 30 * 24 * HOUR));
-  const services = testServices(database, { clock });
-  const slack = recordingPoster(clock);
-  return { clock, services, slack, poster: slack.poster };
+  return schedulerEra(database, era, Date.UTC(2026, 0, 1));
 }
 
 describe('the reminder schedule, ticking every 10 minutes through the whole grace period', () => {

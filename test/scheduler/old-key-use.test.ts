@@ -1,21 +1,18 @@
-import { isNull } from 'drizzle-orm';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { secrets } from '../../db/schema/index.ts';
 import { hourStartMs } from '../../src/keys/usage.ts';
 import { decodeEndGraceValue } from '../../src/slack/end-grace-value.ts';
 import { ids } from '../../src/slack/ids.ts';
 import { addUseCounts } from '../../src/store/usage-store.ts';
 import { KEY_STRING } from '../slack/harness.ts';
-import { HOUR, MINUTE, manualClock } from '../support/manual-clock.ts';
+import { HOUR, MINUTE } from '../support/manual-clock.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
-import { testServices } from '../support/test-services.ts';
 import {
   notificationsOf,
   type Post,
   postKind,
-  recordingPoster,
   rotatedKey,
+  schedulerEra,
   secretRow,
   tick,
 } from './support.ts';
@@ -29,14 +26,7 @@ afterAll(() => database.close());
 let era = 0;
 async function setup() {
   era += 1;
-  // Secrets left by earlier tests would fall due in this test's era: take them off the scheduler's list.
-  await database.db
-    .update(secrets)
-    .set({ retiredAt: new Date(0) })
-    .where(isNull(secrets.retiredAt));
-  const clock = manualClock(new Date(Date.UTC(2026, 2, 1) + era * 30 * 24 * HOUR));
-  const services = testServices(database, { clock });
-  const slack = recordingPoster(clock);
+  const { clock, services, slack } = await schedulerEra(database, era, Date.UTC(2026, 2, 1));
   const logs: string[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => logs.push(line) });
   return { clock, services, slack, logs, logger };

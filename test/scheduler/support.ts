@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { eq, isNull } from 'drizzle-orm';
 import { pino } from 'pino';
 import { notifications, secrets } from '../../db/schema/index.ts';
 import type { Delay } from '../../src/keys/delay.ts';
@@ -9,8 +9,8 @@ import type { Services } from '../../src/services/services.ts';
 import type { Actor } from '../../src/services/types.ts';
 import type { Database } from '../../src/store/database.ts';
 import { createTestKey, rotateTestKey } from '../support/fixtures.ts';
-import type { ManualClock } from '../support/manual-clock.ts';
-import { cliActor, uniqueName } from '../support/test-services.ts';
+import { HOUR, type ManualClock, manualClock } from '../support/manual-clock.ts';
+import { cliActor, testServices, uniqueName } from '../support/test-services.ts';
 
 export const silentLogger = pino({ level: 'silent' });
 export const DEFAULT_OFFSETS = [24 * 3_600_000, 3_600_000, 10 * 60_000];
@@ -137,4 +137,20 @@ export async function secretRow(database: Database, secretId: string) {
 export function postKind(post: Post): 'reminder' | 'expired' | 'used_after_expiry' {
   if (post.text.includes('still sent after')) return 'used_after_expiry';
   return post.text.includes('stopped working') ? 'expired' : 'reminder';
+}
+
+/**
+ * A scheduler test's own stretch of time (era n of 30 days from `startMs`), far from the others', with
+ * the secrets earlier tests left unretired taken off the scheduler's list so they never fall due with
+ * this test's.
+ */
+export async function schedulerEra(database: Database, era: number, startMs: number) {
+  await database.db
+    .update(secrets)
+    .set({ retiredAt: new Date(0) })
+    .where(isNull(secrets.retiredAt));
+  const clock = manualClock(new Date(startMs + era * 30 * 24 * HOUR));
+  const services = testServices(database, { clock });
+  const slack = recordingPoster(clock);
+  return { clock, services, slack, poster: slack.poster };
 }
