@@ -12,8 +12,10 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Each file opens its own database (a PGlite copy or a fresh PostgreSQL database): no shared state.
     fileParallelism: true,
-    // Most files spend their time waiting (child processes, timers, sockets), not computing, so more
-    // workers than cores pays off; vitest's default (cores - 1) runs every file in turn on 2 cores.
-    maxWorkers: Math.max(availableParallelism(), 4),
+    // Many files wait (child processes, timers, sockets) rather than compute, so at least two files run
+    // at once even on 2 cores, where vitest's default (cores - 1) runs every file in turn. Not more:
+    // four workers on 2 cores starved the processes the process tests start (rekey, the CLI, nginx)
+    // past their start-up bounds.
+    maxWorkers: Math.max(availableParallelism(), 2),
   },
 });

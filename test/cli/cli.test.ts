@@ -170,5 +170,7 @@ describe('npx rekey', () => {
     expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ name: 'from-bin' })]);
     const bad = await runCliProcess(['keys', 'rotate', 'from-bin', '--delay', '1h'], { cwd });
     expect(bad.code).toBe(2);
-  }, 60_000);
+    // Three cold processes, each compiling the CLI and opening (the first creating) an embedded database:
+    // seconds each on an idle machine, far more while other test files share its cores.
+  }, 180_000);
 });
