@@ -1,21 +1,11 @@
-/**
- * `npm run bench:scheduler`: the scheduler at scale on a real PostgreSQL (a benchmark, not a test).
- * Seeds 100 000 old secrets in grace in a scratch database (created here, dropped at the end), then
- * times the first tick (which plans every secret once), an empty tick, and a busy tick with 10 000
- * reminders due, counting the SQL statements each one sends, and prints the EXPLAIN of the empty tick's
- * query. DATABASE_URL names the server (default postgres://postgres@127.0.0.1:5432/test).
- */
-import { randomBytes } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import { drizzle } from 'drizzle-orm/postgres-js';
 import { pino } from 'pino';
-import postgres from 'postgres';
-import * as schema from '../db/schema/index.ts';
+import type postgres from 'postgres';
 import { runNoticeTick } from '../src/scheduler/notice-job.ts';
 import type { SlackPoster } from '../src/scheduler/slack-poster.ts';
-import { type Db, rowsOf } from '../src/store/database.ts';
+import { rowsOf } from '../src/store/database.ts';
 import { dueProbeQuery, dueSecretsQuery } from '../src/store/notifications-store.ts';
-import { openPostgres } from '../src/store/open-postgres.ts';
+import { openScratchDatabase } from './scratch-database.ts';
 
 const SECRETS = 100_000;
 const DUE = 10_000;
@@ -25,27 +15,9 @@ const T0 = new Date('2027-06-01T00:00:00Z');
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
-const serverUrl = process.env.DATABASE_URL?.trim() || 'postgres://postgres@127.0.0.1:5432/test';
-const scratch = `rekey_bench_scheduler_${randomBytes(4).toString('hex')}`;
-const url = new URL(serverUrl);
-url.pathname = `/${scratch}`;
-
-const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-await admin.unsafe(`create database "${scratch}"`);
-let statements = 0;
-let client: postgres.Sql | undefined;
+const scratch = await openScratchDatabase('scheduler', { max: 10 });
+const { client, db } = scratch;
 try {
-  // Migrate with the app's own code, then reconnect through a client that counts every statement.
-  await (await openPostgres(url.toString(), { max: 1 })).close();
-  client = postgres(url.toString(), {
-    max: 10,
-    onnotice: () => {},
-    debug: () => {
-      statements += 1;
-    },
-  });
-  const db = drizzle(client, { schema }) as unknown as Db;
-
   const seedStarted = performance.now();
   await seed(client);
   const seedMs = performance.now() - seedStarted;
@@ -61,7 +33,7 @@ try {
   };
   const logger = pino({ level: 'warn' });
   const tickAt = async (label: string, at: Date) => {
-    const before = statements;
+    const before = scratch.statements();
     messages = 0;
     const started = performance.now();
     const report = await runNoticeTick({
@@ -74,7 +46,7 @@ try {
     });
     const ms = performance.now() - started;
     console.log(
-      `${label.padEnd(34)} ${ms.toFixed(1).padStart(9)} ms  ${String(statements - before).padStart(5)} statements  ` +
+      `${label.padEnd(34)} ${ms.toFixed(1).padStart(9)} ms  ${String(scratch.statements() - before).padStart(5)} statements  ` +
         `scanned=${report.scanned} claimed=${report.claimed} sent=${report.sent} failed=${report.failed} ` +
         `superseded=${report.superseded} slack messages=${messages}`,
     );
@@ -108,9 +80,7 @@ try {
     dueSecretsQuery(later, 500),
   );
 } finally {
-  await client?.end({ timeout: 5 });
-  await admin.unsafe(`drop database if exists "${scratch}" with (force)`);
-  await admin.end({ timeout: 5 });
+  await scratch.drop();
 }
 
 /**

@@ -1,46 +1,17 @@
-/**
- * `npm run bench:usage`: one usage flush of 10 000 distinct secrets on a real PostgreSQL (a benchmark,
- * not a test). Seeds 10 000 keys with one secret each in a scratch database (created here, dropped at the
- * end), counts uses for every secret through the in-memory counter, and times each flush's write,
- * counting the SQL statements it sends: the first flush of an hour inserts the rows, later ones add to
- * them. Also prints what one `record` costs on the verify path. DATABASE_URL names the server (default
- * postgres://postgres@127.0.0.1:5432/test); ROUNDS sets the number of flushes (default 8).
- */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { drizzle } from 'drizzle-orm/postgres-js';
-import postgres from 'postgres';
-import * as schema from '../db/schema/index.ts';
+import type postgres from 'postgres';
 import { HOUR_MS } from '../src/keys/usage.ts';
 import { UsageCounter } from '../src/services/usage-counter.ts';
-import type { Db } from '../src/store/database.ts';
-import { openPostgres } from '../src/store/open-postgres.ts';
 import { addUseCounts } from '../src/store/usage-store.ts';
+import { openScratchDatabase } from './scratch-database.ts';
 
 const SECRETS = 10_000;
 const ROUNDS = Math.max(2, Number(process.env.ROUNDS ?? 8));
 const T0 = Date.parse('2027-06-01T10:00:00Z');
 
-const serverUrl = process.env.DATABASE_URL?.trim() || 'postgres://postgres@127.0.0.1:5432/test';
-const scratch = `rekey_bench_usage_${randomBytes(4).toString('hex')}`;
-const url = new URL(serverUrl);
-url.pathname = `/${scratch}`;
-
-const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
-await admin.unsafe(`create database "${scratch}"`);
-let statements = 0;
-let client: postgres.Sql | undefined;
+const scratch = await openScratchDatabase('usage', { max: 1 });
+const { client, db } = scratch;
 try {
-  // Migrate with the app's own code, then reconnect through a client that counts every statement.
-  await (await openPostgres(url.toString(), { max: 1 })).close();
-  client = postgres(url.toString(), {
-    max: 1,
-    onnotice: () => {},
-    debug: () => {
-      statements += 1;
-    },
-  });
-  const db = drizzle(client, { schema }) as unknown as Db;
   const ids = await seed(client);
   console.log(`PostgreSQL: ${(await client`select version()`)[0]!.version}`);
   // Wall time swings with outside load on a shared machine; CPU time (this process, plus the server
@@ -73,7 +44,7 @@ try {
       recorded += uses;
     }
     const counts = counter.drain();
-    const before = statements;
+    const before = scratch.statements();
     const cpuBefore = process.cpuUsage();
     const backendBefore = backendCpuMs();
     const started = performance.now();
@@ -87,7 +58,7 @@ try {
     const kind = round === 0 || round === ROUNDS - 1 ? 'new hour: inserts' : 'same hour: adds';
     console.log(
       `flush ${String(round + 1).padStart(2)} (${kind.padEnd(17)}) ${String(counts.length).padStart(6)} entries ` +
-        `${ms.toFixed(1).padStart(8)} ms  ${statements - before} statement(s)  ` +
+        `${ms.toFixed(1).padStart(8)} ms  ${scratch.statements() - before} statement(s)  ` +
         `cpu: node ${nodeCpu.toFixed(1)} ms + server ${serverCpu.toFixed(1)} ms`,
     );
   }
@@ -116,9 +87,7 @@ try {
       console.log(`record(): ${ns.toFixed(1)} ns per call (${calls} calls over ${SECRETS} slots)`);
   }
 } finally {
-  await client?.end({ timeout: 5 });
-  await admin.unsafe(`drop database if exists "${scratch}" with (force)`);
-  await admin.end({ timeout: 5 });
+  await scratch.drop();
 }
 
 async function seed(sql: postgres.Sql): Promise<string[]> {
