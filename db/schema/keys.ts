@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { check, integer, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { at, id } from './columns.ts';
 
 /** A named credential. Rotation changes only `last_rotated_at`; everything else is the key's identity. */
@@ -14,12 +14,16 @@ export const keys = pgTable(
     alertChannel: text('alert_channel'),
     createdAt: at('created_at').notNull(),
     lastRotatedAt: at('last_rotated_at'),
+    /** Rotation policy: the key is due for rotation this many days after its last rotation (or creation). */
+    rotateEveryDays: integer('rotate_every_days'),
     /** Soft delete: a deleted key verifies as NOT_FOUND and cannot be rotated, but its history stays. */
     deletedAt: at('deleted_at'),
   },
   (t) => [
     // A name is what /rotate-key and the CLI address a key by, so it must be unambiguous among live keys.
     uniqueIndex('keys_live_name_uq').on(t.name).where(sql`${t.deletedAt} is null`),
+    // The same range src/keys/rotation-policy.ts accepts, so no writer can store a policy nobody can read.
+    check('keys_rotate_every_days_range', sql`${t.rotateEveryDays} between 1 and 730`),
   ],
 );
 

@@ -4,5 +4,6 @@ export * from './delay.ts';
 export * from './hash.ts';
 export * from './key-name.ts';
 export * from './rotation.ts';
+export * from './rotation-policy.ts';
 export * from './token.ts';
 export * from './verification.ts';

@@ -1,0 +1,2 @@
+ALTER TABLE "keys" ADD COLUMN "rotate_every_days" integer;--> statement-breakpoint
+ALTER TABLE "keys" ADD CONSTRAINT "keys_rotate_every_days_range" CHECK ("keys"."rotate_every_days" between 1 and 730);
