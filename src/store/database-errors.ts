@@ -55,6 +55,21 @@ function driverError(error: unknown): Found {
   return innermost;
 }
 
+/**
+ * True when the error (or what it wraps: Drizzle's `cause`, an AppError's `cause`) says the connection
+ * itself is gone — as opposed to a query the server refused on a connection that still works.
+ */
+export function isConnectionGone(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 6; depth++) {
+    const { code, cause } = current as { code?: unknown; cause?: unknown };
+    // An AppError's code is rekey's own; the driver's verdict is in what it wraps.
+    if (!isAppError(current) && typeof code === 'string') return isUnavailable(code);
+    current = cause;
+  }
+  return false;
+}
+
 function isUnavailable(code: string | undefined): boolean {
   if (code === undefined) return false;
   if (UNAVAILABLE_CONNECTION_CODES.has(code)) return true;

@@ -3,6 +3,7 @@ import { drizzle } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import * as schema from '../../db/schema/index.ts';
+import { withCrashSafeBegin } from './crash-safe-begin.ts';
 import type { Database } from './database.ts';
 import { MIGRATIONS_FOLDER } from './migrations-folder.ts';
 
@@ -26,13 +27,15 @@ async function migrateOnce(url: string): Promise<void> {
 
 export async function openPostgres(url: string, options: { max?: number } = {}): Promise<Database> {
   await migrateOnce(url);
-  const client = postgres(url, {
-    max: options.max ?? 20,
-    onnotice: () => {},
-    // Fail fast when the server is gone, so callers can answer 503 instead of hanging.
-    connect_timeout: 5,
-    idle_timeout: 60,
-  });
+  const client = withCrashSafeBegin(
+    postgres(url, {
+      max: options.max ?? 20,
+      onnotice: () => {},
+      // Fail fast when the server is gone, so callers can answer 503 instead of hanging.
+      connect_timeout: 5,
+      idle_timeout: 60,
+    }),
+  );
   const db = drizzle(client, { schema });
   return {
     db,
