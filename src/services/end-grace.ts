@@ -113,7 +113,8 @@ function keyChanged(key: KeyRow, inGrace: SecretRow[]): AppError {
   const now = inGrace.map((s) => `\`${s.display}\``).join(', ');
   const still = inGrace.length > 0 ? ` Old keys still working now: ${now}.` : '';
   return new AppError('KEY_CHANGED', `Key "${key.name}" changed since the end-grace was confirmed`, {
-    userMessage: `"${key.name}" was rotated again after your Home showed it, so nothing was ended: the key that was current then is now an old key, and clients may still be using it. Nothing was changed.${still} Your Home now shows the key as it is: press End grace now there again if you still want to end its grace period.`,
+    // Pressed on a Home card or on a reminder in a channel: the words fit both.
+    userMessage: `"${key.name}" was rotated again after the message you pressed End grace now on was shown, so nothing was ended: the key that was current then is now an old key, and clients may still be using it. Nothing was changed.${still} rekey's Home shows the key as it is now: press End grace now there if you still want to end its grace period.`,
   });
 }
 

@@ -406,7 +406,9 @@ describe('a Home made stale by a newer rotation', () => {
     expect(await h.services.verifyKey(key.token)).toMatchObject({ valid: true, status: 'expiring' });
     expect(await h.services.verifyKey(second.token)).toMatchObject({ valid: true, status: 'active' });
     expect((await h.services.keyAudit({ id: key.key.id })).events).toHaveLength(eventsBefore);
-    expect(json(notice)).toContain('rotated again after your Home showed it');
+    expect(json(notice)).toContain(
+      'was rotated again after the message you pressed End grace now on was shown',
+    );
     expect(json(notice)).toContain('nothing was ended');
     expect(json(notice)).toContain(first.newSecret.display);
     // The refreshed card shows both old keys and offers End grace for what it now shows.

@@ -3,6 +3,7 @@ import { blockActionsPayload } from '../../src/fake-slack/slack-payloads.ts';
 import { ids } from '../../src/slack/ids.ts';
 import { postToSlackEndpoint } from '../fake-slack/index.ts';
 import { type Post, recordingPoster, rotatedKey, tick } from '../scheduler/support.ts';
+import { rotateTestKey } from '../support/fixtures.ts';
 import { HOUR } from '../support/manual-clock.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { slackActor } from '../support/test-services.ts';
@@ -85,5 +86,21 @@ describe('End grace now on a reminder', () => {
     expect(await h.services.verifyKey(key.oldToken)).toEqual({ valid: false, code: 'EXPIRED' });
     const audit = await h.services.keyAudit({ name: key.name });
     expect(audit.events.at(-1)).toMatchObject({ action: 'end_grace', actor: 'USAUL', source: 'slack' });
+  });
+
+  it('ends nothing after a newer rotation, and says so in words that fit a reminder', async () => {
+    const { key, post } = await reminderFor('UVERA');
+    const newer = await rotateTestKey(h.services, { name: key.name }, '24h', slackActor('UVERA'));
+    expect((await press('UVERA', post)).status).toBe(200);
+    const reply = await h.fake.waitFor((c) => c.method === 'chat.postEphemeral' && c.params.user === 'UVERA');
+    expect(reply.params.channel).toBe(key.channel);
+    const text = JSON.stringify(reply.params);
+    expect(text).toContain('was rotated again after the message you pressed End grace now on was shown');
+    expect(text).not.toContain('card');
+    expect(text).not.toMatch(KEY_STRING);
+    // Both old keys still work: the one the reminder named, and the one the newer rotation replaced.
+    expect(await h.services.verifyKey(key.oldToken)).toMatchObject({ valid: true, status: 'expiring' });
+    expect(await h.services.verifyKey(key.token)).toMatchObject({ valid: true, status: 'expiring' });
+    expect(await h.services.verifyKey(newer.token)).toMatchObject({ valid: true, status: 'active' });
   });
 });

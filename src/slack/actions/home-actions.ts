@@ -15,7 +15,7 @@ type ButtonArgs = SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareAr
 const LOCK_TIMEOUT_MS = 1_500;
 
 const OUT_OF_DATE = (name: string) =>
-  `This card for "${name}" is out of date, so nothing was ended. Your Home now shows the key as it is: press End grace now there again if you still want to end its grace period.`;
+  `This button for "${name}" is out of date, so nothing was ended. rekey's Home shows the key as it is now: press End grace now there if you still want to end its grace period.`;
 
 /**
  * "Rotate…" on a card: the same first step as `/rotate-key`, with the card's key preselected. Who may
