@@ -20,8 +20,35 @@ export class UseSlot {
   /** First and last pending presentation, in ms after the start of `hour`. */
   firstInHour = 0;
   lastInHour = 0;
+  /** The secret's id, compacted (see `compactId`): read only when its counts are written. */
+  private readonly id: string | { readonly raw: string };
 
-  constructor(readonly secretId: string) {}
+  constructor(secretId: string) {
+    this.id = compactId(secretId);
+  }
+
+  get secretId(): string {
+    const { id } = this;
+    return typeof id === 'string' ? uuidOf(id) : id.raw;
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Every id the database hands out is a UUID in its canonical text (36 characters: 56 bytes of heap),
+ * held once per cached secret. Its 16 bytes as a latin1 string take 32, and it is turned back into the
+ * same text only when its counts are written. Any other id (tests name secrets freely) is kept as
+ * given, boxed, so the two forms can never be mistaken for each other.
+ */
+function compactId(id: string): string | { readonly raw: string } {
+  if (!UUID.test(id)) return { raw: id };
+  return Buffer.from(id.replaceAll('-', ''), 'hex').toString('latin1');
+}
+
+function uuidOf(bytes: string): string {
+  const hex = Buffer.from(bytes, 'latin1').toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /**
