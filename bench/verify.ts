@@ -3,7 +3,9 @@
  * with the same load (autocannon, loopback, same connections and duration), on real PostgreSQL; and
  * (e) the gateways' forward-authorisation route on the same hot keys, which should cost what (b) does;
  * and (f) the same verify load on a second rekey whose usage counter counts nothing
- * (bench/rekey-uncounted.ts), so (b)/(f) is what counting each verification costs.
+ * (bench/rekey-counting-switch.ts, counting off); then (g) what counting costs, measured on that one
+ * process with counting switched on and off in alternating rounds, so nothing else differs; and (h)
+ * the same comparison on verifyNow alone in this process (no HTTP, no sockets: nearly free of noise).
  *
  *   DATABASE_URL  use this database (keys are added to it); otherwise a scratch database is created
  *                 on BENCH_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/test) and dropped.
@@ -11,6 +13,9 @@
  *   BENCH_ROUNDS (default 6): (a), (b), (e) and (f) alternate in this many rounds of DURATION/ROUNDS
  *                 seconds (keep it a whole number: autocannon runs whole seconds), a-b-e-f, b-e-f-a,
  *                 …, so none always goes first.
+ *   BENCH_COUNTING_PAIRS (default 10) × 2 rounds of BENCH_COUNTING_SECONDS (default 2) for (g): on/off,
+ *                 off/on, … (no side always first); per pair, the ratio of throughput and of server CPU
+ *                 per request; their medians and ranges are the figures.
  *
  * Servers run as child processes; autocannon runs in this process, so load generation costs the same
  * for every run. The machine has 2 cores: generator and server share them identically in each run.
@@ -18,18 +23,23 @@
  * any side; their figures are totals over the rounds (p50/p99: the median round).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import postgres from 'postgres';
+import { systemClock } from '../src/clock.ts';
 import { generateToken } from '../src/keys/token.ts';
+import { UsageCounter, type UseSlot } from '../src/services/usage-counter.ts';
+import { createVerifyCache } from '../src/services/verify-cache.ts';
 import { openPostgres } from '../src/store/open-postgres.ts';
 import { seedKeys } from './seed.ts';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 12);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const COUNTING_PAIRS = Number(process.env.BENCH_COUNTING_PAIRS ?? 10);
+const COUNTING_SECONDS = Number(process.env.BENCH_COUNTING_SECONDS ?? 2);
 const KEY_COUNT = 10_000;
 const GRACE_SECRETS_PER_KEY = 14;
 const HOT_KEYS = 100;
@@ -133,6 +143,8 @@ async function load(
   requests: Request[],
   duration = DURATION,
   headers: Record<string, string> = VERIFY_HEADERS,
+  /** Keep every response time (for p50/p99): a listener per response, work for the load generator. */
+  timed = true,
 ): Promise<Measured> {
   const { url } = server;
   await settle();
@@ -147,9 +159,10 @@ async function load(
   // autocannon's own percentiles are whole milliseconds (3 ms vs 4 ms is the whole p99 goal's
   // margin); every 2xx response time is kept here instead, as the float it reports.
   const latencies: number[] = [];
-  run.on('response', (_client, status, _bytes, ms) => {
-    if (status < 300) latencies.push(ms);
-  });
+  if (timed)
+    run.on('response', (_client, status, _bytes, ms) => {
+      if (status < 300) latencies.push(ms);
+    });
   const result = await run;
   latencies.sort((x, y) => x - y);
   const percentile = (p: number) =>
@@ -226,6 +239,128 @@ function malformed(): string {
   return token.slice(0, -1) + last;
 }
 
+/** Sends SIGUSR2 to the switchable server and waits until it says counting is `on`. */
+function switchCounting(server: { child: ChildProcess }, on: boolean): Promise<void> {
+  const want = `counting ${on ? 'on' : 'off'}`;
+  return new Promise((resolve) => {
+    const onData = (chunk: Buffer) => {
+      if (!chunk.toString().includes(want)) return;
+      server.child.stdout!.off('data', onData);
+      resolve();
+    };
+    server.child.stdout!.on('data', onData);
+    server.child.kill('SIGUSR2');
+  });
+}
+
+let countingShare = Number.NaN;
+let countingGoal = 'goal: counting ≤ 3 % of hot throughput: not measured';
+
+/**
+ * (h) The verify path's own CPU with and without counting, in this process, without HTTP: verifyNow
+ * on cached hot keys (the exact code a hit runs), alternating on/off in pairs of runs. Nearly free of
+ * outside noise (CPU time of one thread, no sockets), it says what counting adds per request; (b)'s
+ * server CPU per request says what that is a share of.
+ */
+async function measureCountingInProcess(): Promise<{ onNs: number; offNs: number; extraNs: number[] }> {
+  class Switchable extends UsageCounter {
+    counting = true;
+    override record(slot: UseSlot, nowMs: number, expired: boolean): void {
+      if (this.counting) super.record(slot, nowMs, expired);
+    }
+  }
+  const usage = new Switchable();
+  const tokens = Array.from({ length: HOT_KEYS }, () => generateToken('rk_live').token);
+  const cache = createVerifyCache({
+    lookupMany: async (hashes) =>
+      hashes.map((hash) => ({
+        hash,
+        secretId: randomUUID(),
+        keyId: randomUUID(),
+        name: 'bench',
+        products: ['payments'],
+        expiresAt: null,
+        deletedAt: null,
+      })),
+    clock: systemClock,
+    usage,
+    maxEntries: 1_000,
+    ttlMs: 600_000,
+  });
+  for (const token of tokens) await cache.verify(token);
+  const CALLS = 300_000;
+  const run = (on: boolean) => {
+    usage.counting = on;
+    const started = process.cpuUsage();
+    for (let i = 0; i < CALLS; i++) cache.verifyNow(tokens[i % HOT_KEYS]);
+    const used = process.cpuUsage(started);
+    return ((used.user + used.system) * 1000) / CALLS;
+  };
+  run(true);
+  run(false); // warm both sides up
+  const on: number[] = [];
+  const off: number[] = [];
+  for (let pair = 0; pair < 10; pair++) {
+    if (pair % 2 === 0) {
+      on.push(run(true));
+      off.push(run(false));
+    } else {
+      off.push(run(false));
+      on.push(run(true));
+    }
+    usage.drain();
+  }
+  return { onNs: median(on), offNs: median(off), extraNs: on.map((ns, i) => ns - off[i]!) };
+}
+
+/**
+ * (g) Counting on vs off on one process, in pairs of short rounds (on/off, off/on, …), with a bare
+ * load generator (no per-response listener). Per pair, throughput and server CPU per request are
+ * compared; a burst of outside load hits both rounds of a pair about equally, so the median of the
+ * per-pair ratios is the figure, and their range says how much noise there was.
+ */
+async function measureCounting(server: { url: string; child: ChildProcess }, requests: Request[]) {
+  await switchCounting(server, true);
+  await load('warm-up', server, requests, 2, VERIFY_HEADERS, false);
+  let on = true;
+  const rpsRatios: number[] = [];
+  const cpuRatios: number[] = [];
+  const rounds: Measured[] = [];
+  for (let pair = 0; pair < COUNTING_PAIRS; pair++) {
+    const measured: Record<'on' | 'off', Measured | undefined> = { on: undefined, off: undefined };
+    for (const want of pair % 2 === 0 ? [true, false] : [false, true]) {
+      if (on !== want) await switchCounting(server, want);
+      on = want;
+      const label = `(g) counting ${want ? 'on' : 'off'}`;
+      measured[want ? 'on' : 'off'] = await load(
+        label,
+        server,
+        requests,
+        COUNTING_SECONDS,
+        VERIFY_HEADERS,
+        false,
+      );
+    }
+    rpsRatios.push(measured.on!.rps / measured.off!.rps);
+    cpuRatios.push(measured.on!.cpuUs / measured.off!.cpuUs);
+    rounds.push(measured.on!, measured.off!);
+  }
+  if (on) await switchCounting(server, false);
+  const onRounds = rounds.filter((m) => m.label.endsWith('on'));
+  const offRounds = rounds.filter((m) => m.label.endsWith('off'));
+  print(combine(onRounds));
+  print(combine(offRounds));
+  const range = (values: number[]) => `${Math.min(...values).toFixed(3)}–${Math.max(...values).toFixed(3)}`;
+  console.log(
+    `    (g) on/off per pair: throughput ${rpsRatios.map((r) => r.toFixed(3)).join(', ')}; ` +
+      `server CPU per request ${cpuRatios.map((r) => r.toFixed(3)).join(', ')}`,
+  );
+  countingGoal =
+    `goal: counting costs ≤ 3 % of hot throughput: (g) on/off in one process, median of ${COUNTING_PAIRS} pairs ` +
+    `${median(rpsRatios).toFixed(3)}× throughput (range ${range(rpsRatios)}), ` +
+    `${median(cpuRatios).toFixed(3)}× server CPU per request (range ${range(cpuRatios)})`;
+}
+
 async function main() {
   const adminUrl = process.env.BENCH_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   let databaseUrl = process.env.DATABASE_URL;
@@ -270,8 +405,8 @@ async function main() {
       LOG_LEVEL: 'info',
     });
     children.push(rekey.child);
-    // The same server with a usage counter that counts nothing: what counting costs on the hot path.
-    const uncounted = await startChild('./rekey-uncounted.ts', {
+    // The same server with a usage counter that can be switched off (it starts off): what counting costs.
+    const uncounted = await startChild('./rekey-counting-switch.ts', {
       DATABASE_URL: databaseUrl,
       PORT: '0',
       REKEY_API_TOKENS: API_TOKEN,
@@ -338,6 +473,14 @@ async function main() {
         `server CPU µs/request (f): ${roundsF.map((m) => m.cpuUs.toFixed(1)).join(', ')}`,
     );
 
+    await measureCounting(uncounted, hotRequests);
+    const inProcess = await measureCountingInProcess();
+    console.log(
+      `(h) verifyNow on a hit, in this process: ${inProcess.onNs.toFixed(0)} ns counted, ${inProcess.offNs.toFixed(0)} ns not ` +
+        `(median extra ${median(inProcess.extraNs).toFixed(0)} ns per request, pairs ${Math.min(...inProcess.extraNs).toFixed(0)}…${Math.max(...inProcess.extraNs).toFixed(0)})`,
+    );
+    countingShare = median(inProcess.extraNs) / 1000;
+
     let coldIndex = 0;
     const missesBefore = await metric(rekey.url, 'rekey_verify_cache_misses_total');
     const c = await load(
@@ -378,9 +521,13 @@ async function main() {
         `${(e.cpuUs / b.cpuUs).toFixed(3)}× server CPU per request, p99 ${e.p99.toFixed(2)} vs ${b.p99.toFixed(2)} ms`,
     );
     console.log(
-      `goal: counting costs ≤ 3 % of hot throughput: (b) counted ${(b.rps / f.rps).toFixed(3)}× (f) uncounted ` +
+      `across processes: (b) counted ${(b.rps / f.rps).toFixed(3)}× (f) uncounted ` +
         `(median round ${median(roundsB.map((m, i) => m.rps / roundsF[i]!.rps)).toFixed(3)}×), ` +
-        `${(b.cpuUs / f.cpuUs).toFixed(3)}× server CPU per request`,
+        `${(b.cpuUs / f.cpuUs).toFixed(3)}× server CPU per request (two processes: see (g) for counting's cost)`,
+    );
+    console.log(countingGoal);
+    console.log(
+      `    (h) counting's own CPU: ${(countingShare * 1000).toFixed(0)} ns per request = ${((100 * countingShare) / b.cpuUs).toFixed(2)} % of (b)'s ${b.cpuUs.toFixed(1)} µs server CPU per request`,
     );
     console.log(`verify/baseline throughput ratio: ${(b.rps / a.rps).toFixed(2)}`);
   } finally {

@@ -3,38 +3,21 @@ import { type SecretFacts, type ValidVerdict, validVerdict } from '../keys/verif
 import type { VerificationRow } from '../store/secrets-store.ts';
 import { UseSlot } from './usage-counter.ts';
 
-/** A key's properties, held once for all its cached secrets. */
-class KeyRecord {
-  /** The answer for its current secret (no expiry); its secrets in grace derive theirs from it. */
-  readonly valid: ValidVerdict;
-  /** Cached secrets pointing here; the record leaves the key index with the last of them. */
-  secrets = 0;
-  /** Set when the key changed (name, products, deletion): every secret pointing here is a miss. */
-  dropped = false;
-  constructor(row: VerificationRow, products: readonly string[]) {
-    this.valid = validVerdict({ keyId: row.keyId, name: row.name, products }, null);
-  }
-}
-
 /**
- * One cached secret: its key, its expiry (null for a key's current secret) and the usage slot its
- * verifications are counted in. Each secret has an entry of its own, even a key's current one, so
- * counts never go to another secret of the same key.
+ * One cached secret: its answer while it has not expired, its expiry (null for a key's current secret)
+ * and the usage slot its verifications are counted in (the class extends it, so the slot costs no
+ * object of its own). Each secret has an entry of its own, even a key's current one, so counts never go
+ * to another secret of the same key. Nothing else: the cache holds up to REKEY_CACHE_SIZE of these, and
+ * every field is paid for that many times (bench/cache-memory.ts).
  */
 class CachedSecret extends UseSlot implements SecretFacts {
-  /** A secret in grace's own "expiring" answer, built on its first valid verification. */
-  private ownValid: ValidVerdict | undefined = undefined;
   constructor(
-    readonly key: KeyRecord,
+    /** Frozen; the key's shared one for its current secret, the secret's own "expiring" one in grace. */
+    readonly valid: ValidVerdict,
     readonly expiresAtMs: number | null,
     secretId: string,
   ) {
     super(secretId);
-  }
-  get valid(): ValidVerdict {
-    if (this.expiresAtMs === null) return this.key.valid;
-    this.ownValid ??= validVerdict(this.key.valid, this.expiresAtMs);
-    return this.ownValid;
   }
 }
 
@@ -70,25 +53,26 @@ export interface VerdictStore {
   readonly size: number;
 }
 
+/** Keys whose properties are shared by the secrets cached after them (see `sharedAnswer`), at most. */
+const MAX_SHARED_KEYS = 10_000;
+
 /**
  * The bounded storage behind the verify cache, keyed by secret digest. Holds facts, never a verdict
  * on its own: the caller re-decides each hit against the clock, so a cached entry cannot say
  * valid:true one millisecond past expiry, however young the entry is.
+ *
+ * Each entry owns its facts, as its own lookup read them; nothing about a key is held beside the
+ * entries. Secrets of one key still share the key's properties (one answer object, one name, one id,
+ * one product list) through `sharedAnswer`, a bounded table that is only a saving: dropping it costs
+ * memory, never correctness, so it needs no reference counts and is simply emptied when full.
  */
 export function createVerdictStore(options: VerdictStoreOptions): VerdictStore {
-  /** Live keys with cached secrets, so a key's secrets share one record and a key change drops them all. */
-  const keys = new Map<string, KeyRecord>();
-  const release = (cached: CachedSecret) => {
-    const { key } = cached;
-    if (--key.secrets === 0 && keys.get(key.valid.keyId) === key) keys.delete(key.valid.keyId);
-  };
   // ttlResolution 0: read the clock on each get instead of arming a timer every millisecond to
   // refresh a cached one (a timer per ms is more work than a performance.now() per request).
   const positive = new LRUCache<string, CachedSecret>({
     max: options.maxEntries,
     ttl: options.ttlMs,
     ttlResolution: 0,
-    dispose: release,
   });
   const negative = new LRUCache<string, true>({
     max: options.negativeMaxEntries ?? Math.max(1, Math.min(10_000, options.maxEntries)),
@@ -96,50 +80,74 @@ export function createVerdictStore(options: VerdictStoreOptions): VerdictStore {
     ttlResolution: 0,
   });
   /**
-   * Frozen product lists shared by every key with the same products (a team has a few product sets
-   * and many keys). Only a saving: emptied when it reaches the cache's bound.
+   * The current-secret answer of keys seen recently, by key id, and frozen product lists by content (a
+   * team has a few product sets and many keys). An answer is reused only while it agrees with the row
+   * at hand; a row that disagrees (the key changed) replaces it for the secrets cached from then on.
    */
+  const answers = new Map<string, ValidVerdict>();
   const productLists = new Map<string, readonly string[]>();
+  const maxShared = Math.min(MAX_SHARED_KEYS, options.maxEntries);
   const productsOf = (products: readonly string[]): readonly string[] => {
     const id = JSON.stringify(products);
     let list = productLists.get(id);
     if (list === undefined) {
-      if (productLists.size >= options.maxEntries) productLists.clear();
+      if (productLists.size >= maxShared) productLists.clear();
       list = Object.freeze([...products]);
       productLists.set(id, list);
     }
     return list;
   };
+  const sharedAnswer = (row: VerificationRow): ValidVerdict => {
+    const known = answers.get(row.keyId);
+    if (known && known.name === row.name && sameProducts(known.products, row.products)) return known;
+    if (answers.size >= maxShared) answers.clear();
+    const answer = validVerdict(
+      { keyId: row.keyId, name: row.name, products: productsOf(row.products) },
+      null,
+    );
+    answers.set(row.keyId, answer);
+    return answer;
+  };
+
+  /**
+   * Keys whose name, products or deletion changed less than `ttlMs` ago, with when (performance.now(),
+   * the cache's own clock): an entry of theirs cached before that is stale. Checked on a hit instead
+   * of finding the key's entries at the change: no index by key in every entry, no walk over all of
+   * them (hundreds of ms at 100 000). Key changes are rare, so on almost every hit this is one size
+   * check; a change older than the TTL is forgotten, every entry that predates it having expired.
+   */
+  const changedKeys = new Map<string, number>();
+  const cachedBeforeChange = (digest: string, cached: CachedSecret): boolean => {
+    const { keyId } = cached.valid;
+    const changedAt = changedKeys.get(keyId);
+    if (changedAt === undefined) return false;
+    const now = performance.now();
+    if (now - changedAt > options.ttlMs) {
+      changedKeys.delete(keyId);
+      return false;
+    }
+    // When the entry was cached, from its remaining life. getRemainingTTL reads the clock after `now`,
+    // so this errs early: an entry cached before the change is always caught; one cached in the same
+    // instant may be looked up once more, which is harmless.
+    return now - (options.ttlMs - positive.getRemainingTTL(digest)) <= changedAt;
+  };
+
   let epoch = 0;
   const reportSize = () => options.onSizeChange?.(positive.size + negative.size);
 
-  const dropKey = (key: KeyRecord) => {
-    key.dropped = true;
-    if (keys.get(key.valid.keyId) === key) keys.delete(key.valid.keyId);
-  };
-
-  const recordFor = (row: VerificationRow): KeyRecord => {
-    const known = keys.get(row.keyId);
-    // A row that disagrees with the record is newer than it (answers that raced an invalidation are
-    // never remembered): the record's other secrets must not keep the old name or products.
-    if (known && known.valid.name === row.name && sameProducts(known.valid.products, row.products))
-      return known;
-    if (known) dropKey(known);
-    const key = new KeyRecord(row, productsOf(row.products));
-    keys.set(row.keyId, key);
-    return key;
-  };
-
   // Each entry is its secret's usage slot: a new entry starts a new slot, even for a secret cached
   // before (the counter adds two slots of one secret together).
-  const facts = (key: KeyRecord, row: VerificationRow): CachedSecret =>
-    new CachedSecret(key, row.expiresAt?.getTime() ?? null, row.secretId);
+  const facts = (current: ValidVerdict, row: VerificationRow): CachedSecret => {
+    if (row.expiresAt === null) return new CachedSecret(current, null, row.secretId);
+    const expiresAtMs = row.expiresAt.getTime();
+    return new CachedSecret(validVerdict(current, expiresAtMs), expiresAtMs, row.secretId);
+  };
 
   return {
     get(digest) {
       const cached = positive.get(digest);
       if (cached !== undefined) {
-        if (!cached.key.dropped) return cached;
+        if (changedKeys.size === 0 || !cachedBeforeChange(digest, cached)) return cached;
         positive.delete(digest);
         reportSize();
         return undefined;
@@ -152,17 +160,15 @@ export function createVerdictStore(options: VerdictStoreOptions): VerdictStore {
         reportSize();
         return null;
       }
-      const key = recordFor(row);
-      const cached = facts(key, row);
-      // Each entry is new: an entry it replaces is disposed of (and released) by the set itself.
-      key.secrets++;
+      const cached = facts(sharedAnswer(row), row);
       positive.set(digest, cached);
       reportSize();
       return cached;
     },
     describe(row) {
       if (!row || row.deletedAt !== null) return null;
-      return facts(new KeyRecord(row, Object.freeze([...row.products])), row);
+      const { keyId, name } = row;
+      return facts(validVerdict({ keyId, name, products: Object.freeze([...row.products]) }, null), row);
     },
     get epoch() {
       return epoch;
@@ -177,17 +183,18 @@ export function createVerdictStore(options: VerdictStoreOptions): VerdictStore {
     },
     invalidateKeys(keyIds) {
       epoch++;
+      const now = performance.now();
       for (const keyId of keyIds) {
-        const key = keys.get(keyId);
-        if (key) dropKey(key);
+        answers.delete(keyId);
+        changedKeys.set(keyId, now);
       }
     },
     clear() {
       epoch++;
       positive.clear();
       negative.clear();
-      for (const key of keys.values()) key.dropped = true;
-      keys.clear();
+      answers.clear();
+      changedKeys.clear();
       reportSize();
     },
     get size() {

@@ -22,31 +22,47 @@ const arrayParam = (values: readonly (string | number)[]) => `{${values.join(','
  * (secret, hour) order so two replicas flushing overlapping sets lock rows in the same order and cannot
  * deadlock. Only the hourly table is written: the last use is each secret's latest hourly row, and
  * `secret_last_use` takes it over when retention drops that row (one table per flush, not two).
+ *
+ * The rows travel as six array parameters, not six bound parameters per row (60 000 for 10 000
+ * secrets), and the times as whole numbers (ms since the epoch for the hour, then ms from the start of
+ * that hour): PostgreSQL reads integers much faster than 30 000 timestamp texts (bench/usage-flush.ts),
+ * and the sums are exact (whole microseconds, far below 2^53).
  */
 export async function addUseCounts(db: DbOrTx, counts: readonly UseCount[]): Promise<void> {
   const merged = mergeCounts(counts);
   if (merged.length === 0) return;
-  const hourText = new Map<number, string>();
-  const hourOf = (count: UseCount) => {
-    const ms = count.hour.getTime();
-    let text = hourText.get(ms);
-    if (text === undefined) {
-      text = count.hour.toISOString();
-      hourText.set(ms, text);
-    }
-    return text;
-  };
+  const n = merged.length;
+  const secretIds = new Array<string>(n);
+  const hourMs = new Array<number>(n);
+  const uses = new Array<number>(n);
+  const expiredUses = new Array<number>(n);
+  const firsts = new Array<number>(n);
+  const lasts = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const count = merged[i]!;
+    const hour = count.hour.getTime();
+    secretIds[i] = count.secretId;
+    hourMs[i] = hour;
+    uses[i] = count.uses;
+    expiredUses[i] = count.expiredUses;
+    firsts[i] = count.firstUsedAt.getTime() - hour;
+    lasts[i] = count.lastUsedAt.getTime() - hour;
+  }
   await db.execute(sql`
     insert into secret_use_hours as h (secret_id, hour, uses, expired_uses, first_used_at, last_used_at)
-    select * from unnest(
-      ${arrayParam(merged.map((c) => c.secretId))}::uuid[],
-      ${arrayParam(merged.map(hourOf))}::timestamptz[],
-      ${arrayParam(merged.map((c) => c.uses))}::bigint[],
-      ${arrayParam(merged.map((c) => c.expiredUses))}::bigint[],
-      ${arrayParam(merged.map((c) => c.firstUsedAt.toISOString()))}::timestamptz[],
-      ${arrayParam(merged.map((c) => c.lastUsedAt.toISOString()))}::timestamptz[]
-    ) as b(secret_id, hour, uses, expired_uses, first_used_at, last_used_at)
-     order by secret_id, hour
+    select b.secret_id, b.hour, b.uses, b.expired_uses,
+           b.hour + b.first_ms * interval '1 millisecond', b.hour + b.last_ms * interval '1 millisecond'
+      from (select u.secret_id, timestamptz 'epoch' + u.hour_ms * interval '1 millisecond' as hour,
+                   u.uses, u.expired_uses, u.first_ms, u.last_ms
+              from unnest(
+                ${arrayParam(secretIds)}::uuid[],
+                ${arrayParam(hourMs)}::bigint[],
+                ${arrayParam(uses)}::bigint[],
+                ${arrayParam(expiredUses)}::bigint[],
+                ${arrayParam(firsts)}::bigint[],
+                ${arrayParam(lasts)}::bigint[]
+              ) as u(secret_id, hour_ms, uses, expired_uses, first_ms, last_ms)) as b
+     order by b.secret_id, b.hour
     on conflict (secret_id, hour) do update set
       uses = h.uses + excluded.uses,
       expired_uses = h.expired_uses + excluded.expired_uses,
