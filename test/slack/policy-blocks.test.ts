@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkMessage, checkView } from '../../src/fake-slack/block-kit-limits.ts';
 import type { KeySummary } from '../../src/services/types.ts';
+import { buildHistoryModal } from '../../src/slack/blocks/history-modal.ts';
 import { buildHomeView } from '../../src/slack/blocks/home-view.ts';
 import { buildPolicyDigestMessage, type DigestItem } from '../../src/slack/blocks/policy-digest-message.ts';
 import { buildPolicyNoticeMessage } from '../../src/slack/blocks/policy-notice-message.ts';
@@ -91,5 +92,23 @@ describe('policy messages', () => {
     expect(JSON.stringify(message.blocks)).toContain(
       "…and *15 more keys* due for rotation: open rekey's Home",
     );
+  });
+});
+
+describe('the key history', () => {
+  it('shows a policy change with who made it and the policy before and after', () => {
+    const base = { source: 'slack', delay: null, oldSecretDisplay: null, newSecretDisplay: null, at: now };
+    const modal = buildHistoryModal({
+      keyName: 'payments',
+      events: [
+        { ...base, action: 'create', actor: 'cli:ops', source: 'cli', details: { rotateEvery: '90d' } },
+        { ...base, action: 'policy', actor: 'UADA', details: { before: '90d', after: null } },
+      ],
+    });
+    const text = JSON.stringify(modal.blocks);
+    expect(text).toContain('*Created* by cli:ops from the CLI');
+    expect(text).toContain('rotation every 90 days');
+    expect(text).toContain('*Rotation policy changed* by <@UADA> from Slack');
+    expect(text).toContain('rotation every 90 days → no rotation policy');
   });
 });
