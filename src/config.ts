@@ -27,6 +27,23 @@ const duration = (name: string, fallback: string, max?: { ms: number; why: strin
       return ms;
     });
 
+/** Reminder offsets (`24h,1h,10m`) in ms, longest first, each once. */
+const offsets = (name: string, fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const parsed = list(text).map(parseDuration);
+      if (parsed.length === 0 || parsed.some((ms) => ms === null || ms <= 0)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${name} must be a comma-separated list of durations like ${fallback}`,
+        });
+        return z.NEVER;
+      }
+      return [...new Set(parsed as number[])].sort((a, b) => b - a);
+    });
+
 /**
  * Bearer tokens are the only thing between the internet and the verify API's answers: a short one can be
  * guessed or brute-forced, so each must be at least this long (e.g. `openssl rand -hex 32`).
@@ -76,25 +93,20 @@ const schema = z.object({
         `REKEY_API_TOKENS: every token must be at least ${MIN_API_TOKEN_LENGTH} characters, so it cannot be ` +
         'guessed (e.g. `openssl rand -hex 32`)',
     }),
-  REKEY_REMINDERS: z
-    .string()
-    .default('24h,1h,10m')
-    .transform((text, ctx) => {
-      const offsets = list(text).map(parseDuration);
-      if (offsets.length === 0 || offsets.some((ms) => ms === null || ms <= 0)) {
-        ctx.addIssue({
-          code: 'custom',
-          message: 'REKEY_REMINDERS must be a comma-separated list of durations like 24h,1h,10m',
-        });
-        return z.NEVER;
-      }
-      return [...new Set(offsets as number[])].sort((a, b) => b - a);
-    }),
+  REKEY_REMINDERS: offsets('REKEY_REMINDERS', '24h,1h,10m'),
   REKEY_CRON: z
     .string()
     .default('* * * * *')
     .refine((expr) => cron.validate(expr), {
       message: 'REKEY_CRON must be a valid cron expression, e.g. "* * * * *" for every minute',
+    }),
+  REKEY_POLICY_REMINDERS: offsets('REKEY_POLICY_REMINDERS', '7d,1d'),
+  REKEY_DIGEST_CRON: z
+    .string()
+    .default('0 9 * * 1')
+    .refine((expr) => cron.validate(expr), {
+      message:
+        'REKEY_DIGEST_CRON must be a valid cron expression (UTC), e.g. "0 9 * * 1" for Mondays at 09:00',
     }),
   REKEY_KEY_PREFIX: z
     .string()

@@ -14,6 +14,8 @@ describe('configuration', () => {
       REKEY_API_TOKENS: [],
       REKEY_REMINDERS: [24 * 3_600_000, 3_600_000, 600_000],
       REKEY_CRON: '* * * * *',
+      REKEY_POLICY_REMINDERS: [7 * 86_400_000, 86_400_000],
+      REKEY_DIGEST_CRON: '0 9 * * 1',
       REKEY_KEY_PREFIX: 'rk_live',
       REKEY_CACHE_SIZE: 100_000,
       REKEY_CACHE_TTL: 30_000,
@@ -50,6 +52,8 @@ describe('configuration', () => {
         SLACK_BOT_TOKEN: secret,
         REKEY_CRON: 'every minute',
         REKEY_REMINDERS: '1h,soon',
+        REKEY_POLICY_REMINDERS: '1w',
+        REKEY_DIGEST_CRON: 'mondays',
         REKEY_KEY_PREFIX: 'Bad-Prefix',
         REKEY_CACHE_TTL: 'forever',
         DATABASE_URL: 'mysql://x',
@@ -58,12 +62,14 @@ describe('configuration', () => {
       message = (error as Error).message;
     }
     const lines = message.split('\n').filter((l) => l.startsWith('  - '));
-    expect(lines.length).toBeGreaterThanOrEqual(7);
+    expect(lines.length).toBeGreaterThanOrEqual(9);
     for (const name of [
       'PORT',
       'SLACK_BOT_TOKEN',
       'REKEY_CRON',
       'REKEY_REMINDERS',
+      'REKEY_POLICY_REMINDERS',
+      'REKEY_DIGEST_CRON',
       'REKEY_KEY_PREFIX',
       'REKEY_CACHE_TTL',
       'DATABASE_URL',

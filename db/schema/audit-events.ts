@@ -3,7 +3,8 @@ import { at, id } from './columns.ts';
 import { keys } from './keys.ts';
 import { secrets } from './secrets.ts';
 
-export type AuditAction = 'create' | 'rotate' | 'end_grace' | 'delete';
+/** `policy`: the rotation policy changed; `details` holds `{ before, after }` (`"90d"` or null). */
+export type AuditAction = 'create' | 'rotate' | 'end_grace' | 'delete' | 'policy';
 export type AuditSource = 'slack' | 'cli';
 
 /** Append-only history of every change to a key (trigger `audit_events_append_only`). */

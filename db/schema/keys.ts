@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { check, integer, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { check, index, integer, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { at, id } from './columns.ts';
 
 /** A named credential. Rotation changes only `last_rotated_at`; everything else is the key's identity. */
@@ -16,6 +16,14 @@ export const keys = pgTable(
     lastRotatedAt: at('last_rotated_at'),
     /** Rotation policy: the key is due for rotation this many days after its last rotation (or creation). */
     rotateEveryDays: integer('rotate_every_days'),
+    /**
+     * Scheduler-owned, like `secrets.next_notice_at`: the next instant it owes this key's policy a look (a
+     * reminder, the overdue notice, a retry, a claim's lease running out). Null means "plan at once": set
+     * so when the due date moves (trigger `keys_replan_policy_notices`).
+     */
+    nextPolicyNoticeAt: at('next_policy_notice_at'),
+    /** Set once the overdue notice for the current due date is out: nothing more is owed until it moves. */
+    policyNoticesDoneAt: at('policy_notices_done_at'),
     /** Soft delete: a deleted key verifies as NOT_FOUND and cannot be rotated, but its history stays. */
     deletedAt: at('deleted_at'),
   },
@@ -24,6 +32,13 @@ export const keys = pgTable(
     uniqueIndex('keys_live_name_uq').on(t.name).where(sql`${t.deletedAt} is null`),
     // The same range src/keys/rotation-policy.ts accepts, so no writer can store a policy nobody can read.
     check('keys_rotate_every_days_range', sql`${t.rotateEveryDays} between 1 and 730`),
+    // The policy tick's question, "which live keys with a policy are owed a look by now?": one range
+    // scan, and a tick with nothing due reads no rows. The expression must match the query's exactly.
+    index('keys_policy_notice_due_idx')
+      .on(sql`coalesce(${t.nextPolicyNoticeAt}, '-infinity'::timestamptz)`)
+      .where(
+        sql`${t.rotateEveryDays} is not null and ${t.deletedAt} is null and ${t.policyNoticesDoneAt} is null`,
+      ),
   ],
 );
 

@@ -1,20 +1,30 @@
 import { sql } from 'drizzle-orm';
-import { integer, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { check, integer, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { at, id } from './columns.ts';
+import { keys } from './keys.ts';
 import { secrets } from './secrets.ts';
 
 /**
- * One row per (secret, kind) the scheduler owes people: the unique index is what makes a reminder or
- * an expiry alert go out exactly once across ticks, restarts and replicas.
+ * One row per message the scheduler owes people: the unique indexes are what make it go out exactly once
+ * across ticks, restarts and replicas. About an old secret — (secret, kind): a reminder before it stops,
+ * the expiry alert — or about a key's rotation policy — (key, due date, kind): a reminder before the
+ * rotation is due, the overdue notice. Keyed by the due date, so a rotation (which moves it) starts a
+ * fresh set and the old date's rows are never sent again.
  */
 export const notifications = pgTable(
   'notifications',
   {
     id: id(),
-    secretId: uuid('secret_id')
-      .notNull()
-      .references(() => secrets.id),
-    /** `reminder:<offset>` or `expired`. */
+    /** The old secret a grace-period notice is about; null for a policy notice. */
+    secretId: uuid('secret_id').references(() => secrets.id),
+    /** The key a policy notice is about; null for a grace-period notice. */
+    keyId: uuid('key_id').references(() => keys.id),
+    /** The rotation due date a policy notice is about (its key's, when it was claimed). */
+    dueAt: at('due_at'),
+    /**
+     * `reminder:<offset>`, `expired`, `used_after_expiry` (secrets); `policy_due:<offset>`,
+     * `policy_overdue` (keys).
+     */
     kind: text('kind').notNull(),
     status: text('status').$type<'claimed' | 'sent' | 'skipped'>().notNull(),
     attempts: integer('attempts').notNull().default(0),
@@ -30,7 +40,15 @@ export const notifications = pgTable(
     deliveredTo: text('delivered_to').array().notNull().default(sql`'{}'::text[]`),
     createdAt: at('created_at').notNull(),
   },
-  (t) => [uniqueIndex('notifications_secret_kind_uq').on(t.secretId, t.kind)],
+  (t) => [
+    uniqueIndex('notifications_secret_kind_uq').on(t.secretId, t.kind),
+    // NULLs are distinct in a unique index, so each index only ever compares rows of its own sort.
+    uniqueIndex('notifications_key_due_kind_uq').on(t.keyId, t.dueAt, t.kind),
+    check(
+      'notifications_about_a_secret_or_a_due_date',
+      sql`(${t.secretId} is null) <> (${t.keyId} is null) and (${t.keyId} is null) = (${t.dueAt} is null)`,
+    ),
+  ],
 );
 
 export type NotificationRow = typeof notifications.$inferSelect;

@@ -13,6 +13,29 @@ function useLine(secret: SecretWithUse): string {
 
 const calls = (n: number) => `${n} call${n === 1 ? '' : 's'}`;
 
+const DAY_MS = 86_400_000;
+
+/** Whole days, or hours under a day: how far a due date is from now. */
+function span(ms: number): string {
+  const days = Math.floor(ms / DAY_MS);
+  if (days >= 1) return `${days} day${days === 1 ? '' : 's'}`;
+  const hours = Math.floor(ms / 3_600_000);
+  return hours >= 1 ? `${hours} hour${hours === 1 ? '' : 's'}` : 'less than an hour';
+}
+
+/** `every 90d; due 2026-04-01T…Z (in 12 days)`, `…; OVERDUE since … (by 3 days)` or `no rotation policy`. */
+export function formatPolicy(
+  key: Pick<KeySummary, 'rotateEvery' | 'rotationDueAt' | 'overdue'>,
+  now: Date,
+): string {
+  if (!key.rotateEvery || !key.rotationDueAt) return 'no rotation policy';
+  const due = key.rotationDueAt;
+  const gap = due.getTime() - now.getTime();
+  return key.overdue
+    ? `every ${key.rotateEvery}; OVERDUE since ${iso(due)} (by ${span(-gap)})`
+    : `every ${key.rotateEvery}; due ${iso(due)} (in ${span(gap)})`;
+}
+
 export function formatKey(key: KeyWithUse, now: Date): string {
   const lines = [
     `${key.name}`,
@@ -22,6 +45,7 @@ export function formatKey(key: KeyWithUse, now: Date): string {
     `  current key:  ${key.current?.display ?? '—'}`,
     ...(key.current ? [useLine(key.current)] : []),
     `  last rotated: ${iso(key.lastRotatedAt)}`,
+    `  rotation:     ${formatPolicy(key, now)}`,
   ];
   for (const old of key.inGrace) {
     const minutes = Math.max(0, Math.round((old.expiresAt!.getTime() - now.getTime()) / 60_000));
@@ -33,7 +57,8 @@ export function formatKey(key: KeyWithUse, now: Date): string {
 
 export function formatKeyLine(key: KeySummary): string {
   const grace = key.inGrace.length > 0 ? `  (${key.inGrace.length} old key in grace)` : '';
-  return `${key.name.padEnd(24)} ${key.current?.display ?? '—'}  last rotated ${iso(key.lastRotatedAt)}${grace}`;
+  const overdue = key.overdue ? '  ROTATION OVERDUE' : '';
+  return `${key.name.padEnd(24)} ${key.current?.display ?? '—'}  last rotated ${iso(key.lastRotatedAt)}${grace}${overdue}`;
 }
 
 export function formatAudit(entry: AuditEntry): string {
@@ -41,6 +66,12 @@ export function formatAudit(entry: AuditEntry): string {
   if (entry.delay) parts.push(`delay ${entry.delay}`);
   if (entry.oldSecretDisplay) parts.push(`old ${entry.oldSecretDisplay}`);
   if (entry.newSecretDisplay) parts.push(`new ${entry.newSecretDisplay}`);
+  const details = entry.details ?? {};
+  if (entry.action === 'policy') {
+    parts.push(`rotation policy ${details.before ?? 'none'} → ${details.after ?? 'none'}`);
+  } else if (typeof details.rotateEvery === 'string') {
+    parts.push(`rotation policy ${details.rotateEvery}`);
+  }
   return parts.join('  ');
 }
 

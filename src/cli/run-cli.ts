@@ -3,10 +3,11 @@ import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { AppError, isAppError } from '../errors.ts';
 import { DELAYS, isDelay } from '../keys/delay.ts';
+import { parseRotateEvery } from '../keys/rotation-policy.ts';
 import { MAX_USAGE_HOURS } from '../services/key-usage.ts';
 import type { Services } from '../services/services.ts';
 import type { Actor } from '../services/types.ts';
-import { formatAudit, formatKey, formatKeyLine, formatKeyUsage } from './format.ts';
+import { formatAudit, formatKey, formatKeyLine, formatKeyUsage, formatPolicy } from './format.ts';
 
 export interface CliIo {
   out: (text: string) => void;
@@ -15,7 +16,7 @@ export interface CliIo {
 
 export const USAGE = `Usage: rekey keys <command> [options]   (add --json for machine output)
 
-  keys create --name N [--products a,b] [--maintainers U1,U2] [--channel C1]
+  keys create --name N [--products a,b] [--maintainers U1,U2] [--channel C1] [--rotate-every 90d]
                                     create a key; prints the key string once
   keys list                         list keys
   keys show N                       show one key, with any old key still in grace, and each
@@ -23,6 +24,8 @@ export const USAGE = `Usage: rekey keys <command> [options]   (add --json for ma
   keys rotate N --delay now|1h|3h|24h|48h|72h --yes
                                     rotate; the old key keeps working for the delay
   keys end-grace N --yes            stop every old key of N now
+  keys policy N --rotate-every 90d|none
+                                    rotate N every 1d … 730d (reminders before it is due), or no policy
   keys audit N                      the key's history
   keys usage N [--hours H]          calls per clock hour to each of N's keys, newest first
                                     (the last 24 hours unless H is given, at most ${MAX_USAGE_HOURS})`;
@@ -52,6 +55,7 @@ export async function runCli(argv: string[], services: Services, io: CliIo): Pro
       channel: { type: 'string' },
       delay: { type: 'string' },
       hours: { type: 'string' },
+      'rotate-every': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -75,11 +79,13 @@ export async function runCli(argv: string[], services: Services, io: CliIo): Pro
   switch (command) {
     case 'create': {
       if (!values.name) throw usageError('"keys create" needs --name.');
+      const rotateEvery = values['rotate-every'];
       const { key, token } = await services.createKey({
         name: values.name,
         products: csv(values.products),
         maintainers: csv(values.maintainers),
         alertChannel: values.channel ?? null,
+        rotateEveryDays: rotateEvery === undefined ? null : rotateEveryDays(rotateEvery),
         actor,
       });
       print(
@@ -140,6 +146,30 @@ export async function runCli(argv: string[], services: Services, io: CliIo): Pro
       );
       return 0;
     }
+    case 'policy': {
+      const ref = needName();
+      const text = values['rotate-every'];
+      if (text === undefined) throw usageError('"keys policy" needs --rotate-every 90d (1d … 730d) or none.');
+      const result = await services.setRotationPolicy({
+        key: ref,
+        rotateEveryDays: rotateEveryDays(text),
+        actor,
+      });
+      if (result.status === 'duplicate') throw new AppError('INTERNAL', 'the policy change was not applied');
+      const { key } = result;
+      print(
+        {
+          name: key.name,
+          status: result.status,
+          before: result.before,
+          rotateEvery: key.rotateEvery,
+          rotationDueAt: key.rotationDueAt,
+          overdue: key.overdue,
+        },
+        `${result.status === 'changed' ? 'Changed' : 'Kept'} the rotation policy of "${key.name}": ${formatPolicy(key, services.clock.now())}.`,
+      );
+      return 0;
+    }
     case 'audit': {
       const audit = await services.keyAudit(needName());
       print(
@@ -161,6 +191,13 @@ export async function runCli(argv: string[], services: Services, io: CliIo): Pro
     default:
       throw usageError(`Unknown command "keys ${command}".`);
   }
+}
+
+/** `--rotate-every`: `90d` or `none`; anything else is refused with the accepted range, changing nothing. */
+function rotateEveryDays(text: string): number | null {
+  const parsed = parseRotateEvery(text);
+  if (!parsed.ok) throw new AppError('INVALID_INPUT', `--rotate-every: ${parsed.message}`);
+  return parsed.days;
 }
 
 function safeUser(): string {

@@ -16,10 +16,15 @@ export function parseRotateEvery(text: string): RotateEveryParse {
   if (value === 'none') return { ok: true, days: null };
   const match = /^(\d{1,4})d$/.exec(value);
   const days = match ? Number(match[1]) : Number.NaN;
-  if (!Number.isInteger(days) || days < MIN_ROTATE_EVERY_DAYS || days > MAX_ROTATE_EVERY_DAYS) {
+  if (!isRotateEveryDays(days)) {
     return { ok: false, message: `"${value}" is not a rotation policy: use ${ROTATE_EVERY_RANGE_TEXT}.` };
   }
   return { ok: true, days };
+}
+
+/** A policy in days that the keys table accepts (its check constraint says the same). */
+export function isRotateEveryDays(days: number): boolean {
+  return Number.isInteger(days) && days >= MIN_ROTATE_EVERY_DAYS && days <= MAX_ROTATE_EVERY_DAYS;
 }
 
 /** `90` → `"90d"`; null stays null (the JSON form the CLI prints). */

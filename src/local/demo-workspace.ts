@@ -26,6 +26,8 @@ export const DEMO_KEYS = [
     products: ['payments', 'refunds'],
     maintainers: ['U0ADA', 'U0GRACE'],
     alertChannel: 'C0ALERTS',
+    // So the demo's Home shows a policy line ("rotation due in 90 days") next to a key without one.
+    rotateEveryDays: 90,
   },
   { name: 'search-api', products: ['search'], maintainers: ['U0ADA'], alertChannel: 'C0ALERTS' },
 ] as const;

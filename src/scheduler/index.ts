@@ -40,6 +40,8 @@ export function startNotices(options: {
     clock: options.clock,
     poster,
     offsets: config.REKEY_REMINDERS,
+    policyOffsets: config.REKEY_POLICY_REMINDERS,
+    digestCron: config.REKEY_DIGEST_CRON,
     logger,
     metrics: options.metrics,
   });
@@ -62,6 +64,10 @@ export interface ScheduledJobs {
  * | --------------- | -------------------- | --------------------------------------------- | ---------------------- |
  * | notices         | REKEY_CRON           | reminders before an old key stops, and alerts | notice-job.ts          |
  * |                 |                      | when it does (only with a Slack client)       |                        |
+ * | policy notices  | REKEY_CRON (same     | reminders before a key's rotation is due, and | policy-notice-job.ts   |
+ * |                 | tick)                | the notice when it is overdue; digest retries | policy-digest-job.ts   |
+ * | weekly digest   | REKEY_DIGEST_CRON    | each alert channel's keys due within 7 days   | policy-digest-job.ts   |
+ * |                 | (UTC)                | or overdue (only with a Slack client)         |                        |
  * | usage retention | hourly, at minute 23 | drops hourly use counts older than 30 days    | usage-retention-job.ts |
  */
 export function startScheduledJobs(options: Parameters<typeof startNotices>[0]): ScheduledJobs {

@@ -1,6 +1,5 @@
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
-import type { ClaimedNotice } from '../services/notify-expiring.ts';
 import { renewNoticeClaims } from '../services/notify-expiring.ts';
 import type { Db } from '../store/database.ts';
 import type { NoticeTiming } from './notice-timing.ts';
@@ -19,7 +18,7 @@ export class RoundLease {
 
   constructor(
     private readonly deps: { db: Db; clock: Clock; logger: Logger; instanceId: string },
-    claimed: readonly ClaimedNotice[],
+    claimed: readonly { id: string }[],
     claimedAt: Date,
     private readonly timing: NoticeTiming & { postBudgetMs: number },
   ) {

@@ -3,12 +3,18 @@ import { hostname } from 'node:os';
 import cron, { type Logger as CronLogger, type ScheduledTask } from 'node-cron';
 import type { Logger } from '../logger.ts';
 import { type NoticeJobDeps, runNoticeTick } from './notice-job.ts';
+import { retryPolicyDigests, runPolicyDigest } from './policy-digest-job.ts';
+import { runPolicyNoticeTick } from './policy-notice-job.ts';
 
 export interface Scheduler {
   task: ScheduledTask;
+  /** The weekly digest's task (REKEY_DIGEST_CRON). */
+  digestTask: ScheduledTask;
   instanceId: string;
   /** Runs one tick now (what cron calls). */
   tick(): Promise<void>;
+  /** Runs the weekly digest now (what its cron calls). */
+  digest(): Promise<void>;
   /** Stops the cadence, cuts a running tick short (unsent notices are given back) and waits for it. */
   stop(): Promise<void>;
 }
@@ -27,45 +33,76 @@ export function newInstanceId(): string {
   return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 }
 
+export interface SchedulerDeps extends Omit<NoticeJobDeps, 'instanceId' | 'signal'> {
+  instanceId?: string;
+  /** REKEY_POLICY_REMINDERS, in ms. */
+  policyOffsets: readonly number[];
+  /** REKEY_DIGEST_CRON (read in UTC). */
+  digestCron: string;
+}
+
 /**
- * The cron wiring only: every `expression` (REKEY_CRON), one tick, never two at once in this process
- * (`noOverlap`). Exactly-once across replicas comes from the database claims, not from node-cron.
+ * The cron wiring only: every `expression` (REKEY_CRON), one tick — grace-period notices, then
+ * rotation-policy notices, then any weekly digest owed a retry — never two at once in this process
+ * (`noOverlap`); and the weekly digest on its own cadence. Exactly-once across replicas comes from
+ * the database claims, not from node-cron.
  */
-export function startScheduler(
-  expression: string,
-  deps: Omit<NoticeJobDeps, 'instanceId' | 'signal'> & { instanceId?: string },
-): Scheduler {
+export function startScheduler(expression: string, deps: SchedulerDeps): Scheduler {
   const logger = deps.logger.child({ component: 'scheduler' });
   const instanceId = deps.instanceId ?? newInstanceId();
   // Stopping ends a tick's waits (rate limits, channel pacing) at once; posts in flight end within
   // their timeout, and whatever was not sent is given back for the next process to send.
   const stopping = new AbortController();
+  const job = { ...deps, logger, instanceId, signal: stopping.signal };
   let running: Promise<void> | undefined;
+  let digesting: Promise<void> | undefined;
+  // Each step fails alone: a failed step changes nothing it did not commit, and the next tick retries.
+  const step = async (operation: string, run: () => Promise<unknown>) => {
+    try {
+      await run();
+    } catch (error) {
+      deps.metrics?.databaseErrors.inc({ operation });
+      logger.error({ err: error, operation }, 'scheduler tick failed; the next tick retries');
+    }
+  };
   const tick = () => {
-    running = runNoticeTick({ ...deps, logger, instanceId, signal: stopping.signal }).then(
-      () => {},
-      (error: unknown) => {
-        // A failed tick changes nothing it did not commit; the next tick picks up where this one stopped.
-        deps.metrics?.databaseErrors.inc({ operation: 'scheduler_tick' });
-        logger.error({ err: error }, 'scheduler tick failed; the next tick retries');
-      },
-    );
+    running = (async () => {
+      await step('scheduler_tick', () => runNoticeTick(job));
+      if (stopping.signal.aborted) return;
+      await step('policy_tick', () => runPolicyNoticeTick({ ...job, offsets: deps.policyOffsets }));
+      if (stopping.signal.aborted) return;
+      await step('digest_retry', () => retryPolicyDigests(job));
+    })();
     return running;
+  };
+  const digest = () => {
+    digesting = step('weekly_digest', () => runPolicyDigest(job));
+    return digesting;
   };
   const task = cron.schedule(expression, tick, {
     name: 'rekey-notices',
     noOverlap: true,
     logger: cronLogger(logger),
   });
-  logger.info({ cron: expression, instanceId }, 'scheduler started');
+  const digestTask = cron.schedule(deps.digestCron, digest, {
+    name: 'rekey-policy-digest',
+    noOverlap: true,
+    timezone: 'Etc/UTC',
+    logger: cronLogger(logger),
+  });
+  logger.info({ cron: expression, digestCron: deps.digestCron, instanceId }, 'scheduler started');
   return {
     task,
+    digestTask,
     instanceId,
     tick,
+    digest,
     stop: async () => {
       await task.destroy();
+      await digestTask.destroy();
       stopping.abort();
       await running;
+      await digesting;
     },
   };
 }

@@ -4,13 +4,14 @@ import { mayManageKey } from '../keys/authorization.ts';
 import type { Actor } from './types.ts';
 
 /** What a person tried to do with a key, for the sentence that refuses it. */
-export type KeyAction = 'rotate' | 'end-grace' | 'history' | 'delete';
+export type KeyAction = 'rotate' | 'end-grace' | 'history' | 'delete' | 'policy';
 
 const REFUSED: Record<KeyAction, string> = {
   rotate: 'you cannot rotate it. Nothing was changed.',
   'end-grace': 'you cannot end its grace period. Nothing was changed.',
   history: 'rekey does not show you its history.',
   delete: 'you cannot delete it. Nothing was changed.',
+  policy: 'you cannot change its rotation policy. Nothing was changed.',
 };
 
 /**

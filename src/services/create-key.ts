@@ -1,6 +1,7 @@
 import { AppError } from '../errors.ts';
 import { hashToken } from '../keys/hash.ts';
 import { isKeyName } from '../keys/key-name.ts';
+import { formatRotateEvery, isRotateEveryDays, ROTATE_EVERY_RANGE_TEXT } from '../keys/rotation-policy.ts';
 import { displayToken, generateToken } from '../keys/token.ts';
 import { insertAuditEvent } from '../store/audit-store.ts';
 import { isUniqueViolation } from '../store/is-unique-violation.ts';
@@ -15,6 +16,8 @@ export interface CreateKeyInput {
   products?: string[];
   maintainers?: string[];
   alertChannel?: string | null;
+  /** Rotation policy in days (already parsed, src/keys/rotation-policy.ts); null or absent: none. */
+  rotateEveryDays?: number | null;
   actor: Actor;
 }
 
@@ -37,6 +40,10 @@ function validate(input: CreateKeyInput): string[] {
   if (input.alertChannel && !SLACK_CHANNEL_ID.test(input.alertChannel)) {
     problems.push(`channel "${input.alertChannel}" is not a Slack channel id (like C012ABCDEF)`);
   }
+  const days = input.rotateEveryDays;
+  if (days !== undefined && days !== null && !isRotateEveryDays(days)) {
+    problems.push(`rotation policy must be ${ROTATE_EVERY_RANGE_TEXT}`);
+  }
   return problems;
 }
 
@@ -56,6 +63,7 @@ export async function createKey(
         products: [...new Set(input.products ?? [])],
         maintainers: [...new Set(input.maintainers ?? [])],
         alertChannel: input.alertChannel ?? null,
+        rotateEveryDays: input.rotateEveryDays ?? null,
         createdAt: now,
       });
       const secret = await insertSecret(tx, {
@@ -70,9 +78,10 @@ export async function createKey(
         actor: input.actor.id,
         source: input.actor.source,
         newSecretId: secret.id,
+        details: key.rotateEveryDays ? { rotateEvery: formatRotateEvery(key.rotateEveryDays) } : null,
         createdAt: now,
       });
-      return toKeySummary(key, secret, []);
+      return toKeySummary(key, secret, [], now);
     });
     await deps.changes.publish({
       type: 'created',

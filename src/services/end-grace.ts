@@ -79,7 +79,7 @@ export async function endGrace(deps: ServiceDeps, input: EndGraceInput): Promise
     });
     return {
       status: 'ended' as const,
-      key: toKeySummary(key, current, []),
+      key: toKeySummary(key, current, [], now),
       ended: inGrace.map((s) => toSecretView({ ...s, expiresAt: now })),
       endedAt: now,
       hashes: inGrace.map((s) => s.hash),

@@ -3,7 +3,7 @@
  * Home refresh, cross-replica fan-out) react to it; services do not know who listens.
  */
 export interface KeyChange {
-  type: 'created' | 'rotated' | 'grace_ended' | 'deleted';
+  type: 'created' | 'rotated' | 'grace_ended' | 'deleted' | 'policy_changed';
   keyId: string;
   keyName: string;
   /** Hashes of secrets whose validity changed: their cached verdicts must go. */

@@ -22,6 +22,7 @@ export async function summariseKeys(db: DbOrTx, rows: KeyRow[], now: Date): Prom
       key,
       currents.find((s) => s.keyId === key.id),
       graces.filter((s) => s.keyId === key.id),
+      now,
     ),
   );
 }

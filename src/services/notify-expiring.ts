@@ -184,7 +184,7 @@ export async function claimDueNotices(deps: { db: Db }, options: ClaimOptions): 
       const deliveredTo = n.deliveredTo ?? [];
       return {
         id: n.id,
-        secretId: n.secretId,
+        secretId: row.secretId,
         kind: n.kind,
         offsetMs: plan.due!.offsetMs,
         keyId: row.keyId,
@@ -196,7 +196,7 @@ export async function claimDueNotices(deps: { db: Db }, options: ClaimOptions): 
         deliveredTo,
         attempt: n.attempts,
         nextAt: plan.nextAt,
-        afterExpiry: expiredUses.get(n.secretId) ?? null,
+        afterExpiry: expiredUses.get(row.secretId) ?? null,
       };
     });
     return {

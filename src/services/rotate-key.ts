@@ -77,7 +77,7 @@ export async function rotateKey(deps: ServiceDeps, input: RotateKeyInput): Promi
     return {
       status: 'rotated' as const,
       token,
-      key: toKeySummary({ ...key, lastRotatedAt: now }, fresh, inGrace),
+      key: toKeySummary({ ...key, lastRotatedAt: now }, fresh, inGrace, now),
       oldSecret: toSecretView({ ...current, expiresAt: oldExpiry }),
       newSecret: toSecretView(fresh),
       delay: input.delay,

@@ -9,6 +9,7 @@ import { audienceOf, homeOf, listKeys, listKeysManageableBy, showKey } from './l
 import type { KeyRef } from './resolve-key.ts';
 import { reviewRotation } from './review-rotation.ts';
 import { type RotateKeyInput, rotateKey } from './rotate-key.ts';
+import { type SetRotationPolicyInput, setRotationPolicy } from './set-rotation-policy.ts';
 import { showKeyWithUse } from './show-key-with-use.ts';
 import type { Actor, ServiceDeps } from './types.ts';
 import type { VerifyCache } from './verify-cache.ts';
@@ -26,6 +27,7 @@ export function createServices(deps: ServiceDeps & { verifyCache?: VerifyCache }
     rotateKey: (input: RotateKeyInput) => rotateKey(deps, input),
     endGrace: (input: EndGraceInput) => endGrace(deps, input),
     deleteKey: (input: { key: KeyRef; actor: Actor }) => deleteKey(deps, input),
+    setRotationPolicy: (input: SetRotationPolicyInput) => setRotationPolicy(deps, input),
     listKeys: () => listKeys(deps),
     listKeysManageableBy: (userId: string) => listKeysManageableBy(deps, userId),
     showKey: (ref: KeyRef) => showKey(deps, ref),

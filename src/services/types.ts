@@ -34,6 +34,12 @@ export interface KeySummary {
   alertChannel: string | null;
   createdAt: Date;
   lastRotatedAt: Date | null;
+  /** Rotation policy as written (`90d`); null: none. */
+  rotateEvery: string | null;
+  /** When the policy wants the key rotated next (src/keys/rotation-policy.ts); null without a policy. */
+  rotationDueAt: Date | null;
+  /** Past that date as of when this summary was made. */
+  overdue: boolean;
   current: SecretView | null;
   /** Old secrets still working, soonest expiry first. */
   inGrace: SecretView[];
@@ -63,5 +69,7 @@ export interface AuditEntry {
   oldSecretDisplay: string | null;
   newSecretDisplay: string | null;
   requestId: string | null;
+  /** What else the event recorded: a policy change's `{ before, after }`, a creation's `rotateEvery`. */
+  details: Record<string, unknown> | null;
   at: Date;
 }

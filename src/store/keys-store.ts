@@ -49,3 +49,9 @@ export async function markKeyRotated(tx: DbOrTx, id: string, at: Date): Promise<
 export async function markKeyDeleted(tx: DbOrTx, id: string, at: Date): Promise<void> {
   await tx.update(keys).set({ deletedAt: at }).where(eq(keys.id, id));
 }
+
+/** The key's rotation policy in days, or null for none (trigger `keys_replan_policy_notices` re-plans). */
+export async function setKeyRotationPolicy(tx: DbOrTx, id: string, days: number | null): Promise<KeyRow> {
+  const [row] = await tx.update(keys).set({ rotateEveryDays: days }).where(eq(keys.id, id)).returning();
+  return row!;
+}

@@ -38,6 +38,9 @@ const key = (name: string, inGrace: number): KeySummary => ({
   alertChannel: 'C0ALERTS',
   createdAt: now,
   lastRotatedAt: inGrace ? now : null,
+  rotateEvery: null,
+  rotationDueAt: null,
+  overdue: false,
   current: secret('cur', null),
   inGrace: Array.from({ length: inGrace }, (_, i) => secret(`old${i}`, hours(i + 1))),
 });

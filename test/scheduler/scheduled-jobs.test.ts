@@ -34,7 +34,7 @@ describe('startScheduledJobs: every scheduled job of the process', () => {
   it('schedules the notices and the usage retention, and stop() leaves no task scheduled', async () => {
     const jobs = start(recordingPoster().poster);
     expect(jobs.notices).toBeDefined();
-    expect(scheduledTaskNames()).toEqual(['rekey-notices', 'rekey-usage-retention']);
+    expect(scheduledTaskNames()).toEqual(['rekey-notices', 'rekey-policy-digest', 'rekey-usage-retention']);
     await jobs.stop();
     expect(scheduledTaskNames()).toEqual([]);
   });

@@ -29,6 +29,10 @@ function bigKey(i: number): KeySummary {
     alertChannel: 'CALERTS',
     createdAt: now,
     lastRotatedAt: now,
+    // The longest policy line a card can carry: overdue by years.
+    rotateEvery: '730d',
+    rotationDueAt: new Date(now.getTime() - 700 * 24 * HOUR),
+    overdue: true,
     current: secret(i * 10, null),
     inGrace: Array.from({ length: 8 }, (_, g) => secret(i * 10 + g + 1, (g + 1) * HOUR)),
   };

@@ -23,6 +23,9 @@ const key = (i: number): KeySummary => ({
   alertChannel: 'C1',
   createdAt: new Date('2026-01-01T00:00:00Z'),
   lastRotatedAt: null,
+  rotateEvery: null,
+  rotationDueAt: null,
+  overdue: false,
   current: { id: 's1', display: 'rk_live_AbCd…wxyz', createdAt: new Date(), expiresAt: null },
   inGrace: [],
 });

@@ -18,6 +18,9 @@ const keyWith = (oldKeys: number): KeySummary => ({
   alertChannel: null,
   createdAt: new Date(0),
   lastRotatedAt: new Date(0),
+  rotateEvery: null,
+  rotationDueAt: null,
+  overdue: false,
   current: { ...secret(), expiresAt: null },
   inGrace: Array.from({ length: oldKeys }, secret),
 });

@@ -11,7 +11,14 @@ export const MAX_HISTORY_EVENTS = 95;
 type HistoryEvent = Pick<
   AuditEntry,
   'action' | 'actor' | 'source' | 'delay' | 'oldSecretDisplay' | 'newSecretDisplay' | 'at'
->;
+> & { details?: AuditEntry['details'] };
+
+/** `"90d"` → "every 90 days"; anything else (none) → "no rotation policy". */
+function policyWords(value: unknown): string {
+  const days = typeof value === 'string' ? Number.parseInt(value, 10) : Number.NaN;
+  if (!Number.isInteger(days)) return 'no rotation policy';
+  return days === 1 ? 'rotation every day' : `rotation every ${days} days`;
+}
 
 /**
  * A key's audit, oldest first: who did what, when, with which grace period, from where. Display
@@ -76,8 +83,12 @@ function describeEvent(event: HistoryEvent): string {
     }
     case 'end_grace':
       return `:octagonal_sign: *Grace period ended early* ${by}${event.oldSecretDisplay ? `\nOld key \`${event.oldSecretDisplay}\` stopped working` : ''}`;
-    case 'create':
-      return `:sparkles: *Created* ${by}`;
+    case 'create': {
+      const policy = event.details?.rotateEvery;
+      return `:sparkles: *Created* ${by}${policy ? ` · ${policyWords(policy)}` : ''}`;
+    }
+    case 'policy':
+      return `:calendar: *Rotation policy changed* ${by}\n${policyWords(event.details?.before)} → ${policyWords(event.details?.after)}`;
     case 'delete':
       return `:wastebasket: *Deleted* ${by}`;
     default:

@@ -3,6 +3,7 @@ import type { UseSummary } from '../../keys/usage.ts';
 import type { KeySummary, SecretView } from '../../services/types.ts';
 import { encodeEndGraceValue } from '../end-grace-value.ts';
 import { ids } from '../ids.ts';
+import { cardPolicyLine } from './policy-phrase.ts';
 import { slackDate, timeUntil } from './slack-time.ts';
 import { escapeMrkdwn, mrkdwn, plain } from './text.ts';
 import { describeUse, useStateOf } from './use-phrase.ts';
@@ -112,7 +113,9 @@ function keyCard(key: KeySummary, now: Date, uses: Uses): KnownBlock[] {
   const inGrace = key.inGrace.length > 0;
   const summary: SectionBlock = {
     type: 'section',
-    text: mrkdwn(`*${name}*${inGrace ? '  :hourglass_flowing_sand: _grace period_' : ''}`),
+    text: mrkdwn(
+      `*${name}*${inGrace ? '  :hourglass_flowing_sand: _grace period_' : ''}\n${cardPolicyLine(key, now)}`,
+    ),
     fields: [
       mrkdwn(`*Products*\n${products}`),
       mrkdwn(`*Alert channel*\n${channel}`),

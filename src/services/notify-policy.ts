@@ -1,0 +1,273 @@
+import type { KeyRow, NotificationRow } from '../../db/schema/index.ts';
+import { formatRotateEvery, rotationDueAt } from '../keys/rotation-policy.ts';
+import type { Db } from '../store/database.ts';
+import { reclaimNotifications, recordDeliveries } from '../store/notifications-store.ts';
+import {
+  cancelOwnPolicyClaims,
+  cancelPolicyClaims,
+  findKeysOfPolicyClaims,
+  findNotificationsOfKeys,
+  hasDuePolicyKeys,
+  insertPolicyClaims,
+  insertPolicySkipped,
+  lockDuePolicyKeys,
+  type NewPolicyClaim,
+  type PolicyBasis,
+  planPolicyKeys,
+} from '../store/policy-notices-store.ts';
+import { retryDelayMs } from './notice-plan.ts';
+import { type PolicyPlan, planPolicyNotice } from './policy-notice-plan.ts';
+
+const DAY_MS = 86_400_000;
+
+/** A policy reminder or overdue notice this instance owns and must deliver, then `completePolicyNotices`. */
+export interface ClaimedPolicyNotice {
+  id: string;
+  /** `policy_due:<offset>` or `policy_overdue`. */
+  kind: string;
+  /** Reminder offset in ms; null for the overdue notice. */
+  offsetMs: number | null;
+  keyId: string;
+  keyName: string;
+  /** The rotation due date this notice is about. */
+  dueAt: Date;
+  /** The policy as written, `90d`. */
+  rotateEvery: string;
+  /** Who still needs it: the key's alert channel and each maintainer (a DM). */
+  pending: Array<{ to: string; as: 'channel' | 'dm' }>;
+  deliveredTo: string[];
+  attempt: number;
+  /** The key's next look once this is delivered; null: the overdue notice, nothing after it. */
+  nextAt: Date | null;
+  basis: PolicyBasis;
+}
+
+export interface PolicyClaimOptions {
+  now: Date;
+  /** REKEY_POLICY_REMINDERS, in ms. */
+  offsets: readonly number[];
+  instanceId: string;
+  leaseMs: number;
+  limit: number;
+}
+
+type Recipient = ClaimedPolicyNotice['pending'][number];
+
+/** The alert channel and every maintainer: a policy is the whole team's, not one rotator's. */
+function recipientsOf(key: KeyRow): Recipient[] {
+  const list: Recipient[] = key.alertChannel ? [{ to: key.alertChannel, as: 'channel' }] : [];
+  for (const user of new Set(key.maintainers)) {
+    if (user !== key.alertChannel) list.push({ to: user, as: 'dm' });
+  }
+  return list;
+}
+
+const isAbandoned = (n: NotificationRow, staleBefore: Date) =>
+  n.status === 'claimed' && (n.claimedAt === null || n.claimedAt < staleBefore);
+
+const noteKey = (keyId: string, dueAt: Date, kind: string) => `${keyId}|${dueAt.toISOString()}|${kind}`;
+
+const DUE_DATE_MOVED = 'cancelled: the key was rotated, deleted or its policy changed since';
+
+/**
+ * One transaction: lock a batch of keys whose policy is owed a look, cancel what was pending for a
+ * due date that is no longer theirs, decide what is owed now (`planPolicyNotice`) and claim it by a
+ * unique (key, due date, kind) row. Claimed keys are parked until the lease ends, so a crash before
+ * `completePolicyNotices` is retried by whichever replica looks after that.
+ */
+export function claimDuePolicyNotices(
+  deps: { db: Db },
+  options: PolicyClaimOptions,
+): Promise<{ claimed: ClaimedPolicyNotice[]; scanned: number; superseded: string[]; retired: number }> {
+  const { now, instanceId } = options;
+  const staleBefore = new Date(now.getTime() - options.leaseMs);
+  const leaseEnd = new Date(now.getTime() + options.leaseMs);
+  return deps.db.transaction(async (tx) => {
+    const due = await lockDuePolicyKeys(tx, now, options.limit);
+    if (due.length === 0) return { claimed: [], scanned: 0, superseded: [], retired: 0 };
+    const rows = await findNotificationsOfKeys(
+      tx,
+      due.map((k) => k.id),
+    );
+    const existing = new Map(rows.map((n) => [noteKey(n.keyId!, n.dueAt!, n.kind), n]));
+    const plans: Array<PolicyBasis & { at: Date | null }> = [];
+    const skipped: Array<{ keyId: string; dueAt: Date; kind: string; reason: string }> = [];
+    const inserts: NewPolicyClaim[] = [];
+    const reclaims: string[] = [];
+    const wanted = new Map<string, { key: KeyRow; dueAt: Date; basis: PolicyBasis; plan: PolicyPlan }>();
+    let done = 0;
+
+    // Pending for an older due date (the trigger re-planned the key when it moved): never sent now.
+    const outdated = due.flatMap((key) => {
+      const dueAt = rotationDueAt(key)!.getTime();
+      return rows.filter(
+        (n) => n.keyId === key.id && n.dueAt!.getTime() !== dueAt && isAbandoned(n, staleBefore),
+      );
+    });
+
+    for (const key of due) {
+      const days = key.rotateEveryDays!;
+      const dueAt = rotationDueAt(key)!;
+      const basis: PolicyBasis = { keyId: key.id, since: key.lastRotatedAt ?? key.createdAt, days };
+      const plan = planPolicyNotice({ dueAt, periodMs: days * DAY_MS, offsets: options.offsets, now });
+      for (const kind of plan.superseded) {
+        const prior = existing.get(noteKey(key.id, dueAt, kind));
+        if (!prior || isAbandoned(prior, staleBefore)) {
+          skipped.push({ keyId: key.id, dueAt, kind, reason: `superseded by ${plan.due?.kind}` });
+        }
+      }
+      const settled = () => {
+        plans.push({ ...basis, at: plan.nextAt });
+        if (!plan.nextAt) done += 1;
+      };
+      if (!plan.due) {
+        settled();
+        continue;
+      }
+      const prior = existing.get(noteKey(key.id, dueAt, plan.due.kind));
+      if (!prior) {
+        if (recipientsOf(key).length === 0) {
+          skipped.push({
+            keyId: key.id,
+            dueAt,
+            kind: plan.due.kind,
+            reason: 'no alert channel or maintainer',
+          });
+          settled();
+          continue;
+        }
+        inserts.push({
+          keyId: key.id,
+          dueAt,
+          kind: plan.due.kind,
+          claimedAt: now,
+          claimedBy: instanceId,
+          createdAt: now,
+        });
+      } else if (isAbandoned(prior, staleBefore)) {
+        reclaims.push(prior.id);
+      } else if (prior.status === 'claimed') {
+        // Someone else is on it; look again when their lease would run out.
+        plans.push({ ...basis, at: new Date(prior.claimedAt!.getTime() + options.leaseMs) });
+        continue;
+      } else {
+        settled();
+        continue;
+      }
+      wanted.set(noteKey(key.id, dueAt, plan.due.kind), { key, dueAt, basis, plan });
+      // Parked for the lease; completePolicyNotices sets the real next look.
+      plans.push({ ...basis, at: leaseEnd });
+    }
+
+    const cancelled = await cancelPolicyClaims(
+      tx,
+      outdated.map((n) => n.id),
+      { staleBefore, reason: DUE_DATE_MOVED },
+    );
+    const owned = [
+      ...(await insertPolicyClaims(tx, inserts)),
+      ...(await reclaimNotifications(tx, reclaims, { now, staleBefore, by: instanceId })),
+    ];
+    await insertPolicySkipped(tx, skipped, { now, staleBefore });
+    await planPolicyKeys(tx, plans, now);
+
+    const claimed = owned.map((n): ClaimedPolicyNotice => {
+      const { key, dueAt, basis, plan } = wanted.get(noteKey(n.keyId!, n.dueAt!, n.kind))!;
+      const deliveredTo = n.deliveredTo ?? [];
+      return {
+        id: n.id,
+        kind: n.kind,
+        offsetMs: plan.due!.offsetMs,
+        keyId: key.id,
+        keyName: key.name,
+        dueAt,
+        rotateEvery: formatRotateEvery(basis.days)!,
+        pending: recipientsOf(key).filter((r) => !deliveredTo.includes(r.to)),
+        deliveredTo,
+        attempt: n.attempts,
+        nextAt: plan.nextAt,
+        basis,
+      };
+    });
+    return {
+      claimed,
+      scanned: due.length,
+      superseded: [...skipped.map((s) => s.kind), ...cancelled.map(() => 'policy_cancelled')],
+      retired: done,
+    };
+  });
+}
+
+/** The idle tick's one indexed statement. */
+export function anyPolicyNoticeDue(deps: { db: Db }, now: Date): Promise<boolean> {
+  return hasDuePolicyKeys(deps.db, now);
+}
+
+/**
+ * Just before a round goes out: claims whose key was rotated, deleted or given another policy since
+ * they were claimed say something false now. They are cancelled (recorded as skipped) and their ids
+ * returned, so they are not sent.
+ */
+export async function cancelOutdatedPolicyNotices(
+  deps: { db: Db },
+  input: { notices: ClaimedPolicyNotice[]; instanceId: string },
+): Promise<Set<string>> {
+  const found = await findKeysOfPolicyClaims(
+    deps.db,
+    input.notices.map((n) => n.id),
+  );
+  const outdated = found
+    .filter(({ dueAt, key }) => key.deletedAt || rotationDueAt(key)?.getTime() !== dueAt?.getTime())
+    .map((f) => f.id);
+  await cancelOwnPolicyClaims(deps.db, outdated, input.instanceId, DUE_DATE_MOVED);
+  return new Set(outdated);
+}
+
+/**
+ * Records deliveries. Complete → 'sent' and the key moves on to its next reminder (or is done after
+ * the overdue notice). Incomplete → the claim is released and the key is due again after
+ * `retryDelayMs`; recipients already reached are remembered and never messaged twice.
+ */
+export async function completePolicyNotices(
+  deps: { db: Db },
+  input: {
+    results: Array<{ notice: ClaimedPolicyNotice; reached: string[]; error: string | null }>;
+    instanceId: string;
+    now: Date;
+  },
+): Promise<{ sent: ClaimedPolicyNotice[]; failed: ClaimedPolicyNotice[] }> {
+  const { now } = input;
+  const outcomes = input.results.map((r) => {
+    const deliveredTo = [...new Set([...r.notice.deliveredTo, ...r.reached])];
+    const complete = r.notice.pending.every((p) => deliveredTo.includes(p.to));
+    return { result: r, outcome: { id: r.notice.id, deliveredTo, complete, error: r.error } };
+  });
+  if (outcomes.length === 0) return { sent: [], failed: [] };
+  return deps.db.transaction(async (tx) => {
+    const updated = new Set(
+      await recordDeliveries(
+        tx,
+        outcomes.map((o) => o.outcome),
+        input.instanceId,
+        now,
+      ),
+    );
+    const mine = outcomes.filter((o) => updated.has(o.outcome.id));
+    const sent = mine.filter((o) => o.outcome.complete).map((o) => o.result.notice);
+    const failed = mine.filter((o) => !o.outcome.complete).map((o) => o.result.notice);
+    // A failed reminder is tried again after a backoff, never later than the key's next notice.
+    const retryAt = (n: ClaimedPolicyNotice) =>
+      new Date(
+        Math.min(now.getTime() + retryDelayMs(n.attempt), n.nextAt?.getTime() ?? Number.POSITIVE_INFINITY),
+      );
+    await planPolicyKeys(
+      tx,
+      [
+        ...sent.map((n) => ({ ...n.basis, at: n.nextAt })),
+        ...failed.map((n) => ({ ...n.basis, at: retryAt(n) })),
+      ],
+      now,
+    );
+    return { sent, failed };
+  });
+}
