@@ -3,7 +3,7 @@ import { at, id } from './columns.ts';
 import { keys } from './keys.ts';
 import { secrets } from './secrets.ts';
 
-export type AuditAction = 'create' | 'rotate' | 'end_grace' | 'delete';
+export type AuditAction = 'create' | 'rotate' | 'end_grace' | 'edit' | 'delete';
 export type AuditSource = 'slack' | 'cli';
 
 /** Append-only history of every change to a key (trigger `audit_events_append_only`). */

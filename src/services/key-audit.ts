@@ -27,6 +27,7 @@ async function readAudit(deps: ServiceDeps, ref: KeyRef): Promise<{ keyName: str
       oldSecretDisplay: e.oldSecretId ? (display.get(e.oldSecretId) ?? null) : null,
       newSecretDisplay: e.newSecretId ? (display.get(e.newSecretId) ?? null) : null,
       requestId: e.requestId,
+      details: e.details ?? null,
       at: e.createdAt,
     })),
   };

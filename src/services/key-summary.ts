@@ -12,6 +12,7 @@ export function toKeySummary(key: KeyRow, current: SecretRow | undefined, inGrac
     products: key.products,
     maintainers: key.maintainers,
     alertChannel: key.alertChannel,
+    rotateEveryDays: key.rotateEveryDays,
     createdAt: key.createdAt,
     lastRotatedAt: key.lastRotatedAt,
     current: current ? toSecretView(current) : null,

@@ -32,6 +32,8 @@ export interface KeySummary {
   products: string[];
   maintainers: string[];
   alertChannel: string | null;
+  /** Rotation policy: due this many days after the last rotation (or creation); null for none. */
+  rotateEveryDays: number | null;
   createdAt: Date;
   lastRotatedAt: Date | null;
   current: SecretView | null;
@@ -63,5 +65,7 @@ export interface AuditEntry {
   oldSecretDisplay: string | null;
   newSecretDisplay: string | null;
   requestId: string | null;
+  /** What an edit changed: `{before, after}` with only the changed fields; null for other events. */
+  details: Record<string, unknown> | null;
   at: Date;
 }

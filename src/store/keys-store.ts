@@ -49,3 +49,13 @@ export async function markKeyRotated(tx: DbOrTx, id: string, at: Date): Promise<
 export async function markKeyDeleted(tx: DbOrTx, id: string, at: Date): Promise<void> {
   await tx.update(keys).set({ deletedAt: at }).where(eq(keys.id, id));
 }
+
+export type KeyFieldChanges = Partial<
+  Pick<NewKey, 'name' | 'products' | 'maintainers' | 'alertChannel' | 'rotateEveryDays'>
+>;
+
+/** Changes what people set on a key (never its secrets); returns the row as it now is. */
+export async function updateKeyFields(tx: DbOrTx, id: string, changes: KeyFieldChanges): Promise<KeyRow> {
+  const [row] = await tx.update(keys).set(changes).where(eq(keys.id, id)).returning();
+  return row!;
+}

@@ -36,6 +36,7 @@ const key = (name: string, inGrace: number): KeySummary => ({
   products: ['payments', 'refunds'],
   maintainers: ['U0ADA'],
   alertChannel: 'C0ALERTS',
+  rotateEveryDays: null,
   createdAt: now,
   lastRotatedAt: inGrace ? now : null,
   current: secret('cur', null),

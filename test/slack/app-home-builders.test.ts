@@ -27,6 +27,7 @@ function bigKey(i: number): KeySummary {
     products: Array.from({ length: 20 }, (_, p) => `product-${p}-${'p'.repeat(40)}`),
     maintainers: ['U1'],
     alertChannel: 'CALERTS',
+    rotateEveryDays: null,
     createdAt: now,
     lastRotatedAt: now,
     current: secret(i * 10, null),
