@@ -324,6 +324,26 @@ describe('Edit…', () => {
       rotateEveryDays: null,
     });
   });
+  it('keeps the dialog open, with what to do, when the database does not answer, and saves nothing', async () => {
+    const key = await createTestKey(h.services, { maintainers: ['UDORA'] });
+    const dora = new HomeUser(h, 'UDORA');
+    await dora.openHome();
+    await openDialog(dora, dora.cardButton(key.key.id, ids.home.edit));
+    h.failDatabase(true);
+    try {
+      const answer = await dora.slack.submit({ [ids.blocks.policy]: '60d' });
+      expect(answer.json).toEqual({
+        response_action: 'errors',
+        errors: { [ids.blocks.policy]: expect.stringContaining('submit the dialog again in a minute') },
+      });
+    } finally {
+      h.failDatabase(false);
+    }
+    expect((await h.services.showKey({ id: key.key.id })).rotateEveryDays).toBeNull();
+    // The dialog is still open with her choice: submitting again works once the database answers.
+    expect((await dora.slack.resubmit()).json).toMatchObject({ response_action: 'update' });
+    expect((await h.services.showKey({ id: key.key.id })).rotateEveryDays).toBe(60);
+  });
 });
 
 describe('Delete…', () => {
