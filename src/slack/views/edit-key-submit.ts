@@ -64,8 +64,8 @@ export function handleEditKeySubmit(deps: SlackDeps) {
       return;
     }
     const lines = describeKeyEdit(result.before, result.after).map((line) => `• ${line}`);
-    const announced = result.key.alertChannel ? ` Announced in <#${result.key.alertChannel}>.` : '';
-    const text = `:white_check_mark: ${name} is saved:\n${lines.join('\n')}\n${announced}`;
+    const announced = result.key.alertChannel ? `\nAnnounced in <#${result.key.alertChannel}>.` : '';
+    const text = `:white_check_mark: ${name} is saved:\n${lines.join('\n')}${announced}`;
     await ack({ response_action: 'update', view: buildNoticeModal({ title: 'Key saved', text }) });
     deps.logger.info(
       { keyId: result.key.id, keyName: result.key.name, userId, fields: Object.keys(result.after) },
