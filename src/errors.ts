@@ -21,17 +21,28 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   readonly userMessage: string;
   readonly retryable: boolean;
+  /**
+   * Bad input, per field of the form it came from (`name`, `products`…): a surface that shows a form
+   * puts each message next to its input; the others show `userMessage`.
+   */
+  readonly fields: Readonly<Record<string, string>>;
 
   constructor(
     code: ErrorCode,
     message: string,
-    options: { userMessage?: string; retryable?: boolean; cause?: unknown } = {},
+    options: {
+      userMessage?: string;
+      retryable?: boolean;
+      cause?: unknown;
+      fields?: Record<string, string>;
+    } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
     this.userMessage = options.userMessage ?? message;
     this.retryable = options.retryable ?? false;
+    this.fields = options.fields ?? {};
   }
 }
 

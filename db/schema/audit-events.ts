@@ -3,8 +3,12 @@ import { at, id } from './columns.ts';
 import { keys } from './keys.ts';
 import { secrets } from './secrets.ts';
 
-/** `policy`: the rotation policy changed; `details` holds `{ before, after }` (`"90d"` or null). */
-export type AuditAction = 'create' | 'rotate' | 'end_grace' | 'delete' | 'policy';
+/**
+ * `policy`: the rotation policy changed (the CLI's `keys policy`); `details` holds `{ before, after }`
+ * (`"90d"` or null). `edit`: fields changed from Slack's Edit…; `details` holds `{ before, after }` with
+ * only the changed fields.
+ */
+export type AuditAction = 'create' | 'rotate' | 'end_grace' | 'edit' | 'delete' | 'policy';
 export type AuditSource = 'slack' | 'cli';
 
 /** Append-only history of every change to a key (trigger `audit_events_append_only`). */

@@ -4,6 +4,7 @@ import type { Clock } from '../clock.ts';
 import { KeyChanges } from '../services/key-changes.ts';
 import { createServices, type Services } from '../services/services.ts';
 import type { Database } from '../store/database.ts';
+import { isDemoUser } from './demo-workspace.ts';
 import { LOCAL_SEED_ACTOR } from './seed-demo-keys.ts';
 
 /** Written by local mode into a folder it created; its presence is what lets local mode run there again. */
@@ -13,12 +14,19 @@ const MARKER_TEXT =
   'This rekey data folder was made by local mode (no Slack credentials). Local mode runs here only\n' +
   'while every key in it is one of its demo keys.\n';
 
-/** The first live key that local mode's seed did not create, if any. */
-async function firstForeignKey(services: Services): Promise<string | undefined> {
+/**
+ * The first live key that local mode did not create, if any. Local mode creates keys by its seed and,
+ * in a folder it marked, on its page (New key… by a demo user); a key created from Slack by a demo
+ * user id in an unmarked folder is foreign, since a real workspace could have such an id.
+ */
+async function firstForeignKey(services: Services, marked: boolean): Promise<string | undefined> {
   for (const key of await services.listKeys()) {
     const { events } = await services.keyAudit({ id: key.id });
     // No creation on record (a row written by hand) counts as foreign too.
-    if (events.find((e) => e.action === 'create')?.actor !== LOCAL_SEED_ACTOR) return key.name;
+    const created = events.find((e) => e.action === 'create');
+    const seeded = created?.actor === LOCAL_SEED_ACTOR;
+    const madeOnPage = marked && created?.source === 'slack' && isDemoUser(created.actor);
+    if (!(seeded || madeOnPage)) return key.name;
   }
   return undefined;
 }
@@ -50,8 +58,8 @@ export async function localModeRefusal(
     keyPrefix: '',
     admins: [],
   });
-  const foreign = await firstForeignKey(services);
   const marked = existsSync(marker);
+  const foreign = await firstForeignKey(services, marked);
   let reason: string | undefined;
   if (foreign !== undefined) {
     reason = `it holds keys that local mode did not create (such as "${foreign}")`;

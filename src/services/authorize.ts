@@ -4,15 +4,43 @@ import { mayManageKey } from '../keys/authorization.ts';
 import type { Actor } from './types.ts';
 
 /** What a person tried to do with a key, for the sentence that refuses it. */
-export type KeyAction = 'rotate' | 'end-grace' | 'history' | 'delete' | 'policy';
+export type KeyAction = 'rotate' | 'end-grace' | 'history' | 'edit' | 'delete' | 'policy';
 
 const REFUSED: Record<KeyAction, string> = {
   rotate: 'you cannot rotate it. Nothing was changed.',
   'end-grace': 'you cannot end its grace period. Nothing was changed.',
   history: 'rekey does not show you its history.',
+  edit: 'you cannot change it. Nothing was changed.',
   delete: 'you cannot delete it. Nothing was changed.',
   policy: 'you cannot change its rotation policy. Nothing was changed.',
 };
+
+/** What only rekey admins (REKEY_ADMINS) may do from Slack; maintainers may do the rest to their keys. */
+export type AdminAction = 'create' | 'delete' | 'edit-key';
+
+const ADMINS_ONLY: Record<AdminAction, string> = {
+  create: 'Only rekey admins can create keys.',
+  delete: 'Only rekey admins can delete keys.',
+  'edit-key':
+    'Only rekey admins can change a key’s name, products, maintainers or alert channel; as a maintainer you can change its rotation policy.',
+};
+
+export function isAdminOnly(action: KeyAction): action is 'delete' {
+  return action === 'delete';
+}
+
+/** The refusal for a Slack user who is not (or no longer) a rekey admin. */
+export function notAdmin(action: AdminAction): AppError {
+  return new AppError('FORBIDDEN', `only admins may ${action}`, {
+    userMessage: `${ADMINS_ONLY[action]} Nothing was changed. Ask a rekey admin.`,
+  });
+}
+
+/** Slack users must be admins; checked at the step that makes the change. The CLI operator is trusted. */
+export function assertAdmin(actor: Actor, admins: readonly string[], action: AdminAction): void {
+  if (actor.source === 'cli' || admins.includes(actor.id)) return;
+  throw notAdmin(action);
+}
 
 /**
  * The one refusal for a key the person was shown (on their Home, in the rotation dialog) but may no
@@ -37,6 +65,10 @@ export function assertMayManage(
   action: KeyAction,
 ): void {
   if (actor.source === 'cli') return;
+  if (isAdminOnly(action)) {
+    assertAdmin(actor, admins, action);
+    return;
+  }
   if (mayManageKey(actor.id, key.maintainers, admins)) return;
   throw notMaintainer(key, action);
 }

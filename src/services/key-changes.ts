@@ -3,7 +3,8 @@
  * Home refresh, cross-replica fan-out) react to it; services do not know who listens.
  */
 export interface KeyChange {
-  type: 'created' | 'rotated' | 'grace_ended' | 'deleted' | 'policy_changed';
+  /** `edited`: its name, products, maintainers, channel or policy changed (never its secrets). */
+  type: 'created' | 'rotated' | 'grace_ended' | 'edited' | 'deleted' | 'policy_changed';
   keyId: string;
   keyName: string;
   /** Hashes of secrets whose validity changed: their cached verdicts must go. */

@@ -19,6 +19,7 @@ export function toKeySummary(
     products: key.products,
     maintainers: key.maintainers,
     alertChannel: key.alertChannel,
+    rotateEveryDays: key.rotateEveryDays,
     createdAt: key.createdAt,
     lastRotatedAt: key.lastRotatedAt,
     rotateEvery: formatRotateEvery(key.rotateEveryDays),

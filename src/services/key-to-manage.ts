@@ -1,7 +1,7 @@
 import { mayManageKey } from '../keys/authorization.ts';
 import { withDatabaseErrors } from '../store/database-errors.ts';
 import { findDeletedKeyByName, findLiveKeyByName } from '../store/keys-store.ts';
-import { type KeyAction, noKeyOfYours, notMaintainer } from './authorize.ts';
+import { isAdminOnly, type KeyAction, noKeyOfYours, notAdmin, notMaintainer } from './authorize.ts';
 import { summariseKeys } from './list-keys.ts';
 import { findLiveKeyOrThrow, type KeyRef, keyDeleted } from './resolve-key.ts';
 import type { KeySummary, ServiceDeps } from './types.ts';
@@ -17,13 +17,16 @@ export interface KeyToManageInput {
  * Read afresh on every press and every step, so a stale Home or dialog cannot reach a key the person
  * no longer maintains (the change itself checks again inside its transaction).
  *
- * By id (a card, a dialog: the person was shown the key): "no longer a maintainer", naming who is.
+ * By id (a card, a dialog: the person was shown the key): "no longer a maintainer", naming who is;
+ * for what only admins may do (delete), "only admins".
  * By name (typed): the same answer for a key that is not theirs, deleted or never existed, so names
  * cannot be probed; admins, who see every key, and maintainers of a deleted key are told the truth.
  */
 export function keyToManage(deps: ServiceDeps, input: KeyToManageInput): Promise<KeySummary> {
   return withDatabaseErrors(async () => {
     const { userId, key: ref, action } = input;
+    // Before any lookup: the answer is the same for every key, so it tells nothing about which exist.
+    if (isAdminOnly(action) && !deps.admins.includes(userId)) throw notAdmin(action);
     const may = (maintainers: readonly string[]) => mayManageKey(userId, maintainers, deps.admins);
     if ('name' in ref) {
       const live = await findLiveKeyByName(deps.db, ref.name);

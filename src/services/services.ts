@@ -1,6 +1,7 @@
 import type { Delay } from '../keys/delay.ts';
-import { type CreateKeyInput, createKey } from './create-key.ts';
-import { deleteKey } from './delete-key.ts';
+import { type CreateKeyInput, createKey, createKeyOnce } from './create-key.ts';
+import { type DeleteKeyInput, deleteKey } from './delete-key.ts';
+import { type EditKeyInput, editKey } from './edit-key.ts';
 import { type EndGraceInput, endGrace } from './end-grace.ts';
 import { keyAudit } from './key-audit.ts';
 import { type KeyToManageInput, keyToManage } from './key-to-manage.ts';
@@ -11,7 +12,7 @@ import { reviewRotation } from './review-rotation.ts';
 import { type RotateKeyInput, rotateKey } from './rotate-key.ts';
 import { type SetRotationPolicyInput, setRotationPolicy } from './set-rotation-policy.ts';
 import { showKeyWithUse } from './show-key-with-use.ts';
-import type { Actor, ServiceDeps } from './types.ts';
+import type { ServiceDeps } from './types.ts';
 import type { VerifyCache } from './verify-cache.ts';
 import { createLocalVerifyCache } from './verify-key.ts';
 
@@ -24,15 +25,20 @@ export function createServices(deps: ServiceDeps & { verifyCache?: VerifyCache }
     changes: deps.changes,
     clock: deps.clock,
     createKey: (input: CreateKeyInput) => createKey(deps, input),
+    /** For Slack: a double-clicked submit (same request id) creates one key and reveals it once. */
+    createKeyOnce: (input: CreateKeyInput & { requestId: string }) => createKeyOnce(deps, input),
+    editKey: (input: EditKeyInput) => editKey(deps, input),
     rotateKey: (input: RotateKeyInput) => rotateKey(deps, input),
     endGrace: (input: EndGraceInput) => endGrace(deps, input),
-    deleteKey: (input: { key: KeyRef; actor: Actor }) => deleteKey(deps, input),
+    deleteKey: (input: DeleteKeyInput) => deleteKey(deps, input),
     setRotationPolicy: (input: SetRotationPolicyInput) => setRotationPolicy(deps, input),
     listKeys: () => listKeys(deps),
     listKeysManageableBy: (userId: string) => listKeysManageableBy(deps, userId),
     showKey: (ref: KeyRef) => showKey(deps, ref),
     /** For Slack: the key if this user may manage it, else the one refusal (FORBIDDEN) to show them. */
     keyToManage: (input: KeyToManageInput) => keyToManage(deps, input),
+    /** REKEY_ADMINS: may create, edit and delete any key (and rotate any). */
+    isAdmin: (userId: string) => deps.admins.includes(userId),
     reviewRotation: (input: { userId: string; keyId: string; delay: Delay }) => reviewRotation(deps, input),
     homeOf: (userId: string) => homeOf(deps, userId),
     audienceOf: (keyId: string) => audienceOf(deps, keyId),

@@ -32,6 +32,8 @@ export interface KeySummary {
   products: string[];
   maintainers: string[];
   alertChannel: string | null;
+  /** Rotation policy: due this many days after the last rotation (or creation); null for none. */
+  rotateEveryDays: number | null;
   createdAt: Date;
   lastRotatedAt: Date | null;
   /** Rotation policy as written (`90d`); null: none. */
@@ -69,7 +71,7 @@ export interface AuditEntry {
   oldSecretDisplay: string | null;
   newSecretDisplay: string | null;
   requestId: string | null;
-  /** What else the event recorded: a policy change's `{ before, after }`, a creation's `rotateEvery`. */
+  /** What else the event recorded: a policy change's or an edit's `{ before, after }`, a creation's `rotateEvery`. */
   details: Record<string, unknown> | null;
   at: Date;
 }

@@ -9,8 +9,8 @@ export interface VerifyInvalidationHooks {
 /**
  * Local changes invalidate this process's cache synchronously, before the service call returns to its
  * caller. Other replicas hear of the same change from the database itself: triggers announce every
- * expiry change and key deletion on the invalidation channel at commit (migration
- * 0004_announce_changes_to_replicas), whoever made it — a replica, the CLI or a hand-typed UPDATE.
+ * expiry change, key deletion and change of a key's name or products on the invalidation channel at
+ * commit (migrations 0004 and 0006), whoever made it — a replica, the CLI or a hand-typed UPDATE.
  */
 export function connectVerifyInvalidation(
   changes: KeyChanges,
@@ -18,6 +18,11 @@ export function connectVerifyInvalidation(
   hooks: VerifyInvalidationHooks = {},
 ): () => void {
   return changes.subscribe((change) => {
+    // A key's name and products are in every verdict of its secrets; an edit may have changed them.
+    if (change.type === 'edited') {
+      cache.invalidateKeys([change.keyId]);
+      hooks.onInvalidation?.();
+    }
     if (change.secretHashes.length === 0) return;
     cache.invalidate(change.secretHashes);
     hooks.onInvalidation?.();

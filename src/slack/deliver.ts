@@ -1,7 +1,16 @@
 import type { KnownBlock } from '@slack/types';
+import type { DeletedKey } from '../services/delete-key.ts';
+import type { EditKeyResult } from '../services/edit-key.ts';
 import type { EndGraceResult } from '../services/end-grace.ts';
-import type { RotationResult } from '../services/types.ts';
-import { buildEndGraceNotice, buildNewKeyMessage, buildRotationNotice } from './blocks/messages.ts';
+import type { KeySummary, RotationResult } from '../services/types.ts';
+import {
+  buildEndGraceNotice,
+  buildKeyCreatedNotice,
+  buildKeyDeletedNotice,
+  buildKeyEditedNotice,
+  buildNewKeyMessage,
+  buildRotationNotice,
+} from './blocks/messages.ts';
 import type { SlackDeps } from './deps.ts';
 import { recordSlackError } from './slack-errors.ts';
 
@@ -67,13 +76,73 @@ export async function postEndGraceNotice(
   await postChannelNotice(deps, { channel: key.alertChannel, key, message, what: 'end-grace' });
 }
 
+/** Tells a new key's alert channel who created it. */
+export async function postKeyCreatedNotice(
+  deps: SlackDeps,
+  input: { key: KeySummary; userId: string },
+): Promise<void> {
+  const { key } = input;
+  if (!key.alertChannel) return;
+  const message = buildKeyCreatedNotice({
+    keyName: key.name,
+    actorId: input.userId,
+    products: key.products,
+    maintainers: key.maintainers,
+    rotateEveryDays: key.rotateEveryDays,
+  });
+  await postChannelNotice(deps, { channel: key.alertChannel, key, message, what: 'create' });
+}
+
+/**
+ * Tells the key's alert channel what changed, before → after; when the channel itself moved, the one
+ * it left too, so nobody there waits for notices that now go elsewhere.
+ */
+export async function postKeyEditedNotice(
+  deps: SlackDeps,
+  input: { result: Extract<EditKeyResult, { status: 'edited' }>; userId: string },
+): Promise<void> {
+  const { key, before, after } = input.result;
+  const message = buildKeyEditedNotice({ keyName: key.name, actorId: input.userId, before, after });
+  const channels = new Set([key.alertChannel, 'alertChannel' in before ? before.alertChannel : null]);
+  await Promise.all(
+    [...channels]
+      .filter((channel): channel is string => Boolean(channel))
+      .map((channel) => postChannelNotice(deps, { channel, key, message, what: 'edit' })),
+  );
+}
+
+/** Tells a deleted key's alert channel who deleted it. */
+export async function postKeyDeletedNotice(
+  deps: SlackDeps,
+  input: { key: DeletedKey; userId: string },
+): Promise<void> {
+  const { key } = input;
+  if (!key.alertChannel) return;
+  const message = buildKeyDeletedNotice({
+    keyName: key.name,
+    actorId: input.userId,
+    deletedAt: key.deletedAt,
+  });
+  await postChannelNotice(deps, { channel: key.alertChannel, key, message, what: 'delete' });
+}
+
+type NoticeKind = 'rotation' | 'end-grace' | 'create' | 'edit' | 'delete';
+
+const CHANGE_PHRASE: Record<NoticeKind, string> = {
+  rotation: 'the rotation',
+  'end-grace': 'the end of the grace period',
+  create: 'the new key',
+  edit: 'the change',
+  delete: 'the deletion',
+};
+
 async function postChannelNotice(
   deps: SlackDeps,
   input: {
     channel: string;
     key: { id: string; name: string };
     message: { text: string; blocks: KnownBlock[] };
-    what: 'rotation' | 'end-grace';
+    what: NoticeKind;
   },
 ): Promise<void> {
   const { channel, key, what } = input;
@@ -81,7 +150,7 @@ async function postChannelNotice(
     await deps.client.chat.postMessage({ channel, ...input.message });
   } catch (error) {
     const described = recordSlackError(deps, 'chat.postMessage', error);
-    const change = what === 'rotation' ? 'the rotation' : 'the end of the grace period';
+    const change = CHANGE_PHRASE[what];
     const hint =
       described.code === 'not_in_channel' || described.code === 'channel_not_found'
         ? ` — invite the bot to <#${channel}> (/invite @rekey) so ${what} notices arrive; ${change} itself stands`

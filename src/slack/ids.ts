@@ -15,16 +15,38 @@ export const ids = {
     failure: 'rotate_key_failure',
     /** App Home: a key's audit, read only. */
     history: 'key_history',
+    /** App Home, admins: a new key's name, products, maintainers, channel and policy. Submit "Create key". */
+    newKey: 'key_new',
+    /** App Home: change a key's fields (admins: all of them; maintainers: the rotation policy). */
+    editKey: 'key_edit',
+    /** App Home, admins: type the key's name to delete it. */
+    deleteKey: 'key_delete',
+    /** The new key, shown once after "Create key". */
+    created: 'key_created',
   },
   blocks: {
     key: 'key_block',
     delay: 'delay_block',
     ack: 'ack_block',
+    /** The New key and Edit dialogs' inputs, one per key field. */
+    name: 'key_name_block',
+    products: 'key_products_block',
+    maintainers: 'key_maintainers_block',
+    channel: 'key_channel_block',
+    policy: 'key_policy_block',
+    /** The Delete dialog's "type the name" input. */
+    confirmName: 'key_confirm_name_block',
   },
   actions: {
     key: 'key_select',
     delay: 'delay_radio',
     ack: 'ack_checkbox',
+    name: 'key_name_input',
+    products: 'key_products_input',
+    maintainers: 'key_maintainers_select',
+    channel: 'key_channel_select',
+    policy: 'key_policy_select',
+    confirmName: 'key_confirm_name_input',
   },
   /**
    * App Home. Each card's actions block is `home.cardBlockPrefix + keyId` (block ids are unique per
@@ -35,9 +57,14 @@ export const ids = {
   home: {
     cardBlockPrefix: 'home_card_',
     pagerBlock: 'home_pager',
+    /** Admins: the actions block at the top with New key…. */
+    adminBlock: 'home_admin',
+    newKey: 'home_new_key',
     rotate: 'home_rotate',
     endGrace: 'home_end_grace',
     history: 'home_history',
+    edit: 'home_edit',
+    delete: 'home_delete',
     previousPage: 'home_page_previous',
     nextPage: 'home_page_next',
   },

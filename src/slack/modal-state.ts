@@ -50,3 +50,69 @@ export function readChooseState(view: Pick<ViewOutput, 'state'>): {
 export function rotationRequestId(viewId: string, userId: string): string {
   return `slack:${viewId}:${userId}`;
 }
+
+/** What the Edit and Delete dialogs carry in `private_metadata`: the key's id, and for Edit the version seen. */
+export interface KeyDialogMetadata {
+  keyId: string;
+  /** `keyFieldsVersion` of the key when the Edit dialog opened. */
+  version?: string;
+}
+
+export function encodeKeyDialogMetadata(meta: KeyDialogMetadata): string {
+  return JSON.stringify(meta);
+}
+
+export function decodeKeyDialogMetadata(text: string): KeyDialogMetadata | null {
+  try {
+    const value = JSON.parse(text) as Partial<KeyDialogMetadata>;
+    if (typeof value.keyId !== 'string') return null;
+    if (value.version !== undefined && typeof value.version !== 'string') return null;
+    return { keyId: value.keyId, ...(value.version ? { version: value.version } : {}) };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The New key / Edit dialogs' inputs as Slack reports them; a field whose input the dialog did not
+ * show is undefined (a maintainer's Edit shows only the policy). Texts are trimmed; products are split
+ * on commas and spaces. The policy is the option's value, parsed by the caller.
+ */
+export function readKeyFormState(view: Pick<ViewOutput, 'state'>): {
+  name?: string;
+  products?: string[];
+  maintainers?: string[];
+  alertChannel?: string | null;
+  policy?: string;
+} {
+  const values = view.state.values;
+  const name = values[ids.blocks.name]?.[ids.actions.name];
+  const products = values[ids.blocks.products]?.[ids.actions.products];
+  const maintainers = values[ids.blocks.maintainers]?.[ids.actions.maintainers];
+  const channel = values[ids.blocks.channel]?.[ids.actions.channel];
+  const policy = values[ids.blocks.policy]?.[ids.actions.policy];
+  return {
+    ...(name ? { name: (name.value ?? '').trim() } : {}),
+    ...(products
+      ? {
+          products: (products.value ?? '')
+            .split(/[\s,]+/)
+            .map((p) => p.trim())
+            .filter(Boolean),
+        }
+      : {}),
+    ...(maintainers ? { maintainers: maintainers.selected_users ?? [] } : {}),
+    ...(channel ? { alertChannel: channel.selected_conversation ?? null } : {}),
+    ...(policy ? { policy: policy.selected_option?.value ?? '' } : {}),
+  };
+}
+
+/** What was typed in the Delete dialog's confirmation, as is (it must match the name exactly). */
+export function readConfirmName(view: Pick<ViewOutput, 'state'>): string {
+  return view.state.values[ids.blocks.confirmName]?.[ids.actions.confirmName]?.value ?? '';
+}
+
+/** One key created per New key dialog and user, however often "Create key" is clicked. Not a secret. */
+export function creationRequestId(viewId: string, userId: string): string {
+  return `slack-create:${viewId}:${userId}`;
+}

@@ -28,13 +28,14 @@ export function isSlackApiError(error: unknown): boolean {
 const NOTHING_CHANGED = 'Nothing was changed.';
 
 /** Where the person was when it failed: each place has its own way to try again. */
-export type SlackStep = 'open' | 'next' | 'rotate' | 'button';
+export type SlackStep = 'open' | 'next' | 'rotate' | 'button' | 'submit';
 
 const TRY_AGAIN: Record<SlackStep, string> = {
   open: 'Please run `/rotate-key` again in a minute',
   next: 'Please press Next again in a minute',
   rotate: 'Please run `/rotate-key` again in a minute',
   button: 'Please press the button again in a minute',
+  submit: 'Please submit the dialog again in a minute',
 };
 
 /**

@@ -50,6 +50,16 @@ export async function markKeyDeleted(tx: DbOrTx, id: string, at: Date): Promise<
   await tx.update(keys).set({ deletedAt: at }).where(eq(keys.id, id));
 }
 
+export type KeyFieldChanges = Partial<
+  Pick<NewKey, 'name' | 'products' | 'maintainers' | 'alertChannel' | 'rotateEveryDays'>
+>;
+
+/** Changes what people set on a key (never its secrets); returns the row as it now is. */
+export async function updateKeyFields(tx: DbOrTx, id: string, changes: KeyFieldChanges): Promise<KeyRow> {
+  const [row] = await tx.update(keys).set(changes).where(eq(keys.id, id)).returning();
+  return row!;
+}
+
 /** The key's rotation policy in days, or null for none (trigger `keys_replan_policy_notices` re-plans). */
 export async function setKeyRotationPolicy(tx: DbOrTx, id: string, days: number | null): Promise<KeyRow> {
   const [row] = await tx.update(keys).set({ rotateEveryDays: days }).where(eq(keys.id, id)).returning();

@@ -5,7 +5,10 @@ import { commandBody, interactionBody, postToSlackEndpoint, type SlackResponse }
 type Json = Record<string, unknown>;
 export type ShownView = Json & { id: string; hash: string; blocks: Json[]; private_metadata?: string };
 
-/** What the user picked in a modal: per input block, the option values (or text) they chose. */
+/**
+ * What the user picked in a modal, per input block: option values (selects, radios, checkboxes), the
+ * text typed (text inputs), user ids (a multi-user select) or a channel id (a conversation select).
+ */
 export type Choices = Record<string, string | string[] | null>;
 
 /**
@@ -92,12 +95,27 @@ export function stateFor(view: ShownView, choices: Choices): Record<string, Reco
       return option;
     };
     const chosen = blockId in choices ? choices[blockId] : undefined;
-    if (element.type === 'checkboxes') {
+    const type = String(element.type);
+    let value: Json;
+    if (type === 'checkboxes') {
       const selected =
         chosen === undefined
           ? ((element.initial_options as Json[] | undefined) ?? [])
           : ([] as string[]).concat(chosen ?? []).map(pick);
-      values[blockId] = { [actionId]: { type: 'checkboxes', selected_options: selected } };
+      value = { type, selected_options: selected };
+    } else if (type === 'plain_text_input') {
+      // Slack sends null for an empty text input.
+      const text = chosen === undefined ? (element.initial_value ?? null) : chosen;
+      value = { type, value: text === '' ? null : text };
+    } else if (type === 'multi_users_select') {
+      const users =
+        chosen === undefined ? (element.initial_users ?? []) : ([] as string[]).concat(chosen ?? []);
+      value = { type, selected_users: users };
+    } else if (type === 'conversations_select') {
+      value = {
+        type,
+        selected_conversation: chosen === undefined ? (element.initial_conversation ?? null) : chosen,
+      };
     } else {
       const selected =
         chosen === undefined
@@ -105,8 +123,9 @@ export function stateFor(view: ShownView, choices: Choices): Record<string, Reco
           : chosen === null
             ? null
             : pick(String(chosen));
-      values[blockId] = { [actionId]: { type: element.type, selected_option: selected } };
+      value = { type, selected_option: selected };
     }
+    values[blockId] = { [actionId]: value };
   }
   return values;
 }

@@ -7,18 +7,24 @@ import {
   UnknownBlockError,
 } from '../../src/local/public/block-kit.js';
 import type { KeySummary } from '../../src/services/types.ts';
+import { buildDeleteKeyModal } from '../../src/slack/blocks/delete-key-modal.ts';
+import { buildEditKeyModal } from '../../src/slack/blocks/edit-key-modal.ts';
 import { buildHistoryModal } from '../../src/slack/blocks/history-modal.ts';
 import { buildHomeView } from '../../src/slack/blocks/home-view.ts';
 import {
   buildEndGraceNotice,
   buildErrorMessage,
   buildHelpMessage,
+  buildKeyCreatedNotice,
+  buildKeyDeletedNotice,
+  buildKeyEditedNotice,
   buildNewKeyMessage,
   buildRotationNotice,
 } from '../../src/slack/blocks/messages.ts';
+import { buildNewKeyModal } from '../../src/slack/blocks/new-key-modal.ts';
 import { buildNoticeMessages } from '../../src/slack/blocks/notice-message.ts';
 import { buildNoticeModal } from '../../src/slack/blocks/notice-modal.ts';
-import { buildRevealModal } from '../../src/slack/blocks/reveal-modal.ts';
+import { buildCreatedKeyModal, buildRevealModal } from '../../src/slack/blocks/reveal-modal.ts';
 import { buildReviewModal } from '../../src/slack/blocks/review-modal.ts';
 import { buildRotateKeyModal } from '../../src/slack/blocks/rotate-key-modal.ts';
 
@@ -36,6 +42,7 @@ const key = (name: string, inGrace: number): KeySummary => ({
   products: ['payments', 'refunds'],
   maintainers: ['U0ADA'],
   alertChannel: 'C0ALERTS',
+  rotateEveryDays: null,
   createdAt: now,
   lastRotatedAt: inGrace ? now : null,
   rotateEvery: null,
@@ -111,6 +118,32 @@ const outputs: Array<[string, { blocks?: readonly unknown[] }]> = [
     }),
   ],
   ['home, empty', buildHomeView({ keys: [], page: 0, now, isAdmin: false })],
+  ['home, empty, admin', buildHomeView({ keys: [], page: 0, now, isAdmin: true })],
+  ['new key modal', buildNewKeyModal()],
+  ['edit modal, admin', buildEditKeyModal({ key: key('a', 1), isAdmin: true, privateMetadata: '{}' })],
+  ['edit modal, maintainer', buildEditKeyModal({ key: key('a', 0), isAdmin: false, privateMetadata: '{}' })],
+  ['delete modal', buildDeleteKeyModal({ key: key('a', 2), privateMetadata: '{}' })],
+  ['created key modal', buildCreatedKeyModal({ keyName: 'a', token })],
+  [
+    'key created notice',
+    buildKeyCreatedNotice({
+      keyName: 'a',
+      actorId: 'U0LINUS',
+      products: ['x'],
+      maintainers: ['U0ADA'],
+      rotateEveryDays: 90,
+    }),
+  ],
+  [
+    'key edited notice',
+    buildKeyEditedNotice({
+      keyName: 'b',
+      actorId: 'U0LINUS',
+      before: { name: 'a', maintainers: ['U0ADA'], alertChannel: null, rotateEveryDays: null },
+      after: { name: 'b', maintainers: ['U0ADA', 'U0GRACE'], alertChannel: 'C0ALERTS', rotateEveryDays: 30 },
+    }),
+  ],
+  ['key deleted notice', buildKeyDeletedNotice({ keyName: 'a', actorId: 'U0LINUS', deletedAt: now })],
   ['home, keys in grace', buildHomeView({ keys: [key('a', 2), key('b', 0)], page: 0, now, isAdmin: false })],
   [
     'home, paged',
@@ -154,6 +187,34 @@ describe('the local page renders what the bot emits', () => {
       const html = renderBlock(block, { now });
       expect(html.length, JSON.stringify(block)).toBeGreaterThan(0);
     }
+  });
+
+  it('offers the workspace’s people and channels in user and conversation selects, with the key’s own chosen', () => {
+    const [, , maintainers, channel] = buildEditKeyModal({
+      key: { ...key('a', 0), maintainers: ['U0ADA', 'UELSEWHERE'], alertChannel: 'C0ALERTS' },
+      isAdmin: true,
+      privateMetadata: '{}',
+    }).blocks;
+    const ctx = {
+      users: [
+        { id: 'U0ADA', name: 'Ada' },
+        { id: 'U0GRACE', name: 'Grace' },
+      ],
+      channels: [
+        { id: 'C0GENERAL', name: 'general' },
+        { id: 'C0ALERTS', name: 'api-key-alerts' },
+      ],
+      userName: (id: string) => (id === 'U0ADA' ? 'Ada' : id),
+    };
+    const people = renderBlock(maintainers, ctx);
+    expect(people).toContain('<select multiple');
+    expect(people).toContain('<option value="U0ADA" selected>@Ada</option>');
+    expect(people).toContain('<option value="U0GRACE">@Grace</option>');
+    // Someone outside the demo directory who already maintains the key stays chosen.
+    expect(people).toContain('<option value="UELSEWHERE" selected>@UELSEWHERE</option>');
+    const channels = renderBlock(channel, ctx);
+    expect(channels).toContain('<option value="C0ALERTS" selected>#api-key-alerts</option>');
+    expect(channels).toContain('<option value="C0GENERAL">#general</option>');
   });
 
   it('fails loudly on a block or element type it does not know, rather than dropping it', () => {

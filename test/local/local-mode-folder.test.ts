@@ -63,3 +63,37 @@ it('runs on the folder it created, keeps running there, adopts an earlier versio
     await rekey.close();
   }
 }, 240_000);
+
+it('keeps running on its folder after a demo admin created a key on the page, but not once the folder lost its mark', async () => {
+  const dir = join(mkdtempSync(join(tmpdir(), 'rekey-local-page-key-')), 'data');
+  let rekey = await start(dir);
+  try {
+    expect(rekey.localMode).toBe(true);
+    // What New key… on the page does: Linus, a demo admin, creates a key through Slack.
+    await rekey.services.createKey({
+      name: 'made-on-the-page',
+      maintainers: ['U0ADA'],
+      actor: { id: 'U0LINUS', source: 'slack' },
+    });
+  } finally {
+    await rekey.close();
+  }
+
+  rekey = await start(dir);
+  try {
+    expect(rekey.localMode).toBe(true);
+    expect(rekey.localModeRefused).toBeUndefined();
+  } finally {
+    await rekey.close();
+  }
+
+  // Without local mode's mark, a key created from Slack could be a real workspace's: not local mode's folder.
+  rmSync(join(dir, 'local-mode'));
+  rekey = await start(dir);
+  try {
+    expect(rekey.localMode).toBe(false);
+    expect(rekey.localModeRefused).toContain('such as "made-on-the-page"');
+  } finally {
+    await rekey.close();
+  }
+}, 240_000);

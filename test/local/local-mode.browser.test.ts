@@ -138,4 +138,48 @@ describe('local mode in a browser', () => {
     await page.close();
     await other.close();
   });
+
+  it('an admin creates a key with New key…: people and channel picked on the page, the key shown once and verified', async () => {
+    const page = await openAs('U0LINUS');
+    await page.locator('#open-app').click();
+    await page.locator('.tab[data-tab=home]').click();
+    const home = page.locator('#home');
+    await home.getByRole('button', { name: 'New key…' }).click();
+    const modal = page.locator('#modal');
+    await expect.poll(() => modal.textContent(), { timeout: 10_000 }).toContain('Maintainers');
+
+    await modal.locator(`[data-action-id=key_name_input]`).fill('billing-api');
+    await modal.locator(`[data-action-id=key_products_input]`).fill('billing, invoices');
+    await modal.locator(`[data-action-id=key_maintainers_select]`).selectOption(['U0ADA', 'U0GRACE']);
+    await modal.locator(`[data-action-id=key_channel_select]`).selectOption('C0ALERTS');
+    await modal.locator(`[data-action-id=key_policy_select]`).selectOption('90d');
+    await page.screenshot({ path: join(SHOTS, '6-new-key.png') });
+    await modal.locator('button[type=submit]').click();
+
+    await expect
+      .poll(async () => TOKEN.test((await modal.textContent()) ?? ''), { timeout: 10_000 })
+      .toBe(true);
+    const created = TOKEN.exec((await modal.textContent()) ?? '')![0];
+    expect(await verify(created)).toMatchObject({
+      valid: true,
+      name: 'billing-api',
+      products: ['billing', 'invoices'],
+      status: 'active',
+    });
+    await page.screenshot({ path: join(SHOTS, '7-new-key-reveal.png') });
+    await modal.locator('[data-close]').first().click();
+
+    // Ada, one of the maintainers picked, finds the key on her Home; the alert channel was told.
+    const ada = await openAs('U0ADA');
+    await ada.locator('#open-app').click();
+    await ada.locator('.tab[data-tab=home]').click();
+    await expect.poll(() => ada.locator('#home').textContent(), { timeout: 10_000 }).toContain('billing-api');
+    await ada.locator('[data-channel=C0ALERTS]').click();
+    await expect
+      .poll(() => ada.locator('#messages').textContent(), { timeout: 10_000 })
+      .toContain('created the key billing-api');
+    expect((await ada.locator('#messages').textContent()) ?? '').not.toMatch(TOKEN);
+    await page.close();
+    await ada.close();
+  });
 });

@@ -1,10 +1,14 @@
 import type { KnownBlock } from '@slack/types';
 import { describe, expect, it } from 'vitest';
-import { checkView } from '../../src/fake-slack/block-kit-limits.ts';
+import { checkMessage, checkView } from '../../src/fake-slack/block-kit-limits.ts';
 import type { UseSummary } from '../../src/keys/usage.ts';
 import type { KeySummary, SecretView } from '../../src/services/types.ts';
+import { buildDeleteKeyModal } from '../../src/slack/blocks/delete-key-modal.ts';
+import { buildEditKeyModal } from '../../src/slack/blocks/edit-key-modal.ts';
 import { buildHistoryModal } from '../../src/slack/blocks/history-modal.ts';
 import { buildHomeView, KEYS_PER_PAGE } from '../../src/slack/blocks/home-view.ts';
+import { buildKeyEditedNotice } from '../../src/slack/blocks/messages.ts';
+import { buildNewKeyModal } from '../../src/slack/blocks/new-key-modal.ts';
 import { ids } from '../../src/slack/ids.ts';
 
 const now = new Date('2026-01-15T10:00:00Z');
@@ -27,6 +31,7 @@ function bigKey(i: number): KeySummary {
     products: Array.from({ length: 20 }, (_, p) => `product-${p}-${'p'.repeat(40)}`),
     maintainers: ['U1'],
     alertChannel: 'CALERTS',
+    rotateEveryDays: null,
     createdAt: now,
     lastRotatedAt: now,
     // The longest policy line a card can carry: overdue by years.
@@ -134,5 +139,49 @@ describe('the card shows whether each key is still used', () => {
   it('shows the current key’s use too', () => {
     const text = cardText(new Map([used(secret(100, null).id, 0.5, 1)]));
     expect(text).toContain('rk_live_Ab00…wxyz`\\nlast used less than a minute ago · 1 call in the last hour');
+  });
+});
+
+describe('the key management dialogs', () => {
+  const biggest = {
+    ...bigKey(1),
+    maintainers: Array.from({ length: 100 }, (_, i) => `U${String(i).padStart(10, '0')}`),
+    rotateEveryDays: 45,
+  };
+
+  it('stay within Slack’s limits for the biggest key, and keep a policy set outside their choices', () => {
+    const metadata = JSON.stringify({ keyId: biggest.id, version: 'v'.repeat(22) });
+    const views = [
+      buildNewKeyModal(),
+      buildEditKeyModal({ key: biggest, isAdmin: true, privateMetadata: metadata }),
+      buildEditKeyModal({ key: biggest, isAdmin: false, privateMetadata: metadata }),
+      buildDeleteKeyModal({ key: biggest, privateMetadata: metadata }),
+    ];
+    for (const view of views) {
+      expect(checkView(view)).toEqual([]);
+      for (const block of view.blocks) expect(RENDERED.has(block.type)).toBe(true);
+      expect(JSON.stringify(view)).not.toMatch(/rk_live_[0-9A-Za-z]{38}/);
+    }
+    expect(JSON.stringify(views[1])).toContain(
+      '"initial_option":{"text":{"type":"plain_text","text":"Every 45 days"',
+    );
+    const notice = buildKeyEditedNotice({
+      keyName: biggest.name,
+      actorId: 'U1',
+      before: { maintainers: [], products: [] },
+      after: { maintainers: biggest.maintainers, products: biggest.products },
+    });
+    expect(checkMessage(notice as unknown as Record<string, unknown>)).toEqual([]);
+  });
+
+  it('offer an admin with no key yet New key…, and someone else nothing to press', () => {
+    const admin = buildHomeView({ keys: [], page: 0, now, isAdmin: true });
+    const buttons = admin.blocks
+      .filter((b): b is Extract<KnownBlock, { type: 'actions' }> => b.type === 'actions')
+      .flatMap((b) => b.elements);
+    expect(buttons.map((b) => ('action_id' in b ? b.action_id : ''))).toEqual([ids.home.newKey]);
+    expect(JSON.stringify(admin)).toContain('There are no API keys yet');
+    const other = buildHomeView({ keys: [], page: 0, now, isAdmin: false });
+    expect(other.blocks.some((b) => b.type === 'actions')).toBe(false);
   });
 });

@@ -21,6 +21,7 @@ const key = (i: number): KeySummary => ({
   products: ['payments'],
   maintainers: ['U1'],
   alertChannel: 'C1',
+  rotateEveryDays: null,
   createdAt: new Date('2026-01-01T00:00:00Z'),
   lastRotatedAt: null,
   rotateEvery: null,

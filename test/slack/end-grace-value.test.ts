@@ -16,6 +16,7 @@ const keyWith = (oldKeys: number): KeySummary => ({
   products: [],
   maintainers: [],
   alertChannel: null,
+  rotateEveryDays: null,
   createdAt: new Date(0),
   lastRotatedAt: new Date(0),
   rotateEvery: null,

@@ -17,6 +17,7 @@ const card = (policy: Pick<KeySummary, 'rotateEvery' | 'rotationDueAt' | 'overdu
   products: ['payments'],
   maintainers: ['U1'],
   alertChannel: 'C1',
+  rotateEveryDays: policy.rotateEvery === null ? null : Number.parseInt(policy.rotateEvery, 10),
   createdAt: new Date(now.getTime() - 100 * DAY),
   lastRotatedAt: null,
   ...policy,

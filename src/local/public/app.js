@@ -36,6 +36,8 @@ function toast(text) {
 }
 
 const ctx = () => ({
+  users: state.data?.users,
+  channels: state.data?.channels,
   userName: (id) => state.data?.users.find((u) => u.id === id)?.name ?? id,
   channelName: (id) => state.data?.channels.find((c) => c.id === id)?.name ?? id,
 });
@@ -153,7 +155,10 @@ function restoreValues(form, values) {
     } else if (value.type === 'checkboxes') {
       const chosen = new Set((value.selected_options ?? []).map((o) => o.value));
       for (const input of el.querySelectorAll('input')) input.checked = chosen.has(input.value);
-    }
+    } else if (value.type === 'multi_users_select') {
+      const chosen = new Set(value.selected_users ?? []);
+      for (const option of el.options) option.selected = chosen.has(option.value);
+    } else if (value.type === 'conversations_select') el.value = value.selected_conversation ?? '';
   }
 }
 
@@ -197,6 +202,10 @@ function collectValues(form) {
         type,
         selected_options: [...el.querySelectorAll('input:checked')].map((i) => findOption(el, i.value)),
       };
+    } else if (type === 'multi_users_select') {
+      value = { type, selected_users: [...el.selectedOptions].map((o) => o.value) };
+    } else if (type === 'conversations_select') {
+      value = { type, selected_conversation: el.value || null };
     }
     values[blockId] = { ...(values[blockId] ?? {}), [actionId]: value };
   }

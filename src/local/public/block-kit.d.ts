@@ -5,6 +5,9 @@ export interface RenderContext {
   errors?: Record<string, string> | null;
   userName?: (id: string) => string;
   channelName?: (id: string) => string;
+  /** The workspace's people and channels, offered by user and conversation selects. */
+  users?: readonly { id: string; name: string }[];
+  channels?: readonly { id: string; name: string }[];
 }
 export function escapeHtml(text: unknown): string;
 export function formatSlackDate(unixSeconds: number, format: string, now?: Date): string;

@@ -65,6 +65,7 @@ const EMOJI = {
   lock: '🔒',
   no_entry: '⛔',
   octagonal_sign: '🛑',
+  pencil2: '✏️',
   rotating_light: '🚨',
   sparkles: '✨',
   warning: '⚠️',
@@ -202,6 +203,28 @@ export function renderElement(el, blockId, ctx = {}, where = 'actions') {
         ? `<textarea class="bk-text-input"${common}${placeholder}${len}>${escapeHtml(el.initial_value ?? '')}</textarea>`
         : `<input class="bk-text-input"${common}${placeholder}${len}${attr('value', el.initial_value)}>`;
     }
+    // The demo workspace's people and channels stand in for Slack's directory (ctx.users, ctx.channels);
+    // without them the element still renders, offering only what is already chosen.
+    case 'multi_users_select': {
+      const chosen = el.initial_users ?? [];
+      const users = directory(ctx.users, chosen, ctx.userName);
+      return `<select multiple class="bk-select bk-multi"${common}>${users
+        .map(
+          (u) =>
+            `<option value="${escapeHtml(u.id)}"${chosen.includes(u.id) ? ' selected' : ''}>@${escapeHtml(u.name)}</option>`,
+        )
+        .join('')}</select>`;
+    }
+    case 'conversations_select': {
+      const chosen = el.initial_conversation ? [el.initial_conversation] : [];
+      const channels = directory(ctx.channels, chosen, ctx.channelName);
+      return `<select class="bk-select"${common}><option value="">${renderText(el.placeholder ?? { type: 'plain_text', text: 'Select a channel…' }, ctx)}</option>${channels
+        .map(
+          (c) =>
+            `<option value="${escapeHtml(c.id)}"${chosen.includes(c.id) ? ' selected' : ''}>#${escapeHtml(c.name)}</option>`,
+        )
+        .join('')}</select>`;
+    }
     case 'overflow':
       return `<select class="bk-select bk-overflow"${common}${options_(el.options)} data-dispatch="change"><option value="">⋯</option>${el.options
         .map((o) => optionHtml(o, false, ctx))
@@ -211,6 +234,15 @@ export function renderElement(el, blockId, ctx = {}, where = 'actions') {
     default:
       throw new UnknownBlockError(`unknown element type "${el.type}" in block ${blockId ?? '(no id)'}`);
   }
+}
+
+/** The directory's entries plus any chosen id it lacks (a user or channel outside the demo). */
+function directory(entries, chosen, nameOf) {
+  const list = [...(entries ?? [])];
+  for (const id of chosen) {
+    if (!list.some((e) => e.id === id)) list.push({ id, name: nameOf?.(id) ?? id });
+  }
+  return list;
 }
 
 function renderRichTextElement(el, ctx) {

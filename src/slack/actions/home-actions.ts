@@ -103,7 +103,7 @@ export function handleHomePage(deps: SlackDeps) {
   };
 }
 
-async function explainFailure(
+export async function explainFailure(
   deps: SlackDeps,
   body: BlockButtonAction,
   error: unknown,
@@ -121,7 +121,7 @@ async function explainFailure(
  * trigger is fresh), or as an ephemeral message in their DM with rekey if Slack refuses the modal — and
  * republishes their Home, so a stale card (a key they no longer maintain) goes away.
  */
-async function explain(
+export async function explain(
   deps: SlackDeps,
   body: BlockButtonAction,
   notice: { title: string; text: string },

@@ -2,6 +2,7 @@ import type { App, BlockButtonAction } from '@slack/bolt';
 import type { SlackDeps } from '../deps.ts';
 import { ids } from '../ids.ts';
 import { handleHomeEndGrace, handleHomeHistory, handleHomePage, handleHomeRotate } from './home-actions.ts';
+import { handleHomeDelete, handleHomeEdit, handleHomeNewKey } from './key-admin-actions.ts';
 
 /** App Home's buttons. (The /rotate-key modal's inputs dispatch no actions: they arrive with the submission.) */
 export function register(app: App, deps: SlackDeps): void {
@@ -10,4 +11,7 @@ export function register(app: App, deps: SlackDeps): void {
   app.action<BlockButtonAction>(ids.home.history, handleHomeHistory(deps));
   app.action<BlockButtonAction>(ids.home.previousPage, handleHomePage(deps));
   app.action<BlockButtonAction>(ids.home.nextPage, handleHomePage(deps));
+  app.action<BlockButtonAction>(ids.home.newKey, handleHomeNewKey(deps));
+  app.action<BlockButtonAction>(ids.home.edit, handleHomeEdit(deps));
+  app.action<BlockButtonAction>(ids.home.delete, handleHomeDelete(deps));
 }

@@ -1,9 +1,11 @@
 import type { KnownBlock, ModalView } from '@slack/types';
 import { delayLabel, isDelay } from '../../keys/delay.ts';
+import type { KeyFields } from '../../services/key-fields.ts';
 import type { AuditEntry } from '../../services/types.ts';
 import { ids } from '../ids.ts';
+import { describeKeyEdit } from './messages.ts';
 import { slackDate } from './slack-time.ts';
-import { escapeMrkdwn, mrkdwn, plain } from './text.ts';
+import { clip, escapeMrkdwn, mrkdwn, plain } from './text.ts';
 
 /** One block per event plus a header and a note stay under Slack's 100 blocks per modal. */
 export const MAX_HISTORY_EVENTS = 95;
@@ -49,7 +51,7 @@ export function buildHistoryModal(input: { keyName: string; events: HistoryEvent
   if (events.length === 0) {
     blocks.push({ type: 'section', text: mrkdwn('_Nothing has happened to this key yet._') });
   }
-  for (const event of shown) blocks.push({ type: 'section', text: mrkdwn(describeEvent(event)) });
+  for (const event of shown) blocks.push({ type: 'section', text: mrkdwn(clip(describeEvent(event))) });
   return {
     type: 'modal',
     callback_id: ids.views.history,
@@ -91,6 +93,14 @@ function describeEvent(event: HistoryEvent): string {
       return `:calendar: *Rotation policy changed* ${by}\n${policyWords(event.details?.before)} → ${policyWords(event.details?.after)}`;
     case 'delete':
       return `:wastebasket: *Deleted* ${by}`;
+    case 'edit': {
+      const { before, after } = (event.details ?? {}) as {
+        before?: Partial<KeyFields>;
+        after?: Partial<KeyFields>;
+      };
+      const changes = before && after ? describeKeyEdit(before, after) : [];
+      return `:pencil2: *Changed* ${by}${changes.map((c) => `\n${c}`).join('')}`;
+    }
     default:
       return `*${escapeMrkdwn(event.action)}* ${by}`;
   }

@@ -9,8 +9,9 @@ import { escapeMrkdwn, mrkdwn, plain } from './text.ts';
 import { describeUse, useStateOf } from './use-phrase.ts';
 
 /**
- * Cards per page. A card is at most 4 blocks (summary, old keys, buttons, divider), the page frame 5
- * (header, context, divider, pager, its context): 20 × 4 + 5 = 85, inside Slack's 100 for a Home tab.
+ * Cards per page. A card is at most 4 blocks (summary, old keys, buttons, divider), the page frame 6
+ * (header, admins' New key…, context, divider, pager, its context): 20 × 4 + 6 = 86, inside Slack's
+ * 100 for a Home tab.
  */
 export const KEYS_PER_PAGE = 20;
 /** Old keys listed on one card; a key rotated many times within its grace period shows a count for the rest. */
@@ -52,18 +53,23 @@ export function clampPage(page: number, keyCount: number): number {
  * display forms only — never a key string — and puts only key and secret ids and page numbers in values.
  */
 export function buildHomeView(input: HomeInput): HomeView {
-  if (input.keys.length === 0) return { type: 'home', blocks: emptyState() };
+  if (input.keys.length === 0) {
+    return { type: 'home', blocks: input.isAdmin ? adminEmptyState() : emptyState() };
+  }
   const ordered = orderForHome(input.keys);
   const page = clampPage(input.page, ordered.length);
   const pages = pageCount(ordered.length);
   const first = page * KEYS_PER_PAGE;
   const shown = ordered.slice(first, first + KEYS_PER_PAGE);
-  const blocks: KnownBlock[] = [
-    { type: 'header', text: plain('Your API keys') },
+  const blocks: KnownBlock[] = [{ type: 'header', text: plain('Your API keys') }];
+  if (input.isAdmin) blocks.push(adminActions());
+  blocks.push(
     { type: 'context', elements: [mrkdwn(summaryLine(ordered, input.isAdmin))] },
     { type: 'divider' },
-  ];
-  for (const key of shown) blocks.push(...keyCard(key, input.now, input.uses ?? new Map()));
+  );
+  for (const key of shown) {
+    blocks.push(...keyCard(key, input.now, input.uses ?? new Map(), input.isAdmin));
+  }
   if (pages > 1) {
     blocks.push(pager(page, pages));
     blocks.push({
@@ -94,6 +100,28 @@ function emptyState(): KnownBlock[] {
   ];
 }
 
+/** Admins' tools above the cards. */
+function adminActions(): ActionsBlock {
+  return {
+    type: 'actions',
+    block_id: ids.home.adminBlock,
+    elements: [{ type: 'button', action_id: ids.home.newKey, text: plain('New key…'), style: 'primary' }],
+  };
+}
+
+function adminEmptyState(): KnownBlock[] {
+  return [
+    { type: 'header', text: plain('Your API keys') },
+    adminActions(),
+    {
+      type: 'section',
+      text: mrkdwn(
+        ':key: *There are no API keys yet.* As a rekey admin you can create one with *New key…*: choose its name, products, maintainers, alert channel and rotation policy, and copy the key it shows you once.',
+      ),
+    },
+  ];
+}
+
 function summaryLine(keys: KeySummary[], isAdmin: boolean): string {
   const inGrace = keys.filter((k) => k.inGrace.length > 0).length;
   const count = `${keys.length} key${keys.length === 1 ? '' : 's'}`;
@@ -102,7 +130,7 @@ function summaryLine(keys: KeySummary[], isAdmin: boolean): string {
   return `${whose}${grace}.`;
 }
 
-function keyCard(key: KeySummary, now: Date, uses: Uses): KnownBlock[] {
+function keyCard(key: KeySummary, now: Date, uses: Uses, isAdmin: boolean): KnownBlock[] {
   const name = escapeMrkdwn(key.name);
   const products = key.products.length > 0 ? key.products.map(escapeMrkdwn).join(', ') : '_none_';
   const channel = key.alertChannel ? `<#${key.alertChannel}>` : '_none_';
@@ -125,7 +153,7 @@ function keyCard(key: KeySummary, now: Date, uses: Uses): KnownBlock[] {
   };
   const blocks: KnownBlock[] = [summary];
   if (inGrace) blocks.push({ type: 'section', text: mrkdwn(oldKeysText(key.inGrace, now, uses)) });
-  blocks.push(cardButtons(key), { type: 'divider' });
+  blocks.push(cardButtons(key, isAdmin), { type: 'divider' });
   return blocks;
 }
 
@@ -149,7 +177,8 @@ function oldKeysText(inGrace: SecretView[], now: Date, uses: Uses): string {
   return `${title}\n${lines.join('\n')}`;
 }
 
-function cardButtons(key: KeySummary): ActionsBlock {
+/** Every card: Rotate…, End grace now (in grace), History, Edit…; admins' also Delete…. */
+function cardButtons(key: KeySummary, isAdmin: boolean): ActionsBlock {
   const rotate: Button = {
     type: 'button',
     action_id: ids.home.rotate,
@@ -164,7 +193,17 @@ function cardButtons(key: KeySummary): ActionsBlock {
   };
   const elements: Button[] = [rotate];
   if (key.inGrace.length > 0) elements.push(endGraceButton(key));
-  elements.push(history);
+  elements.push(history, { type: 'button', action_id: ids.home.edit, text: plain('Edit…'), value: key.id });
+  // No confirm here: its dialog is the confirmation (type the key's name).
+  if (isAdmin) {
+    elements.push({
+      type: 'button',
+      action_id: ids.home.delete,
+      text: plain('Delete…'),
+      style: 'danger',
+      value: key.id,
+    });
+  }
   return { type: 'actions', block_id: `${ids.home.cardBlockPrefix}${key.id}`, elements };
 }
 

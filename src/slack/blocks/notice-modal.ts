@@ -1,6 +1,6 @@
 import type { ModalView } from '@slack/types';
 import { ids } from '../ids.ts';
-import { mrkdwn, plain } from './text.ts';
+import { clip, mrkdwn, plain } from './text.ts';
 
 /**
  * A modal that ends the journey with one message saying what happened and what to do next
@@ -12,6 +12,6 @@ export function buildNoticeModal(input: { title: string; text: string }): ModalV
     callback_id: ids.views.failure,
     title: plain(input.title),
     close: plain('Close'),
-    blocks: [{ type: 'section', text: mrkdwn(input.text) }],
+    blocks: [{ type: 'section', text: mrkdwn(clip(input.text)) }],
   };
 }

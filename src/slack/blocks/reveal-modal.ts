@@ -49,3 +49,37 @@ export function buildRevealModal(input: {
     ],
   };
 }
+
+/**
+ * After "Create key": the new key, shown once, like a rotation's reveal. This view and the ephemeral
+ * DM are the only places its string goes.
+ */
+export function buildCreatedKeyModal(input: { keyName: string; token: string }): ModalView {
+  return {
+    type: 'modal',
+    callback_id: ids.views.created,
+    title: plain('Key created'),
+    close: plain('Done'),
+    blocks: [
+      {
+        type: 'section',
+        text: mrkdwn(`:white_check_mark: *${escapeMrkdwn(input.keyName)}* is ready. Copy its key now:`),
+      },
+      { type: 'section', text: mrkdwn(`\`\`\`${input.token}\`\`\``) },
+      {
+        type: 'section',
+        text: mrkdwn(
+          ':lock: *It will not be shown again.* rekey stores only its hash. Put it in your secrets manager and deploy it.',
+        ),
+      },
+      {
+        type: 'context',
+        elements: [
+          mrkdwn(
+            'A copy is also sent to you privately in your messages with rekey; it disappears when Slack reloads.',
+          ),
+        ],
+      },
+    ],
+  };
+}

@@ -1,0 +1,51 @@
+import type { KnownBlock, ModalView } from '@slack/types';
+import type { KeySummary } from '../../services/types.ts';
+import { ids } from '../ids.ts';
+import { keyFieldInputs, policyInput } from './key-inputs.ts';
+import { escapeMrkdwn, mrkdwn, plain } from './text.ts';
+
+/**
+ * App Home's Edit…: admins get every field, a maintainer only the rotation policy (the rest is shown,
+ * not editable). The key string is never part of it: editing never changes a key's secrets.
+ */
+export function buildEditKeyModal(input: {
+  key: KeySummary;
+  isAdmin: boolean;
+  privateMetadata: string;
+}): ModalView {
+  const { key } = input;
+  const name = escapeMrkdwn(key.name);
+  const blocks: KnownBlock[] = input.isAdmin
+    ? keyFieldInputs(key)
+    : [
+        {
+          type: 'section',
+          text: mrkdwn(`*${name}*`),
+          fields: [
+            mrkdwn(`*Products*\n${key.products.map(escapeMrkdwn).join(', ') || '_none_'}`),
+            mrkdwn(`*Alert channel*\n${key.alertChannel ? `<#${key.alertChannel}>` : '_none_'}`),
+            mrkdwn(`*Maintainers*\n${key.maintainers.map((m) => `<@${m}>`).join(', ') || '_none_'}`),
+          ],
+        },
+        policyInput(key.rotateEveryDays),
+        {
+          type: 'context',
+          elements: [
+            mrkdwn('Only rekey admins can change a key’s name, products, maintainers or alert channel.'),
+          ],
+        },
+      ];
+  blocks.push({
+    type: 'context',
+    elements: [mrkdwn('The key itself does not change: to get a new key string, rotate it.')],
+  });
+  return {
+    type: 'modal',
+    callback_id: ids.views.editKey,
+    title: plain('Edit key'),
+    submit: plain('Save'),
+    close: plain('Cancel'),
+    private_metadata: input.privateMetadata,
+    blocks,
+  };
+}
