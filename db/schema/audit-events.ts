@@ -3,8 +3,8 @@ import { at, id } from './columns.ts';
 import { keys } from './keys.ts';
 import { secrets } from './secrets.ts';
 
-export type AuditAction = 'create' | 'rotate' | 'end_grace' | 'delete';
-export type AuditSource = 'slack' | 'cli';
+export type AuditAction = 'create' | 'rotate' | 'end_grace' | 'delete' | 'leak_reported';
+export type AuditSource = 'slack' | 'cli' | 'api';
 
 /** Append-only history of every change to a key (trigger `audit_events_append_only`). */
 export const auditEvents = pgTable(

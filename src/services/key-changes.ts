@@ -1,14 +1,18 @@
+import type { LeakNotice } from './report-leak.ts';
+
 /**
  * What changed about a key, published after the transaction commits. Listeners (verify cache, App
  * Home refresh, cross-replica fan-out) react to it; services do not know who listens.
  */
 export interface KeyChange {
-  type: 'created' | 'rotated' | 'grace_ended' | 'deleted';
+  type: 'created' | 'rotated' | 'grace_ended' | 'deleted' | 'leak_reported';
   keyId: string;
   keyName: string;
   /** Hashes of secrets whose validity changed: their cached verdicts must go. */
   secretHashes: string[];
   actorId: string;
+  /** A live secret of the key was seen leaked: what to tell its maintainers (type `leak_reported`). */
+  leak?: LeakNotice;
 }
 
 export type KeyChangeListener = (change: KeyChange) => void | Promise<void>;

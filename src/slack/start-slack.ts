@@ -13,6 +13,7 @@ import { createWebClient, slackLogger } from './create-web-client.ts';
 import type { SlackDeps } from './deps.ts';
 import { register as registerEvents } from './events/index.ts';
 import { createHomePublisher, type HomePublisher } from './home-publisher.ts';
+import { createLeakAlerts, type LeakAlerts } from './leak-alerts.ts';
 import { describeSlackError } from './slack-errors.ts';
 import { register as registerViews } from './views/index.ts';
 
@@ -45,6 +46,8 @@ export interface SlackSurface {
   bot: { userId: string; botId: string };
   /** App Home: `home.publish(userId)` shows a user their key cards (local mode calls it too). */
   home: HomePublisher;
+  /** DMs and alert-channel notices about keys seen leaked (from Slack messages or POST /v1/leaks). */
+  leakAlerts: LeakAlerts;
   stop(): Promise<void>;
 }
 
@@ -76,10 +79,12 @@ export async function startSlack(options: StartSlackOptions): Promise<SlackSurfa
   const identity = { token: options.botToken, botId: bot.botId, botUserId: bot.userId };
   const base = { services: options.services, client, logger, metrics: options.metrics };
   const home = createHomePublisher(base);
+  const leakAlerts = createLeakAlerts(base);
   const deps: SlackDeps = { ...base, home };
   const stopHome = async () => {
     home.stop();
-    await home.settled();
+    leakAlerts.stop();
+    await Promise.all([home.settled(), leakAlerts.settled()]);
   };
 
   if (options.appToken) {
@@ -100,6 +105,7 @@ export async function startSlack(options: StartSlackOptions): Promise<SlackSurfa
       noticeClient,
       bot,
       home,
+      leakAlerts,
       stop: async () => {
         await app.stop();
         await stopHome();
@@ -132,6 +138,7 @@ export async function startSlack(options: StartSlackOptions): Promise<SlackSurfa
     noticeClient,
     bot,
     home,
+    leakAlerts,
     stop: stopHome,
   };
 }

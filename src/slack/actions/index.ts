@@ -2,12 +2,17 @@ import type { App, BlockButtonAction } from '@slack/bolt';
 import type { SlackDeps } from '../deps.ts';
 import { ids } from '../ids.ts';
 import { handleHomeEndGrace, handleHomeHistory, handleHomePage, handleHomeRotate } from './home-actions.ts';
+import { handleLeakRotateNow } from './leak-actions.ts';
 
-/** App Home's buttons. (The /rotate-key modal's inputs dispatch no actions: they arrive with the submission.) */
+/**
+ * App Home's buttons, and Rotate now… on a leak's messages. (The /rotate-key modal's inputs dispatch no
+ * actions: they arrive with the submission.)
+ */
 export function register(app: App, deps: SlackDeps): void {
   app.action<BlockButtonAction>(ids.home.rotate, handleHomeRotate(deps));
   app.action<BlockButtonAction>(ids.home.endGrace, handleHomeEndGrace(deps));
   app.action<BlockButtonAction>(ids.home.history, handleHomeHistory(deps));
   app.action<BlockButtonAction>(ids.home.previousPage, handleHomePage(deps));
   app.action<BlockButtonAction>(ids.home.nextPage, handleHomePage(deps));
+  app.action<BlockButtonAction>(ids.leak.rotateNow, handleLeakRotateNow(deps));
 }
