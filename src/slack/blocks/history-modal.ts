@@ -80,6 +80,10 @@ function describeEvent(event: HistoryEvent): string {
       return `:sparkles: *Created* ${by}`;
     case 'delete':
       return `:wastebasket: *Deleted* ${by}`;
+    case 'leak_reported':
+      return event.source === 'slack'
+        ? `:rotating_light: *Reported leaked*: posted by <@${event.actor}> in Slack · ${slackDate(event.at)}`
+        : `:rotating_light: *Reported leaked*: found by ${escapeMrkdwn(event.actor)} · ${slackDate(event.at)}`;
     default:
       return `*${escapeMrkdwn(event.action)}* ${by}`;
   }
