@@ -76,7 +76,14 @@ export async function startSlack(options: StartSlackOptions): Promise<SlackSurfa
     retryConfig: { retries: options.retries ?? 3 },
     rejectRateLimitedCalls: false,
   };
-  const identity = { token: options.botToken, botId: bot.botId, botUserId: bot.userId };
+  const identity = {
+    token: options.botToken,
+    botId: bot.botId,
+    botUserId: bot.userId,
+    // Bolt's default conversation store is a middleware on every request that rekey never reads; the
+    // leak watch receives every message of every channel it is in, so it is skipped.
+    convoStore: false as const,
+  };
   const base = { services: options.services, client, logger, metrics: options.metrics };
   const home = createHomePublisher(base);
   const leakAlerts = createLeakAlerts(base);
