@@ -86,7 +86,17 @@ export async function startSlack(options: StartSlackOptions): Promise<SlackSurfa
   };
   const base = { services: options.services, client, logger, metrics: options.metrics };
   const home = createHomePublisher(base);
-  const leakAlerts = createLeakAlerts(base);
+  // Leak alerts (a DM per maintainer and a channel notice per report) get a queue of their own: a burst
+  // that Slack rate-limits waits there and never holds up a views.open that has 3 s.
+  const leakAlerts = createLeakAlerts({
+    ...base,
+    client: createWebClient({
+      token: options.botToken,
+      slackApiUrl: options.slackApiUrl,
+      logger,
+      retries: options.retries,
+    }),
+  });
   const deps: SlackDeps = { ...base, home };
   const stopHome = async () => {
     home.stop();
