@@ -4,6 +4,7 @@ import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import { startHealthMonitor } from './health-monitor.ts';
 import { createAuthorizeRoute } from './http/authorize-route.ts';
+import { createLeaksRoute } from './http/leaks-route.ts';
 import { createHttpServer } from './http/server.ts';
 import { createVerifyRoute } from './http/verify-route.ts';
 import { LOCAL_ADMINS } from './local/demo-workspace.ts';
@@ -146,6 +147,11 @@ export async function startRekey(config: Config, options: StartOptions): Promise
       logger,
     }),
     ready: health.ready,
+    leaks: createLeaksRoute({
+      reportLeak: services.reportLeak,
+      apiTokens: config.REKEY_API_TOKENS,
+      logger,
+    }),
     authorize: createAuthorizeRoute({
       verify: verifyPath.cache.verify,
       verifyNow: verifyPath.cache.verifyNow,

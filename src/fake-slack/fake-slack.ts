@@ -236,6 +236,17 @@ export class FakeSlack {
       case 'chat.postMessage':
       case 'chat.postEphemeral':
         return this.postMessage(method, p);
+      case 'chat.getPermalink': {
+        const channel = String(p.channel ?? '');
+        const ts = String(p.message_ts ?? '');
+        if (!channel) return { ok: false, error: 'channel_not_found' };
+        if (!/^\d+\.\d+$/.test(ts)) return { ok: false, error: 'message_not_found' };
+        return {
+          ok: true,
+          channel,
+          permalink: `https://demo.slack.com/archives/${channel}/p${ts.replace('.', '')}`,
+        };
+      }
       case 'conversations.open': {
         const user = String(p.users ?? '').split(',')[0];
         return user

@@ -102,7 +102,7 @@ export function blockActionsPayload(fields: {
   action: Json;
   view?: Json & { id: string; hash: string };
   values?: Json;
-  message?: { ts: string; channelId: string; text?: string; blocks?: unknown };
+  message?: { ts: string; channelId: string; text?: string; blocks?: unknown; threadTs?: string };
   responseUrl?: string;
 }): Json {
   const base: Json = {
@@ -127,7 +127,13 @@ export function blockActionsPayload(fields: {
     ...base,
     container: { type: 'message', message_ts: m.ts, channel_id: m.channelId, is_ephemeral: false },
     channel: { id: m.channelId, name: m.channelId },
-    message: { type: 'message', ts: m.ts, text: m.text ?? '', blocks: m.blocks ?? [] },
+    message: {
+      type: 'message',
+      ts: m.ts,
+      text: m.text ?? '',
+      blocks: m.blocks ?? [],
+      ...(m.threadTs ? { thread_ts: m.threadTs } : {}),
+    },
     response_url: fields.responseUrl,
   };
 }
@@ -159,19 +165,107 @@ export async function postSignedToBot(
   return { status: response.status, text, json };
 }
 
-/** Events API delivery (JSON body), e.g. `app_home_opened`. */
-export async function postSignedEvent(botUrl: string, event: Json, signingSecret: string): Promise<number> {
-  const raw = JSON.stringify({
+/** An Events API envelope (`event_callback`) around one event, as Slack sends it: JSON, with a fresh event id. */
+export function eventCallbackBody(event: Json): string {
+  return JSON.stringify({
     token: 'legacy-verification-token',
     team_id: DEMO_TEAM.id,
     api_app_id: APP_ID,
-    event: { ...event, event_ts: `${Date.now() / 1000}` },
+    event: { event_ts: `${Date.now() / 1000}`, ...event },
     type: 'event_callback',
     event_id: `Ev${Date.now()}${Math.floor(Math.random() * 1e6)}`,
     event_time: Math.floor(Date.now() / 1000),
   });
-  const headers = { ...signedFormHeaders(signingSecret, raw), 'content-type': 'application/json' };
-  const response = await fetch(`${botUrl}/slack/events`, { method: 'POST', headers, body: raw });
+}
+
+/**
+ * Delivers an Events API body, signed. Slack redelivers the same body with `X-Slack-Retry-Num`
+ * (1 to 3) and `X-Slack-Retry-Reason` when it did not get a 200 in time.
+ */
+export async function deliverSignedEvent(
+  botUrl: string,
+  rawBody: string,
+  signingSecret: string,
+  retry?: { num: number; reason?: string },
+): Promise<number> {
+  const headers: Record<string, string> = {
+    ...signedFormHeaders(signingSecret, rawBody),
+    'content-type': 'application/json',
+  };
+  if (retry) {
+    headers['x-slack-retry-num'] = String(retry.num);
+    headers['x-slack-retry-reason'] = retry.reason ?? 'http_timeout';
+  }
+  const response = await fetch(`${botUrl}/slack/events`, { method: 'POST', headers, body: rawBody });
   await response.text();
   return response.status;
+}
+
+/** Events API delivery (JSON body), e.g. `app_home_opened`. */
+export function postSignedEvent(botUrl: string, event: Json, signingSecret: string): Promise<number> {
+  return deliverSignedEvent(botUrl, eventCallbackBody(event), signingSecret);
+}
+
+/** A person's new message in a channel (`message.channels`, or `message.groups` for a private one). */
+export function channelMessageEvent(fields: {
+  channel: string;
+  user: string;
+  text: string;
+  ts: string;
+  threadTs?: string;
+  blocks?: unknown[];
+  attachments?: unknown[];
+  channelType?: 'channel' | 'group';
+  /** A bot's message: `subtype: bot_message` with its `bot_id`. */
+  botId?: string;
+}): Json {
+  return {
+    type: 'message',
+    channel: fields.channel,
+    channel_type: fields.channelType ?? 'channel',
+    user: fields.user,
+    text: fields.text,
+    ts: fields.ts,
+    event_ts: fields.ts,
+    team: DEMO_TEAM.id,
+    ...(fields.threadTs ? { thread_ts: fields.threadTs } : {}),
+    ...(fields.blocks ? { blocks: fields.blocks } : {}),
+    ...(fields.attachments ? { attachments: fields.attachments } : {}),
+    ...(fields.botId ? { subtype: 'bot_message', bot_id: fields.botId } : {}),
+  };
+}
+
+/** An edit: `message_changed`, the new version under `message` with the original message's ts. */
+export function messageChangedEvent(fields: {
+  channel: string;
+  user: string;
+  ts: string;
+  text: string;
+  previousText: string;
+  blocks?: unknown[];
+  attachments?: unknown[];
+  channelType?: 'channel' | 'group';
+  botId?: string;
+}): Json {
+  const eventTs = `${Math.floor(Date.now() / 1000)}.${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}`;
+  return {
+    type: 'message',
+    subtype: 'message_changed',
+    hidden: true,
+    channel: fields.channel,
+    channel_type: fields.channelType ?? 'channel',
+    ts: eventTs,
+    event_ts: eventTs,
+    message: {
+      type: 'message',
+      user: fields.user,
+      text: fields.text,
+      ts: fields.ts,
+      edited: { user: fields.user, ts: eventTs },
+      ...(fields.blocks ? { blocks: fields.blocks } : {}),
+      ...(fields.attachments ? { attachments: fields.attachments } : {}),
+      ...(fields.botId ? { bot_id: fields.botId, subtype: 'bot_message' } : {}),
+    },
+    previous_message: { type: 'message', user: fields.user, text: fields.previousText, ts: fields.ts },
+  };
 }

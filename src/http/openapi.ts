@@ -91,7 +91,7 @@ export const openApiDocument = {
     version: '1',
     description:
       'Key verification for gateways and services, forward authorisation for nginx, Envoy and Traefik, ' +
-      'and the operational endpoints. Slack’s own endpoint (/slack/events) is not described here.',
+      'leak reports from secret scanners, and the operational endpoints. Slack’s own endpoint (/slack/events) is not described here.',
   },
   paths: {
     '/v1/keys/verify': {
@@ -124,6 +124,70 @@ export const openApiDocument = {
           '503': {
             description: 'The key is not cached and the database is unreachable.',
             headers: { 'Retry-After': header('Seconds to wait before asking again.') },
+            content: json(ref('Error')),
+          },
+        },
+      },
+    },
+    '/v1/leaks': {
+      post: {
+        operationId: 'reportLeaks',
+        tags: ['scanners'],
+        summary: 'Secret scanners report key strings they found (GitHub secret scanning partner format)',
+        description:
+          'Each finding is labelled in order: `true_positive` for a key string rekey issued (working or ' +
+          'expired), `false_positive` otherwise. A working key is reported to its maintainers and alert ' +
+          'channel, audited and shown on its card, once per key string and URL. The body is checked ' +
+          'whole before anything is looked up: a bad body changes nothing.',
+        security: [{ apiToken: [] }],
+        requestBody: {
+          required: true,
+          content: json({
+            type: 'array',
+            maxItems: 100,
+            items: {
+              type: 'object',
+              required: ['token', 'url', 'source'],
+              properties: {
+                token: { type: 'string', maxLength: 1000, description: 'The key string found.' },
+                url: { type: 'string', minLength: 1, maxLength: 2000, description: 'Where it was found.' },
+                source: {
+                  type: 'string',
+                  minLength: 1,
+                  maxLength: 100,
+                  description: 'Who or what found it (e.g. `commit`, `gist`, a scanner’s name).',
+                },
+              },
+            },
+          }),
+        },
+        responses: {
+          '200': {
+            description: 'One label per finding, in the order sent.',
+            content: json({
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['label'],
+                additionalProperties: false,
+                properties: { label: { enum: ['true_positive', 'false_positive'] } },
+              },
+            }),
+          },
+          '400': {
+            description: 'The body is not an array of at most 100 `{token, url, source}` strings.',
+            content: json(ref('Error')),
+          },
+          '401': {
+            description: 'No valid `Authorization: Bearer <one of REKEY_API_TOKENS>`.',
+            headers: { 'WWW-Authenticate': header('`Bearer`.') },
+            content: json(ref('Error')),
+          },
+          '405': { description: 'Only POST.', content: json(ref('Error')) },
+          '413': { description: 'The body is over 512 KiB.', content: json(ref('Error')) },
+          '503': {
+            description: 'The database is unreachable: send the findings again.',
+            headers: { 'Retry-After': header('Seconds to wait before sending again.') },
             content: json(ref('Error')),
           },
         },

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Metrics } from '../metrics.ts';
+import { LEAKS_PATH } from './leaks-route.ts';
 import { sendOpenApi } from './openapi.ts';
 import { sendJson, sendText } from './respond.ts';
 import { readSlackBodyThen, type SlackBodyLimits } from './slack-body.ts';
@@ -15,6 +16,8 @@ export interface RouteDeps {
   verify: RouteHandler;
   /** /v1/keys/authorize and every path below it, any method (src/http/authorize-route.ts). */
   authorize?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** POST /v1/leaks: secret scanners' findings (src/http/leaks-route.ts); absent in tests that need none. */
+  leaks?: RouteHandler;
   /** Readiness, kept in memory by the health monitor (never a query per request). */
   ready: () => boolean | Promise<boolean>;
   /** Bolt's request listener (src/slack/start-slack.ts); absent without Slack. */
@@ -74,6 +77,7 @@ export function createRoutes(
     ],
     ['/openapi.json', (_req, res) => sendOpenApi(res)],
   ]);
+  if (deps.leaks) byPath.set(LEAKS_PATH, deps.leaks);
   if (slack) {
     // Bounded here, before Bolt, which would buffer up to 4 MB with no time limit; Bolt then checks
     // Slack's signature over the body before any handler runs.

@@ -1,6 +1,7 @@
 import type { FakeSlack, SlackCall } from '../fake-slack/fake-slack.ts';
 import {
   blockActionsPayload,
+  channelMessageEvent,
   commandBody,
   interactionBody,
   postSignedEvent,
@@ -70,7 +71,15 @@ export class LocalWorkspace {
   async message(user: string, channel: string, text: string): Promise<void> {
     const match = /^(\/[\w-]+)\s*(.*)$/s.exec(text.trim());
     if (!match) {
-      this.push({ ts: this.ts(), channel, user, text });
+      const ts = this.ts();
+      this.push({ ts, channel, user, text });
+      // The bot is in every demo channel: Slack sends it the message (the leak watch reads it).
+      if (channel.startsWith('C')) {
+        const event = channelMessageEvent({ channel, user, text, ts });
+        const status = await postSignedEvent(this.deps.botUrl(), event, this.deps.signingSecret);
+        if (status !== 200)
+          this.deps.logger.warn({ status }, 'local mode: a message event was not acknowledged');
+      }
       return;
     }
     const [, command, rest] = match;

@@ -54,6 +54,18 @@ export function notMaintainer(key: Pick<KeyRow, 'name' | 'maintainers'>, action:
 }
 
 /**
+ * The refusal for someone who never maintained the key but reached it from a message everyone in a
+ * channel sees (a leak alert's "Rotate now…"): who can act, so they can be asked.
+ */
+export function notAMaintainer(key: Pick<KeyRow, 'name' | 'maintainers'>, action: KeyAction): AppError {
+  const maintainers = key.maintainers.map((m) => `<@${m}>`).join(', ') || 'none yet';
+  const verb = action === 'rotate' ? 'rotate' : 'manage';
+  return new AppError('FORBIDDEN', `may not ${action} key ${key.name}`, {
+    userMessage: `Only the maintainers of "${key.name}" (${maintainers}) and rekey admins can ${verb} it. Nothing was changed. Ask one of them to press Rotate now.`,
+  });
+}
+
+/**
  * Slack users must maintain the key or be an admin; checked inside the transaction that changes the key,
  * so a permission removed between the modal opening and the final click is honoured.
  * The CLI runs with database access, which already is full authority.

@@ -1,15 +1,19 @@
+import type { LeakNotice } from './report-leak.ts';
+
 /**
  * What changed about a key, published after the transaction commits. Listeners (verify cache, App
  * Home refresh, cross-replica fan-out) react to it; services do not know who listens.
  */
 export interface KeyChange {
   /** `edited`: its name, products, maintainers, channel or policy changed (never its secrets). */
-  type: 'created' | 'rotated' | 'grace_ended' | 'edited' | 'deleted' | 'policy_changed';
+  type: 'created' | 'rotated' | 'grace_ended' | 'edited' | 'deleted' | 'policy_changed' | 'leak_reported';
   keyId: string;
   keyName: string;
   /** Hashes of secrets whose validity changed: their cached verdicts must go. */
   secretHashes: string[];
   actorId: string;
+  /** A live secret of the key was seen leaked: what to tell its maintainers (type `leak_reported`). */
+  leak?: LeakNotice;
 }
 
 export type KeyChangeListener = (change: KeyChange) => void | Promise<void>;

@@ -1,7 +1,14 @@
 import { mayManageKey } from '../keys/authorization.ts';
 import { withDatabaseErrors } from '../store/database-errors.ts';
 import { findDeletedKeyByName, findLiveKeyByName } from '../store/keys-store.ts';
-import { isAdminOnly, type KeyAction, noKeyOfYours, notAdmin, notMaintainer } from './authorize.ts';
+import {
+  isAdminOnly,
+  type KeyAction,
+  noKeyOfYours,
+  notAdmin,
+  notAMaintainer,
+  notMaintainer,
+} from './authorize.ts';
 import { summariseKeys } from './list-keys.ts';
 import { findLiveKeyOrThrow, type KeyRef, keyDeleted } from './resolve-key.ts';
 import type { KeySummary, ServiceDeps } from './types.ts';
@@ -10,6 +17,11 @@ export interface KeyToManageInput {
   userId: string;
   key: KeyRef;
   action: KeyAction;
+  /**
+   * The person was not shown the key as theirs (a leak alert's button, pressed by anyone in the
+   * channel): a refusal names who may act instead of saying "no longer a maintainer".
+   */
+  stranger?: boolean;
 }
 
 /**
@@ -39,7 +51,8 @@ export function keyToManage(deps: ServiceDeps, input: KeyToManageInput): Promise
       return (await summariseKeys(deps.db, [live], deps.clock.now()))[0]!;
     }
     const key = await findLiveKeyOrThrow(deps.db, ref);
-    if (!may(key.maintainers)) throw notMaintainer(key, action);
+    if (!may(key.maintainers))
+      throw input.stranger ? notAMaintainer(key, action) : notMaintainer(key, action);
     return (await summariseKeys(deps.db, [key], deps.clock.now()))[0]!;
   });
 }

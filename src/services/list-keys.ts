@@ -8,6 +8,7 @@ import { findCurrentSecretsForKeys, findSecretsInGraceForKeys } from '../store/s
 import { toKeySummary } from './key-summary.ts';
 import { findLiveKeyOrThrow, type KeyRef, UUID } from './resolve-key.ts';
 import type { KeySummary, ServiceDeps } from './types.ts';
+import { findUnrotatedLeaks, type UnrotatedLeak } from './unrotated-leaks.ts';
 import { useSummaries } from './use-summaries.ts';
 
 /** Key rows with their current secret and the old ones still in grace at `now`. */
@@ -58,12 +59,19 @@ export function showKey(deps: ServiceDeps, ref: KeyRef): Promise<KeySummary> {
 
 /**
  * What a Slack user's Home shows: the keys they may manage, each working secret's use (is the old key
- * still sent?), whether they are an admin, and when — one instant for all of it.
+ * still sent?), the keys reported leaked and not rotated since, whether they are an admin, and when —
+ * one instant for all of it.
  */
 export async function homeOf(
   deps: ServiceDeps,
   userId: string,
-): Promise<{ keys: KeySummary[]; uses: Map<string, UseSummary>; isAdmin: boolean; now: Date }> {
+): Promise<{
+  keys: KeySummary[];
+  uses: Map<string, UseSummary>;
+  leaks: Map<string, UnrotatedLeak>;
+  isAdmin: boolean;
+  now: Date;
+}> {
   const now = deps.clock.now();
   const keys = await manageableBy(deps, userId, now);
   const secretIds = keys.flatMap((k) => [
@@ -71,7 +79,8 @@ export async function homeOf(
     ...k.inGrace.map((s) => s.id),
   ]);
   const uses = await withDatabaseErrors(() => useSummaries(deps, secretIds, now));
-  return { keys, uses, isAdmin: deps.admins.includes(userId), now };
+  const leaks = await withDatabaseErrors(() => findUnrotatedLeaks(deps.db, keys));
+  return { keys, uses, leaks, isAdmin: deps.admins.includes(userId), now };
 }
 
 /**

@@ -7,6 +7,7 @@ import { keyAudit } from './key-audit.ts';
 import { type KeyToManageInput, keyToManage } from './key-to-manage.ts';
 import { keyUsage } from './key-usage.ts';
 import { audienceOf, homeOf, listKeys, listKeysManageableBy, showKey } from './list-keys.ts';
+import { type LeakPlace, reportLeak } from './report-leak.ts';
 import type { KeyRef } from './resolve-key.ts';
 import { reviewRotation } from './review-rotation.ts';
 import { type RotateKeyInput, rotateKey } from './rotate-key.ts';
@@ -45,6 +46,8 @@ export function createServices(deps: ServiceDeps & { verifyCache?: VerifyCache }
     keyAudit: (ref: KeyRef) => keyAudit(deps, ref),
     showKeyWithUse: (ref: KeyRef) => showKeyWithUse(deps, ref),
     keyUsage: (input: { key: KeyRef; hours?: number }) => keyUsage(deps, input),
+    /** A key string seen where others can read it (a Slack message, a scanner's finding). */
+    reportLeak: (input: { token: string; place: LeakPlace }) => reportLeak(deps, input),
     verifyKey: verifyCache.verify,
     verifyCache,
   };

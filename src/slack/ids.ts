@@ -68,6 +68,13 @@ export const ids = {
     previousPage: 'home_page_previous',
     nextPage: 'home_page_next',
   },
+  /**
+   * Leak response: "Rotate now…" on the thread reply, the maintainers' DM and the alert channel's
+   * notice. Its value is the key's id (a uuid), never anything about the leaked key string.
+   */
+  leak: {
+    rotateNow: 'leak_rotate_now',
+  },
   /** The value of the one acknowledgement checkbox. */
   ackValue: 'understood',
 } as const;

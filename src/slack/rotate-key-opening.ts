@@ -1,4 +1,5 @@
 import type { ModalView } from '@slack/types';
+import { LEAK_ROTATION_NOTE } from './blocks/leak-messages.ts';
 import { buildErrorMessage, type SlackMessage } from './blocks/messages.ts';
 import { buildRotateKeyModal } from './blocks/rotate-key-modal.ts';
 import type { SlackDeps } from './deps.ts';
@@ -9,15 +10,23 @@ export type RotateKeyOpening = { view: ModalView } | { message: SlackMessage };
  * Step 1 of a rotation, for every way in: `/rotate-key [name]` and App Home's "Rotate…" (with the key's
  * id). Lists only the keys the user may rotate, read now, so a stale Home or an old habit cannot reach a
  * key they no longer maintain. A named key they may not rotate throws the services' refusal, which
- * says what to do; having no key at all is a message.
+ * says what to do; having no key at all is a message. `leaked` (a leak's "Rotate now…", pressed by
+ * anyone who saw the alert) chooses Immediately and says why.
  */
 export async function prepareRotateKeyModal(
   deps: SlackDeps,
   userId: string,
-  wanted: { name?: string; keyId?: string } = {},
+  wanted: { name?: string; keyId?: string; leaked?: boolean } = {},
 ): Promise<RotateKeyOpening> {
   const ref = wanted.keyId !== undefined ? { id: wanted.keyId } : wanted.name ? { name: wanted.name } : null;
-  const named = ref ? await deps.services.keyToManage({ userId, key: ref, action: 'rotate' }) : undefined;
+  const named = ref
+    ? await deps.services.keyToManage({
+        userId,
+        key: ref,
+        action: 'rotate',
+        ...(wanted.leaked ? { stranger: true } : {}),
+      })
+    : undefined;
   const keys = await deps.services.listKeysManageableBy(userId);
   if (keys.length === 0) {
     return {
@@ -26,5 +35,6 @@ export async function prepareRotateKeyModal(
       ),
     };
   }
-  return { view: buildRotateKeyModal({ keys, selectedKeyId: named?.id, privateMetadata: '' }) };
+  const leak = wanted.leaked ? { initialDelay: 'now' as const, note: LEAK_ROTATION_NOTE } : {};
+  return { view: buildRotateKeyModal({ keys, selectedKeyId: named?.id, privateMetadata: '', ...leak }) };
 }

@@ -13,6 +13,7 @@ import { createWebClient, slackLogger } from './create-web-client.ts';
 import type { SlackDeps } from './deps.ts';
 import { register as registerEvents } from './events/index.ts';
 import { createHomePublisher, type HomePublisher } from './home-publisher.ts';
+import { createLeakAlerts, type LeakAlerts } from './leak-alerts.ts';
 import { describeSlackError } from './slack-errors.ts';
 import { register as registerViews } from './views/index.ts';
 
@@ -45,6 +46,8 @@ export interface SlackSurface {
   bot: { userId: string; botId: string };
   /** App Home: `home.publish(userId)` shows a user their key cards (local mode calls it too). */
   home: HomePublisher;
+  /** DMs and alert-channel notices about keys seen leaked (from Slack messages or POST /v1/leaks). */
+  leakAlerts: LeakAlerts;
   stop(): Promise<void>;
 }
 
@@ -73,13 +76,32 @@ export async function startSlack(options: StartSlackOptions): Promise<SlackSurfa
     retryConfig: { retries: options.retries ?? 3 },
     rejectRateLimitedCalls: false,
   };
-  const identity = { token: options.botToken, botId: bot.botId, botUserId: bot.userId };
+  const identity = {
+    token: options.botToken,
+    botId: bot.botId,
+    botUserId: bot.userId,
+    // Bolt's default conversation store is a middleware on every request that rekey never reads; the
+    // leak watch receives every message of every channel it is in, so it is skipped.
+    convoStore: false as const,
+  };
   const base = { services: options.services, client, logger, metrics: options.metrics };
   const home = createHomePublisher(base);
+  // Leak alerts (a DM per maintainer and a channel notice per report) get a queue of their own: a burst
+  // that Slack rate-limits waits there and never holds up a views.open that has 3 s.
+  const leakAlerts = createLeakAlerts({
+    ...base,
+    client: createWebClient({
+      token: options.botToken,
+      slackApiUrl: options.slackApiUrl,
+      logger,
+      retries: options.retries,
+    }),
+  });
   const deps: SlackDeps = { ...base, home };
   const stopHome = async () => {
     home.stop();
-    await home.settled();
+    leakAlerts.stop();
+    await Promise.all([home.settled(), leakAlerts.settled()]);
   };
 
   if (options.appToken) {
@@ -100,6 +122,7 @@ export async function startSlack(options: StartSlackOptions): Promise<SlackSurfa
       noticeClient,
       bot,
       home,
+      leakAlerts,
       stop: async () => {
         await app.stop();
         await stopHome();
@@ -132,6 +155,7 @@ export async function startSlack(options: StartSlackOptions): Promise<SlackSurfa
     noticeClient,
     bot,
     home,
+    leakAlerts,
     stop: stopHome,
   };
 }

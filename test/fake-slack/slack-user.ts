@@ -1,5 +1,5 @@
 import type { FakeSlack } from '../../src/fake-slack/fake-slack.ts';
-import { viewSubmissionPayload } from '../../src/fake-slack/slack-payloads.ts';
+import { blockActionsPayload, viewSubmissionPayload } from '../../src/fake-slack/slack-payloads.ts';
 import { commandBody, interactionBody, postToSlackEndpoint, type SlackResponse } from './slack-requests.ts';
 
 type Json = Record<string, unknown>;
@@ -31,6 +31,40 @@ export class SlackUser {
     this.lastCommand = { triggerId, responseUrl, sentAt: Date.now() };
     const body = commandBody({ command, text, userId: this.id, triggerId, responseUrl });
     return postToSlackEndpoint(this.ctx.rekeyUrl, body, { signingSecret: this.ctx.signingSecret });
+  }
+
+  /**
+   * Presses a button on a message rekey posted (in a channel, a thread or the DM with the app), as
+   * Slack sends it: signed `block_actions` with a fresh trigger. A modal it opens is read with
+   * `waitForModal`.
+   */
+  async pressMessageButton(
+    posted: { params: Json; result?: Json },
+    actionId: string,
+  ): Promise<SlackResponse> {
+    const blocks = (posted.params.blocks as Json[] | undefined) ?? [];
+    const block = blocks.find(
+      (b) => b.type === 'actions' && (b.elements as Json[]).some((e) => e.action_id === actionId),
+    );
+    const button = (block?.elements as Json[] | undefined)?.find((e) => e.action_id === actionId);
+    if (!button) throw new Error(`the message has no button ${actionId}`);
+    const triggerId = this.ctx.fake.issueTrigger(this.id);
+    this.lastCommand = { triggerId, responseUrl: '', sentAt: Date.now() };
+    const payload = blockActionsPayload({
+      userId: this.id,
+      triggerId,
+      action: { ...button, block_id: block?.block_id ?? 'actions' },
+      message: {
+        ts: String(posted.result?.ts ?? ''),
+        channelId: String(posted.result?.channel ?? posted.params.channel),
+        text: String(posted.params.text ?? ''),
+        blocks,
+        ...(posted.params.thread_ts ? { threadTs: String(posted.params.thread_ts) } : {}),
+      },
+    });
+    return postToSlackEndpoint(this.ctx.rekeyUrl, interactionBody(payload), {
+      signingSecret: this.ctx.signingSecret,
+    });
   }
 
   /** Waits for rekey to open a modal with the last command's trigger; that modal becomes current. */

@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '../../src/clock.ts';
 import { createAuthorizeRoute } from '../../src/http/authorize-route.ts';
-import { createHttpServer } from '../../src/http/server.ts';
+import { createHttpServer, type RouteHandler } from '../../src/http/server.ts';
 import { createVerifyRoute } from '../../src/http/verify-route.ts';
 import type { VerifyResult } from '../../src/keys/verification.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
@@ -25,6 +25,8 @@ export async function startAuthorizeServer(options: {
   clock: Clock;
   logger?: Logger;
   verifier?: { verify: Verifier; verifyNow?: (token: unknown) => VerifyResult | undefined };
+  /** POST /v1/leaks, when the test needs it (it reports through services of its own). */
+  leaks?: RouteHandler;
 }): Promise<{ url: string; metrics: Metrics; server: Server; close(): Promise<void> }> {
   const logger = options.logger ?? createLogger('silent');
   const metrics = createMetrics();
@@ -44,6 +46,7 @@ export async function startAuthorizeServer(options: {
     verify: createVerifyRoute({ ...route, apiTokens: [GATEWAY_TOKEN] }),
     authorize: createAuthorizeRoute({ ...route, apiTokens: [GATEWAY_TOKEN], clock: options.clock }),
     ready: async () => true,
+    leaks: options.leaks,
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {

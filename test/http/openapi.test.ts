@@ -2,8 +2,10 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors.ts';
+import { createLeaksRoute } from '../../src/http/leaks-route.ts';
 import { openApiDocument } from '../../src/http/openapi.ts';
 import { generateToken } from '../../src/keys/token.ts';
+import { createLogger } from '../../src/logger.ts';
 import { createTestKey, rotateTestKey } from '../support/fixtures.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { testServices } from '../support/test-services.ts';
@@ -16,7 +18,16 @@ let served: typeof openApiDocument;
 beforeAll(async () => {
   database = await openTestDatabase();
   services = testServices(database);
-  server = await startAuthorizeServer({ database, changes: services.changes, clock: services.clock });
+  server = await startAuthorizeServer({
+    database,
+    changes: services.changes,
+    clock: services.clock,
+    leaks: createLeaksRoute({
+      reportLeak: services.reportLeak,
+      apiTokens: [GATEWAY_TOKEN],
+      logger: createLogger('silent'),
+    }),
+  });
   served = (await (await fetch(`${server.url}/openapi.json`)).json()) as typeof openApiDocument;
 });
 afterAll(async () => {
@@ -84,6 +95,7 @@ describe('GET /openapi.json', () => {
         '/v1/keys/authorize',
         '/v1/keys/authorize/{path}',
         '/v1/keys/verify',
+        '/v1/leaks',
       ].sort(),
     );
     for (const path of ['/healthz', '/metrics', '/openapi.json', '/readyz']) {
@@ -202,6 +214,46 @@ describe('GET /openapi.json', () => {
     } finally {
       await down.close();
     }
+  });
+
+  it('matches the real answers of POST /v1/leaks', async () => {
+    const check = schemaChecker(served);
+    const at = (status: string) => [
+      'paths',
+      '/v1/leaks',
+      'post',
+      'responses',
+      status,
+      'content',
+      'application/json',
+      'schema',
+    ];
+    const post = async (body: string, authorization = `Bearer ${GATEWAY_TOKEN}`) => {
+      const res = await fetch(`${server.url}/v1/leaks`, {
+        method: 'POST',
+        headers: { authorization, 'content-type': 'application/json' },
+        body,
+      });
+      return { status: res.status, json: (await res.json()) as unknown };
+    };
+    const { token } = await createTestKey(services, { alertChannel: null, maintainers: [] });
+    const found = JSON.stringify([
+      { token, type: 'rekey_api_key', url: 'https://github.com/acme/app/blob/abc/.env', source: 'commit' },
+      { token: generateToken('rk_live').token, url: 'https://github.com/acme/app', source: 'commit' },
+    ]);
+    const labelled = await post(found);
+    expect(labelled).toEqual({
+      status: 200,
+      json: [{ label: 'true_positive' }, { label: 'false_positive' }],
+    });
+    expect(check(at('200'), labelled.json)).toEqual([]);
+    expect(check(at('200'), [{ label: 'maybe' }])).not.toEqual([]);
+    const bad = await post('{"token": "x"}');
+    expect(bad.status).toBe(400);
+    expect(check(at('400'), bad.json)).toEqual([]);
+    const unauthorised = await post(found, 'Bearer wrong');
+    expect(unauthorised.status).toBe(401);
+    expect(check(at('401'), unauthorised.json)).toEqual([]);
   });
 
   it('matches the real answers of /healthz and /readyz', async () => {

@@ -1,8 +1,5 @@
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import * as schema from '../../db/schema/index.ts';
 import { startRekey } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { isAppError } from '../../src/errors.ts';
@@ -10,6 +7,7 @@ import { UsageCounter } from '../../src/services/usage-counter.ts';
 import { startUsageFlusher } from '../../src/services/usage-flusher.ts';
 import type { Db } from '../../src/store/database.ts';
 import { findLastUses, findUseHours } from '../../src/store/usage-store.ts';
+import { countingDb } from '../support/counting-db.ts';
 import { createTestKey, rotateTestKey } from '../support/fixtures.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { testServices } from '../support/test-services.ts';
@@ -19,16 +17,6 @@ beforeAll(async () => {
   database = await openTestDatabase();
 });
 afterAll(() => database.close());
-
-/** The test database through a second Drizzle handle that counts every SQL statement it sends. */
-function countingDb(): { db: Db; statements: () => number } {
-  let statements = 0;
-  const logger = { logQuery: () => void statements++ };
-  const db = (database.pglite
-    ? drizzlePglite(database.pglite, { schema, logger })
-    : drizzlePostgres(database.sql!, { schema, logger })) as unknown as Db;
-  return { db, statements: () => statements };
-}
 
 /** A handle whose statements fail while `down`, like a database server that went away. */
 function failableDb(db: Db) {
@@ -80,7 +68,7 @@ describe('usage flusher', () => {
   it('writes every secret counted in an interval with one statement', async () => {
     const ids = await secretIds(10);
     const counter = new UsageCounter();
-    const counting = countingDb();
+    const counting = countingDb(database);
     const flusher = startUsageFlusher({
       counter,
       db: counting.db,
@@ -131,7 +119,7 @@ describe('usage flusher', () => {
   it('stop() writes what is still pending, and nothing is written after it', async () => {
     const ids = await secretIds(2);
     const counter = new UsageCounter();
-    const counting = countingDb();
+    const counting = countingDb(database);
     const flusher = startUsageFlusher({
       counter,
       db: counting.db,

@@ -9,7 +9,7 @@ import { KeyChanges } from '../../src/services/key-changes.ts';
 import type { Services } from '../../src/services/services.ts';
 import { type SlackSurface, startSlack } from '../../src/slack/start-slack.ts';
 import type { Db } from '../../src/store/database.ts';
-import { type FakeSlack, SlackUser, startFakeSlack } from '../fake-slack/index.ts';
+import { type FakeSlack, SlackChannel, SlackUser, startFakeSlack } from '../fake-slack/index.ts';
 import type { ManualClock } from '../support/manual-clock.ts';
 import type { TestDatabase } from '../support/test-database.ts';
 import { testServices } from '../support/test-services.ts';
@@ -46,6 +46,8 @@ export interface SlackHarness {
   /** Every log line rekey wrote, raw (before the production logger's scrubbing). */
   logs: string[];
   user(id: string): SlackUser;
+  /** A channel rekey is a member of, where people post messages (delivered as signed events). */
+  channel(id: string, type?: 'channel' | 'group'): SlackChannel;
   failDatabase(on: boolean): void;
   /**
    * Resolves once everything rekey was asked so far has finished, work after the acknowledgement
@@ -62,12 +64,17 @@ export interface SlackHarness {
  */
 export async function startSlackHarness(
   database: TestDatabase,
-  options: { retries?: number; admins?: string[] } = {},
+  options: {
+    retries?: number;
+    admins?: string[];
+    /** The handle rekey's services query through, instead of the test database's own (e.g. one that counts). */
+    db?: Db;
+  } = {},
 ): Promise<SlackHarness> {
   const fake = await startFakeSlack({ botToken: BOT_TOKEN });
   const logs: string[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(line) });
-  const failable = failableDb(database.db);
+  const failable = failableDb(options.db ?? database.db);
   // A key-change listener that fails must not fail the Slack request under test.
   const services = testServices(database, {
     db: failable.db,
@@ -103,7 +110,7 @@ export async function startSlackHarness(
   };
   const idle = async () => {
     while (inFlight.size > 0) await Promise.all(inFlight);
-    await slack.home.settled();
+    await Promise.all([slack.home.settled(), slack.leakAlerts.settled()]);
   };
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -114,6 +121,7 @@ export async function startSlackHarness(
     url,
     logs,
     user: (id) => new SlackUser({ fake, rekeyUrl: url, signingSecret: SIGNING_SECRET }, id),
+    channel: (id, type) => new SlackChannel({ fake, rekeyUrl: url, signingSecret: SIGNING_SECRET }, id, type),
     failDatabase: failable.fail,
     idle,
     close: async () => {

@@ -149,3 +149,12 @@ function blockIdOf(home: HomeShown, button: ShownButton): string {
 export function viewText(view: Json): string {
   return JSON.stringify(view);
 }
+
+/** One key's card on a Home (its blocks from the divider before it to its buttons), as text. */
+export function cardText(home: HomeShown, keyId: string): string {
+  const buttons = home.blocks.findIndex((b) => b.block_id === `${ids.home.cardBlockPrefix}${keyId}`);
+  if (buttons < 0) throw new Error(`the Home shows no card for key ${keyId}`);
+  let start = buttons;
+  while (start > 0 && home.blocks[start - 1]!.type !== 'divider') start--;
+  return JSON.stringify(home.blocks.slice(start, buttons + 1));
+}

@@ -1,9 +1,8 @@
-import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { UsageCounter } from '../../src/services/usage-counter.ts';
-import { rowsOf } from '../../src/store/database.ts';
 import { addUseCounts, dropUseHoursBefore } from '../../src/store/usage-store.ts';
 import { createTestKey } from '../support/fixtures.ts';
+import { readAllTables } from '../support/tables-text.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { cliActor, testServices } from '../support/test-services.ts';
 
@@ -42,21 +41,12 @@ it('no table holds a key string after a create, two rotations and counted uses',
   expect(await dropUseHoursBefore(database.db, new Date(now - 30 * 24 * 3_600_000))).toBe(
     1 + key.inGrace.length,
   );
-  const tables = rowsOf<{ table_schema: string; table_name: string }>(
-    await database.db.execute(
-      sql`select table_schema, table_name from information_schema.tables where table_schema in ('public', 'drizzle') and table_type = 'BASE TABLE'`,
-    ),
-  );
-  expect(tables.map((t) => t.table_name)).toEqual(
+  const { text: dump, rows } = await readAllTables(database.db);
+  expect([...rows.keys()]).toEqual(
     expect.arrayContaining(['keys', 'secrets', 'audit_events', 'secret_use_hours', 'secret_last_use']),
   );
-  let dump = '';
-  for (const { table_schema, table_name } of tables) {
-    const rows = rowsOf(
-      await database.db.execute(sql.raw(`select * from "${table_schema}"."${table_name}"`)),
-    );
-    if (table_name.startsWith('secret_')) expect(rows.length, table_name).toBeGreaterThan(0);
-    dump += JSON.stringify(rows);
+  for (const [table, found] of rows) {
+    if (table.startsWith('secret_')) expect(found.length, table).toBeGreaterThan(0);
   }
   expect(dump).toContain(created.key.name);
   for (const token of tokens) {

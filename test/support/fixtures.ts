@@ -50,3 +50,13 @@ export async function rotateTestKey(services: Services, key: KeyRef, delay: Dela
   if (rotation.status !== 'rotated') throw new Error(`expected a rotation, got ${rotation.status}`);
   return rotation;
 }
+
+/**
+ * A key string with one body character changed to another base62 character: still shaped like a key,
+ * but its checksum no longer fits (CRC-32 catches every single-character change).
+ */
+export function typoOf(token: string): string {
+  const at = token.length - 20;
+  const swapped = token[at] === 'A' ? 'B' : 'A';
+  return `${token.slice(0, at)}${swapped}${token.slice(at + 1)}`;
+}

@@ -3,8 +3,12 @@ import type { SlackDeps } from '../deps.ts';
 import { ids } from '../ids.ts';
 import { handleHomeEndGrace, handleHomeHistory, handleHomePage, handleHomeRotate } from './home-actions.ts';
 import { handleHomeDelete, handleHomeEdit, handleHomeNewKey } from './key-admin-actions.ts';
+import { handleLeakRotateNow } from './leak-actions.ts';
 
-/** App Home's buttons. (The /rotate-key modal's inputs dispatch no actions: they arrive with the submission.) */
+/**
+ * App Home's buttons, and Rotate now… on a leak's messages. (The /rotate-key modal's inputs dispatch no
+ * actions: they arrive with the submission.)
+ */
 export function register(app: App, deps: SlackDeps): void {
   app.action<BlockButtonAction>(ids.home.rotate, handleHomeRotate(deps));
   app.action<BlockButtonAction>(ids.home.endGrace, handleHomeEndGrace(deps));
@@ -14,4 +18,5 @@ export function register(app: App, deps: SlackDeps): void {
   app.action<BlockButtonAction>(ids.home.newKey, handleHomeNewKey(deps));
   app.action<BlockButtonAction>(ids.home.edit, handleHomeEdit(deps));
   app.action<BlockButtonAction>(ids.home.delete, handleHomeDelete(deps));
+  app.action<BlockButtonAction>(ids.leak.rotateNow, handleLeakRotateNow(deps));
 }

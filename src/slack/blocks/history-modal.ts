@@ -101,6 +101,10 @@ function describeEvent(event: HistoryEvent): string {
       const changes = before && after ? describeKeyEdit(before, after) : [];
       return `:pencil2: *Changed* ${by}${changes.map((c) => `\n${c}`).join('')}`;
     }
+    case 'leak_reported':
+      return event.source === 'slack'
+        ? `:rotating_light: *Reported leaked*: posted by <@${event.actor}> in Slack · ${slackDate(event.at)}`
+        : `:rotating_light: *Reported leaked*: found by ${escapeMrkdwn(event.actor)} · ${slackDate(event.at)}`;
     default:
       return `*${escapeMrkdwn(event.action)}* ${by}`;
   }

@@ -1,8 +1,10 @@
 import type { ActionsBlock, Button, HomeView, KnownBlock, SectionBlock } from '@slack/types';
 import type { UseSummary } from '../../keys/usage.ts';
 import type { KeySummary, SecretView } from '../../services/types.ts';
+import type { UnrotatedLeak } from '../../services/unrotated-leaks.ts';
 import { encodeEndGraceValue } from '../end-grace-value.ts';
 import { ids } from '../ids.ts';
+import { leakPlace } from './leak-messages.ts';
 import { cardPolicyLine } from './policy-phrase.ts';
 import { slackDate, timeUntil } from './slack-time.ts';
 import { escapeMrkdwn, mrkdwn, plain } from './text.ts';
@@ -25,6 +27,8 @@ export interface HomeInput {
   isAdmin: boolean;
   /** Each shown secret's use, by secret id; a secret missing here reads "never used". */
   uses?: ReadonlyMap<string, UseSummary>;
+  /** Keys reported leaked and not rotated since, by key id: their card says so in red. */
+  leaks?: ReadonlyMap<string, UnrotatedLeak>;
 }
 
 type Uses = ReadonlyMap<string, UseSummary>;
@@ -68,7 +72,7 @@ export function buildHomeView(input: HomeInput): HomeView {
     { type: 'divider' },
   );
   for (const key of shown) {
-    blocks.push(...keyCard(key, input.now, input.uses ?? new Map(), input.isAdmin));
+    blocks.push(...keyCard(key, input.now, input.uses ?? new Map(), input.isAdmin, input.leaks?.get(key.id)));
   }
   if (pages > 1) {
     blocks.push(pager(page, pages));
@@ -130,7 +134,13 @@ function summaryLine(keys: KeySummary[], isAdmin: boolean): string {
   return `${whose}${grace}.`;
 }
 
-function keyCard(key: KeySummary, now: Date, uses: Uses, isAdmin: boolean): KnownBlock[] {
+function keyCard(
+  key: KeySummary,
+  now: Date,
+  uses: Uses,
+  isAdmin: boolean,
+  leak?: UnrotatedLeak,
+): KnownBlock[] {
   const name = escapeMrkdwn(key.name);
   const products = key.products.length > 0 ? key.products.map(escapeMrkdwn).join(', ') : '_none_';
   const channel = key.alertChannel ? `<#${key.alertChannel}>` : '_none_';
@@ -142,7 +152,7 @@ function keyCard(key: KeySummary, now: Date, uses: Uses, isAdmin: boolean): Know
   const summary: SectionBlock = {
     type: 'section',
     text: mrkdwn(
-      `*${name}*${inGrace ? '  :hourglass_flowing_sand: _grace period_' : ''}\n${cardPolicyLine(key, now)}`,
+      `*${name}*${inGrace ? '  :hourglass_flowing_sand: _grace period_' : ''}${leak ? `\n${leakLine(leak)}` : ''}\n${cardPolicyLine(key, now)}`,
     ),
     fields: [
       mrkdwn(`*Products*\n${products}`),
@@ -155,6 +165,11 @@ function keyCard(key: KeySummary, now: Date, uses: Uses, isAdmin: boolean): Know
   if (inGrace) blocks.push({ type: 'section', text: mrkdwn(oldKeysText(key.inGrace, now, uses)) });
   blocks.push(cardButtons(key, isAdmin), { type: 'divider' });
   return blocks;
+}
+
+/** In the card's title section, not a block of its own: a card stays within its 4 blocks. */
+function leakLine(leak: UnrotatedLeak): string {
+  return `:rotating_light: *Reported leaked ${leakPlace(leak)} at ${slackDate(leak.reportedAt)} — not rotated since.* Rotate it now.`;
 }
 
 function oldKeysText(inGrace: SecretView[], now: Date, uses: Uses): string {

@@ -27,12 +27,15 @@ export function delayOption(delay: Delay): Option {
 
 /**
  * Step 1 of /rotate-key: which key, how long the old one keeps working, and the acknowledgement that
- * rotation cannot be undone. `keys` are only those the user may rotate.
+ * rotation cannot be undone. `keys` are only those the user may rotate. A leak's "Rotate now…" opens
+ * it with `initialDelay: 'now'` and a `note` saying why.
  */
 export function buildRotateKeyModal(input: {
   keys: KeySummary[];
   selectedKeyId?: string;
   privateMetadata: string;
+  initialDelay?: Delay;
+  note?: string;
 }): ModalView {
   const first = input.keys.slice(0, MAX_KEY_OPTIONS);
   // The preselected key (App Home's "Rotate…" on key 250 of an admin) is always among the options.
@@ -42,6 +45,7 @@ export function buildRotateKeyModal(input: {
   const selected =
     shown.find((k) => k.id === input.selectedKeyId) ?? (shown.length === 1 ? shown[0] : undefined);
   const blocks: KnownBlock[] = [
+    ...(input.note ? [{ type: 'section', text: mrkdwn(input.note) } as KnownBlock] : []),
     {
       type: 'section',
       text: mrkdwn(
@@ -69,7 +73,7 @@ export function buildRotateKeyModal(input: {
         type: 'radio_buttons',
         action_id: ids.actions.delay,
         options: DELAYS.map(delayOption),
-        initial_option: delayOption(DEFAULT_DELAY),
+        initial_option: delayOption(input.initialDelay ?? DEFAULT_DELAY),
       },
     },
     {

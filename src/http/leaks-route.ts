@@ -1,0 +1,119 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { isAppError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { Services } from '../services/services.ts';
+import { createBearerCheck } from './bearer.ts';
+import { BodyTooLargeError, readBodyThen } from './read-body.ts';
+import { sendJson } from './respond.ts';
+
+export const LEAKS_PATH = '/v1/leaks';
+
+/** 100 findings with generous URLs fit easily; anything larger is not a scanner's batch. */
+const BODY_LIMIT = 512 * 1024;
+export const MAX_FINDINGS = 100;
+
+/**
+ * What GitHub's secret scanning partner program sends (other scanners can send the same): the key
+ * string, where it was found and who found it. Other fields (`type`) are accepted and ignored.
+ */
+const Finding = z.object({
+  token: z.string().max(1000),
+  url: z.string().min(1).max(2000),
+  source: z.string().min(1).max(100),
+});
+const Findings = z.array(Finding).max(MAX_FINDINGS);
+
+type Label = 'true_positive' | 'false_positive';
+
+/**
+ * POST /v1/leaks (see the README): secret scanners report key strings they found outside Slack. Bearer
+ * first (401), then the whole body is checked before anything is looked up (400, nothing changed),
+ * then each finding in order: `true_positive` for a key rekey issued (working or expired),
+ * `false_positive` otherwise. A working one is reported like a key pasted in Slack — its maintainers
+ * and alert channel are told, audited, shown on the card — once per key string and URL.
+ */
+export function createLeaksRoute(deps: {
+  reportLeak: Services['reportLeak'];
+  apiTokens: readonly string[];
+  logger: Logger;
+}) {
+  const authorised = createBearerCheck(deps.apiTokens);
+
+  const answer = async (res: ServerResponse, text: string) => {
+    const findings = parseFindings(text);
+    if (!findings) {
+      sendJson(res, 400, {
+        error: 'bad_request',
+        message: `The body must be a JSON array of at most ${MAX_FINDINGS} {"token", "url", "source"} strings`,
+      });
+      return;
+    }
+    const labels: { label: Label }[] = [];
+    let reported = 0;
+    try {
+      for (const { token, url, source } of findings) {
+        const report = await deps.reportLeak({ token, place: { kind: 'scanner', source, url } });
+        labels.push({ label: report.status === 'unknown' ? 'false_positive' : 'true_positive' });
+        if (report.status === 'live' && report.reported) reported++;
+      }
+    } catch (error) {
+      if (!isAppError(error, 'DATABASE_UNAVAILABLE')) throw error;
+      deps.logger.warn({ err: error }, 'could not check reported leaks: the database is unreachable');
+      sendJson(
+        res,
+        503,
+        { error: 'unavailable', message: 'Key store unavailable; send the findings again shortly' },
+        { 'retry-after': '1' },
+      );
+      return;
+    }
+    const known = labels.filter((l) => l.label === 'true_positive').length;
+    if (known > 0)
+      deps.logger.info({ findings: findings.length, known, reported }, 'a scanner reported leaked keys');
+    sendJson(res, 200, labels);
+  };
+
+  return (req: IncomingMessage, res: ServerResponse): Promise<void> | undefined => {
+    if (req.method !== 'POST') {
+      req.resume();
+      sendJson(res, 405, { error: 'method_not_allowed' }, { allow: 'POST' });
+      return;
+    }
+    if (!authorised(req.headers.authorization, req.socket)) {
+      req.resume();
+      sendJson(
+        res,
+        401,
+        { error: 'unauthorized', message: 'Send Authorization: Bearer <one of REKEY_API_TOKENS>' },
+        { 'www-authenticate': 'Bearer' },
+      );
+      return;
+    }
+    return new Promise<void>((resolve, reject) => {
+      readBodyThen(req, BODY_LIMIT, (error, text) => {
+        if (error instanceof BodyTooLargeError) {
+          sendJson(res, 413, {
+            error: 'body_too_large',
+            message: `The body must be under ${BODY_LIMIT} bytes`,
+          });
+          resolve();
+        } else if (error) {
+          res.destroy();
+          resolve();
+        } else {
+          answer(res, text).then(resolve, reject);
+        }
+      });
+    });
+  };
+}
+
+function parseFindings(text: string): z.infer<typeof Findings> | null {
+  try {
+    const parsed = Findings.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
