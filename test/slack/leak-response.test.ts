@@ -8,7 +8,7 @@ import { countingDb } from '../support/counting-db.ts';
 import { createTestKey, rotateTestKey, typoOf } from '../support/fixtures.ts';
 import { tablesText } from '../support/tables-text.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
-import { slackActor, testServices } from '../support/test-services.ts';
+import { cliActor, slackActor, testServices } from '../support/test-services.ts';
 import { type SlackHarness, startSlackHarness } from './harness.ts';
 import { cardText, HomeUser, viewText } from './home-driver.ts';
 
@@ -163,7 +163,7 @@ describe('a working key pasted in a channel rekey is in', () => {
       products: [],
       maintainers: ['UADA'],
       alertChannel: null,
-      actor: slackActor('UADA'),
+      actor: cliActor,
     });
     const { key, token } = await leakyKey();
     const general = h.channel('CGENERAL');
