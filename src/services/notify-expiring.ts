@@ -12,12 +12,12 @@ import {
   lockDueSecrets,
   type NewNotification,
   reclaimNotifications,
-  recordDeliveries,
   renewClaims,
   retireSecrets,
   setNextNoticeAt,
 } from '../store/notifications-store.ts';
-import { type NoticePlan, planNotice, retryDelayMs } from './notice-plan.ts';
+import { type NoticePlan, planNotice } from './notice-plan.ts';
+import { recordNoticeOutcomes } from './record-notice-outcomes.ts';
 
 /** One notification this instance now owns and must deliver, then report with `completeNotices`. */
 export interface ClaimedNotice {
@@ -253,30 +253,9 @@ export async function completeNotices(
   input: { results: NoticeResult[]; instanceId: string; now: Date },
 ): Promise<{ sent: ClaimedNotice[]; failed: ClaimedNotice[] }> {
   const { now } = input;
-  const outcomes = input.results.map((r) => {
-    const deliveredTo = [...new Set([...r.notice.deliveredTo, ...r.reached])];
-    const complete = r.notice.pending.every((p) => deliveredTo.includes(p.to));
-    return { result: r, outcome: { id: r.notice.id, deliveredTo, complete, error: r.error } };
-  });
-  if (outcomes.length === 0) return { sent: [], failed: [] };
+  if (input.results.length === 0) return { sent: [], failed: [] };
   return deps.db.transaction(async (tx) => {
-    const updated = new Set(
-      await recordDeliveries(
-        tx,
-        outcomes.map((o) => o.outcome),
-        input.instanceId,
-        now,
-      ),
-    );
-    const mine = outcomes.filter((o) => updated.has(o.outcome.id));
-    const sent = mine.filter((o) => o.outcome.complete).map((o) => o.result.notice);
-    const failed = mine.filter((o) => !o.outcome.complete).map((o) => o.result.notice);
-    // A failed notice is tried again after a backoff, but never later than the secret's next notice
-    // is due: a refused reminder must not hold back the expiry alert that follows it.
-    const retryAt = (n: ClaimedNotice) =>
-      new Date(
-        Math.min(now.getTime() + retryDelayMs(n.attempt), n.nextAt?.getTime() ?? Number.POSITIVE_INFINITY),
-      );
+    const { sent, failed, retryAt } = await recordNoticeOutcomes(tx, input.results, input.instanceId, now);
     await setNextNoticeAt(tx, [
       ...sent.filter((n) => n.nextAt).map((n) => ({ secretId: n.secretId, at: n.nextAt! })),
       ...failed.map((n) => ({ secretId: n.secretId, at: retryAt(n) })),

@@ -1,7 +1,7 @@
 import type { KeyRow, NotificationRow } from '../../db/schema/index.ts';
 import { formatRotateEvery, rotationDueAt } from '../keys/rotation-policy.ts';
 import type { Db } from '../store/database.ts';
-import { reclaimNotifications, recordDeliveries } from '../store/notifications-store.ts';
+import { reclaimNotifications } from '../store/notifications-store.ts';
 import {
   cancelOwnPolicyClaims,
   cancelPolicyClaims,
@@ -15,8 +15,8 @@ import {
   type PolicyBasis,
   planPolicyKeys,
 } from '../store/policy-notices-store.ts';
-import { retryDelayMs } from './notice-plan.ts';
 import { type PolicyPlan, planPolicyNotice } from './policy-notice-plan.ts';
+import { recordNoticeOutcomes } from './record-notice-outcomes.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -237,29 +237,9 @@ export async function completePolicyNotices(
   },
 ): Promise<{ sent: ClaimedPolicyNotice[]; failed: ClaimedPolicyNotice[] }> {
   const { now } = input;
-  const outcomes = input.results.map((r) => {
-    const deliveredTo = [...new Set([...r.notice.deliveredTo, ...r.reached])];
-    const complete = r.notice.pending.every((p) => deliveredTo.includes(p.to));
-    return { result: r, outcome: { id: r.notice.id, deliveredTo, complete, error: r.error } };
-  });
-  if (outcomes.length === 0) return { sent: [], failed: [] };
+  if (input.results.length === 0) return { sent: [], failed: [] };
   return deps.db.transaction(async (tx) => {
-    const updated = new Set(
-      await recordDeliveries(
-        tx,
-        outcomes.map((o) => o.outcome),
-        input.instanceId,
-        now,
-      ),
-    );
-    const mine = outcomes.filter((o) => updated.has(o.outcome.id));
-    const sent = mine.filter((o) => o.outcome.complete).map((o) => o.result.notice);
-    const failed = mine.filter((o) => !o.outcome.complete).map((o) => o.result.notice);
-    // A failed reminder is tried again after a backoff, never later than the key's next notice.
-    const retryAt = (n: ClaimedPolicyNotice) =>
-      new Date(
-        Math.min(now.getTime() + retryDelayMs(n.attempt), n.nextAt?.getTime() ?? Number.POSITIVE_INFINITY),
-      );
+    const { sent, failed, retryAt } = await recordNoticeOutcomes(tx, input.results, input.instanceId, now);
     await planPolicyKeys(
       tx,
       [

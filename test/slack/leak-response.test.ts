@@ -8,7 +8,7 @@ import { countingDb } from '../support/counting-db.ts';
 import { createTestKey, rotateTestKey, typoOf } from '../support/fixtures.ts';
 import { tablesText } from '../support/tables-text.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
-import { cliActor, slackActor, testServices } from '../support/test-services.ts';
+import { cliActor, testServices } from '../support/test-services.ts';
 import { type SlackHarness, startSlackHarness } from './harness.ts';
 import { cardText, HomeUser, viewText } from './home-driver.ts';
 
