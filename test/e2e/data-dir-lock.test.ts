@@ -2,12 +2,14 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { projectWithData } from '../support/prepared-data-dir.ts';
 import { type RunningRekey, startRekeyProcess } from '../support/spawn-rekey.ts';
 
 const newProject = () => mkdtempSync(join(tmpdir(), 'rekey-lock-e2e-'));
 
 it('starts at once on ./data after the server that held it was SIGKILLed', async () => {
-  const cwd = newProject();
+  // An existing ./data (the lock left by a killed holder is the subject, not the folder's creation).
+  const cwd = projectWithData('rekey-lock-e2e-');
   const killed = await startRekeyProcess({ cwd });
   expect(await killed.stop('SIGKILL')).toBeNull();
 
@@ -17,6 +19,7 @@ it('starts at once on ./data after the server that held it was SIGKILLed', async
 }, 240_000);
 
 it('of two servers started together on one ./data, exactly one runs and the other names it', async () => {
+  // No ./data yet: both race to create it, the riskiest moment for the lock.
   const cwd = newProject();
   const results = await Promise.allSettled([startRekeyProcess({ cwd }), startRekeyProcess({ cwd })]);
   const running = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));

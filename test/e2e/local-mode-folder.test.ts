@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { runCliProcess, startRekeyProcess } from '../support/spawn-rekey.ts';
+import { projectWithData } from '../support/prepared-data-dir.ts';
+import { runCliOnFolder } from '../support/run-cli-in-process.ts';
+import { startRekeyProcess } from '../support/spawn-rekey.ts';
 
 const API_TOKEN = 'local-mode-folder-e2e-gateway-token-0001';
 
@@ -15,14 +16,18 @@ async function verify(url: string, key: string) {
   return res.json();
 }
 
+/** `npx rekey … --json` on the project's ./data (in this process: the subject here is `npm start`). */
 async function cliJson(args: string[], cwd: string) {
-  const run = await runCliProcess([...args, '--json'], { cwd });
-  expect(run.code, run.stderr).toBe(0);
-  return JSON.parse(run.stdout);
+  const run = await runCliOnFolder([...args, '--json'], cwd);
+  expect(run.code, run.err).toBe(0);
+  return JSON.parse(run.out);
 }
 
+// Each folder is one the CLI made (a prepared copy: migrated, no local-mode marker); what is under test
+// is what `npm start`, in its own process, prints and serves on it.
+
 it('npm start without Slack credentials on a folder whose keys the CLI created: no page, a clear message, keys untouched', async () => {
-  const cwd = mkdtempSync(join(tmpdir(), 'rekey-cli-folder-'));
+  const cwd = projectWithData('rekey-cli-folder-');
   const { token } = await cliJson(['keys', 'create', '--name', 'billing', '--products', 'api'], cwd);
 
   const rekey = await startRekeyProcess({ cwd, env: { REKEY_API_TOKENS: API_TOKEN } });
@@ -48,7 +53,7 @@ it('npm start without Slack credentials on a folder whose keys the CLI created: 
 }, 240_000);
 
 it('npm start without Slack credentials on an empty folder the CLI created: no page, and says the folder may be deleted', async () => {
-  const cwd = mkdtempSync(join(tmpdir(), 'rekey-cli-empty-'));
+  const cwd = projectWithData('rekey-cli-empty-');
   expect(await cliJson(['keys', 'list'], cwd)).toEqual([]);
 
   const rekey = await startRekeyProcess({ cwd });
