@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { projectWithData } from '../support/prepared-data-dir.ts';
-import { runCliOnFolder } from '../support/run-cli-in-process.ts';
+import { runCliCommandsOnFolder } from '../support/run-cli-in-process.ts';
 import { startRekeyProcess } from '../support/spawn-rekey.ts';
 
 const API_TOKEN = 'local-mode-folder-e2e-gateway-token-0001';
@@ -16,11 +16,19 @@ async function verify(url: string, key: string) {
   return res.json();
 }
 
-/** `npx rekey … --json` on the project's ./data (in this process: the subject here is `npm start`). */
-async function cliJson(args: string[], cwd: string) {
-  const run = await runCliOnFolder([...args, '--json'], cwd);
-  expect(run.code, run.err).toBe(0);
-  return JSON.parse(run.out);
+/**
+ * `npx rekey … --json` on the project's ./data, each command's parsed output (in this process, with
+ * ./data opened once: the subject here is `npm start`).
+ */
+async function cliJson(cwd: string, ...commands: string[][]) {
+  const runs = await runCliCommandsOnFolder(
+    commands.map((args) => [...args, '--json']),
+    cwd,
+  );
+  return runs.map((run) => {
+    expect(run.code, run.err).toBe(0);
+    return JSON.parse(run.out);
+  });
 }
 
 // Each folder is one the CLI made (a prepared copy: migrated, no local-mode marker); what is under test
@@ -28,7 +36,7 @@ async function cliJson(args: string[], cwd: string) {
 
 it('npm start without Slack credentials on a folder whose keys the CLI created: no page, a clear message, keys untouched', async () => {
   const cwd = projectWithData('rekey-cli-folder-');
-  const { token } = await cliJson(['keys', 'create', '--name', 'billing', '--products', 'api'], cwd);
+  const [{ token }] = await cliJson(cwd, ['keys', 'create', '--name', 'billing', '--products', 'api']);
 
   const rekey = await startRekeyProcess({ cwd, env: { REKEY_API_TOKENS: API_TOKEN } });
   try {
@@ -46,15 +54,15 @@ it('npm start without Slack credentials on a folder whose keys the CLI created: 
     expect(await rekey.stop()).toBe(0);
   }
 
-  expect((await cliJson(['keys', 'list'], cwd)).map((k: { name: string }) => k.name)).toEqual(['billing']);
-  const audit = await cliJson(['keys', 'audit', 'billing'], cwd);
+  const [list, audit] = await cliJson(cwd, ['keys', 'list'], ['keys', 'audit', 'billing']);
+  expect(list.map((k: { name: string }) => k.name)).toEqual(['billing']);
   expect(audit.events.map((e: { action: string }) => e.action)).toEqual(['create']);
   expect(existsSync(join(cwd, 'data', 'local-mode'))).toBe(false);
 }, 240_000);
 
 it('npm start without Slack credentials on an empty folder the CLI created: no page, and says the folder may be deleted', async () => {
+  // Empty, as `npx rekey keys list` on a new project leaves it.
   const cwd = projectWithData('rekey-cli-empty-');
-  expect(await cliJson(['keys', 'list'], cwd)).toEqual([]);
 
   const rekey = await startRekeyProcess({ cwd });
   try {
@@ -64,5 +72,5 @@ it('npm start without Slack credentials on an empty folder the CLI created: no p
   } finally {
     expect(await rekey.stop()).toBe(0);
   }
-  expect(await cliJson(['keys', 'list'], cwd)).toEqual([]);
+  expect(await cliJson(cwd, ['keys', 'list'])).toEqual([[]]);
 }, 240_000);
