@@ -31,7 +31,7 @@ async function cliJson(cwd: string, ...commands: string[][]) {
   });
 }
 
-// Each folder is one the CLI made (a prepared copy: migrated, no local-mode marker); what is under test
+// The folder is one the CLI made (a prepared copy: migrated, no local-mode marker); what is under test
 // is what `npm start`, in its own process, prints and serves on it.
 
 it('npm start without Slack credentials on a folder whose keys the CLI created: no page, a clear message, keys untouched', async () => {
@@ -60,17 +60,4 @@ it('npm start without Slack credentials on a folder whose keys the CLI created: 
   expect(existsSync(join(cwd, 'data', 'local-mode'))).toBe(false);
 }, 240_000);
 
-it('npm start without Slack credentials on an empty folder the CLI created: no page, and says the folder may be deleted', async () => {
-  // Empty, as `npx rekey keys list` on a new project leaves it.
-  const cwd = projectWithData('rekey-cli-empty-');
-
-  const rekey = await startRekeyProcess({ cwd });
-  try {
-    expect((await fetch(`${rekey.url}/`)).status).toBe(404);
-    expect(rekey.output()).toContain('created by the admin CLI or by rekey connected to Slack');
-    expect(rekey.output()).toContain('if you do not need it, delete it and start again');
-  } finally {
-    expect(await rekey.stop()).toBe(0);
-  }
-  expect(await cliJson(cwd, ['keys', 'list'])).toEqual([[]]);
-}, 240_000);
+// On an empty folder the CLI created, the same start gives another reason: test/local/local-mode-folder.test.ts.
