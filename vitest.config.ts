@@ -8,6 +8,11 @@ export default defineConfig({
     exclude: ['test/**/*.browser.test.ts', '**/node_modules/**'],
     globalSetup: ['test/support/global-setup.ts'],
     pool: 'forks',
+    // Files run one after another in each worker's process, sharing its loaded modules (the app's
+    // imports cost seconds per file otherwise) and handing an emptied PGlite to the next file (see
+    // test/support/test-database.ts). Nothing in src or test keeps state at module level that a file
+    // could leave behind: metrics registries, loggers and services are made per instance.
+    isolate: false,
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Each file opens its own database (a PGlite copy or a fresh PostgreSQL database): no shared state.

@@ -1,9 +1,7 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failableDb } from '../slack/harness.ts';
-import { runCliInProcess } from '../support/run-cli-in-process.ts';
+import { projectWithData } from '../support/prepared-data-dir.ts';
+import { runCliInProcess, runCliOnFolder } from '../support/run-cli-in-process.ts';
 import { runCliProcess } from '../support/spawn-rekey.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { testServices, uniqueName } from '../support/test-services.ts';
@@ -162,15 +160,17 @@ describe('rekey keys when the database fails', () => {
 
 describe('npx rekey', () => {
   it('runs from bin/rekey.js with no build step, on the embedded database', async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'rekey-cli-'));
+    // An existing ./data: creating the folder is the same openDatabase the e2e tests start rekey with.
+    const cwd = projectWithData('rekey-cli-');
     const created = await runCliProcess(['keys', 'create', '--name', 'from-bin'], { cwd });
     expect(created.code).toBe(0);
     expect(created.stdout.match(TOKEN)).toHaveLength(1);
-    const listed = await runCliProcess(['keys', 'list', '--json'], { cwd });
-    expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ name: 'from-bin' })]);
     const bad = await runCliProcess(['keys', 'rotate', 'from-bin', '--delay', '1h'], { cwd });
     expect(bad.code).toBe(2);
-    // Three cold processes, each compiling the CLI and opening (the first creating) an embedded database:
-    // seconds each on an idle machine, far more while other test files share its cores.
+    // The first process left the key in ./data (read here without a third process).
+    const listed = await runCliOnFolder(['keys', 'list', '--json'], cwd);
+    expect(JSON.parse(listed.out)).toEqual([expect.objectContaining({ name: 'from-bin' })]);
+    // Two cold processes, each compiling the CLI and opening an embedded database: seconds each on an
+    // idle machine, far more while other test files share its cores.
   }, 180_000);
 });

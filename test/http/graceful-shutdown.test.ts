@@ -1,11 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
+import { projectWithData } from '../support/prepared-data-dir.ts';
 import { spawnRekey } from './rekey-process.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'rekey-shutdown-'));
+// An existing ./data: the subject is shutting down, not creating the folder.
+const dir = projectWithData('rekey-shutdown-');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const API_TOKEN = 'shutdown-token-0123456789abcdefghij';
 
@@ -27,7 +28,8 @@ it('on SIGTERM finishes the request in flight, stops, and exits 0 within 10 s', 
   await new Promise((r) => setTimeout(r, 200));
   const signalled = performance.now();
   rekey.child.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 300));
+  // The rest of the body arrives once shutdown has begun.
+  await rekey.printed('shutting down');
   socket.write(body.slice(5));
   const code = await rekey.exited;
   const elapsed = performance.now() - signalled;

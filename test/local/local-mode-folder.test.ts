@@ -5,7 +5,9 @@ import { pino } from 'pino';
 import { expect, it } from 'vitest';
 import { type Rekey, startRekey } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
+import { LOCAL_MODE_MARKER } from '../../src/local/local-mode-folder.ts';
 import { seedDemoKeys } from '../../src/local/seed-demo-keys.ts';
+import { projectWithData } from '../support/prepared-data-dir.ts';
 import { cliActor } from '../support/test-services.ts';
 
 /** What `npm start` does with no Slack credentials and no DATABASE_URL, on `dir`. */
@@ -97,3 +99,22 @@ it('keeps running on its folder after a demo admin created a key on the page, bu
     await rekey.close();
   }
 }, 240_000);
+
+it('refuses an empty folder the CLI created: no page, and says the folder may be deleted', async () => {
+  // Empty, as `npx rekey keys list` on a new project leaves it. (That `npm start` prints the reason is
+  // asserted in test/e2e/local-mode-folder.test.ts.)
+  const dir = join(projectWithData('rekey-cli-empty-'), 'data');
+  const rekey = await start(dir);
+  try {
+    expect(rekey.localMode).toBe(false);
+    expect((await fetch(`${rekey.url}/`)).status).toBe(404);
+    expect(await pageStatus(rekey)).toBe(404);
+    expect(rekey.localModeRefused).toContain('created by the admin CLI or by rekey connected to Slack');
+    expect(rekey.localModeRefused).toContain('if you do not need it, delete it and start again');
+    // Nothing seeded (start() seeds as `npm start` does when local mode runs), nothing marked.
+    expect(await rekey.services.listKeys()).toEqual([]);
+  } finally {
+    await rekey.close();
+  }
+  expect(existsSync(join(dir, LOCAL_MODE_MARKER))).toBe(false);
+}, 120_000);

@@ -20,6 +20,8 @@ export interface RunningRekey {
   child: ChildProcess;
   url: string;
   output: () => string;
+  /** Resolves once the process has printed `text` (at once if it already has); rejects if it exits first. */
+  printed(text: string): Promise<void>;
   /** Resolves with the exit code once the process has exited (null after a signal). */
   exited: Promise<number | null>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -50,6 +52,19 @@ export function startRekeyProcess(options: {
   const child = spawnEntry(options.npmStart ? 'npm-start' : 'main', [], options.cwd, env);
   let out = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const printed = (text: string) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (!out.includes(text)) return;
+        child.stdout!.off('data', check);
+        child.stderr!.off('data', check);
+        resolve();
+      };
+      child.stdout!.on('data', check);
+      child.stderr!.on('data', check);
+      exited.then(() => reject(new Error(`rekey exited before printing "${text}":\n${out}`)));
+      check();
+    });
   return new Promise((resolve, reject) => {
     // Generous: a first start runs initdb, which takes many seconds on a busy shared machine.
     const timer = setTimeout(() => {
@@ -65,6 +80,7 @@ export function startRekeyProcess(options: {
           child,
           url: match[1]!,
           output: () => out,
+          printed,
           exited,
           stop: async (signal = 'SIGTERM') => {
             child.kill(signal);
