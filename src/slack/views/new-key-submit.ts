@@ -9,6 +9,7 @@ import { ids } from '../ids.ts';
 import { creationRequestId, readKeyFormState } from '../modal-state.ts';
 import { logFailure, userMessageFor } from '../slack-errors.ts';
 import { formErrors, shownInputs } from './form-errors.ts';
+import { revealInDialog } from './reveal-in-dialog.ts';
 
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
@@ -56,21 +57,7 @@ export function handleNewKeySubmit(deps: SlackDeps) {
     const { key, token } = result;
     deps.logger.info({ keyId: key.id, keyName: key.name, userId }, 'key created from Slack');
     const reveal = buildCreatedKeyModal({ keyName: key.name, token });
-    try {
-      await ack({ response_action: 'update', view: reveal });
-    } catch (error) {
-      // Answered too late for Slack: the key exists and must not be lost, so show it by views.update.
-      deps.logger.warn(
-        { err: error, keyId: key.id, userId },
-        'key creation answered late; showing it by views.update',
-      );
-      await deps.client.views.update({ view_id: view.id, view: reveal }).catch((updateError: unknown) => {
-        deps.logger.error(
-          { err: updateError, keyId: key.id, userId },
-          'could not show the new key in the modal; it is still sent privately',
-        );
-      });
-    }
+    await revealInDialog(deps, { ack, view }, reveal, { keyId: key.id, userId, what: 'key creation' });
     await Promise.all([
       deliverNewKey(deps, { userId, keyName: key.name, token }),
       postKeyCreatedNotice(deps, { key, userId }),

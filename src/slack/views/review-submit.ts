@@ -6,6 +6,7 @@ import { deliverNewKey, postRotationNotice } from '../deliver.ts';
 import type { SlackDeps } from '../deps.ts';
 import { decodeReviewMetadata, rotationRequestId } from '../modal-state.ts';
 import { logFailure, userMessageFor } from '../slack-errors.ts';
+import { revealInDialog } from './reveal-in-dialog.ts';
 
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
@@ -57,22 +58,7 @@ export function handleReviewSubmit(deps: SlackDeps) {
     });
     deps.metrics.rotations.inc({ delay, source: 'slack' });
     deps.logger.info({ keyId: key.id, keyName: key.name, userId, delay }, 'key rotated from Slack');
-    try {
-      await ack({ response_action: 'update', view: reveal });
-    } catch (error) {
-      // The rotation outlasted Slack's 3 s and Bolt has already answered for us: the key is committed
-      // and must not be lost, so put the reveal into the still-open modal through the Web API.
-      deps.logger.warn(
-        { err: error, keyId: key.id, userId },
-        'rotation answered late; showing the key by views.update',
-      );
-      await deps.client.views.update({ view_id: view.id, view: reveal }).catch((updateError: unknown) => {
-        deps.logger.error(
-          { err: updateError, keyId: key.id, userId },
-          'could not show the new key in the modal; it is still sent privately',
-        );
-      });
-    }
+    await revealInDialog(deps, { ack, view }, reveal, { keyId: key.id, userId, what: 'rotation' });
     await Promise.all([
       deliverNewKey(deps, { userId, keyName: key.name, token }),
       postRotationNotice(deps, { result, userId, oldKeyExpiresAt }),
