@@ -1,7 +1,5 @@
-import { startRekey } from './app.ts';
 import { loadConfig } from './config.ts';
 import { isAppError } from './errors.ts';
-import { seedDemoKeys } from './local/seed-demo-keys.ts';
 import { createLogger } from './logger.ts';
 
 /** `npm start`: parse the environment, start everything, stop cleanly on SIGTERM/SIGINT. */
@@ -14,6 +12,9 @@ async function main() {
     process.exit(2);
   }
   const logger = createLogger(config.LOG_LEVEL);
+  // Loaded once the configuration is accepted: a refused one is reported without loading the app.
+  const { startRekey } = await import('./app.ts');
+  const { seedDemoKeys } = await import('./local/seed-demo-keys.ts');
   let rekey: Awaited<ReturnType<typeof startRekey>>;
   try {
     rekey = await startRekey(config, { logger });

@@ -19,34 +19,47 @@ async function verify(url: string, key: string) {
   return res.json();
 }
 
-it('with no DATABASE_URL, creates ./data, keeps its keys across a restart, and refuses a second process on the folder', async () => {
+/*
+ * One project folder's life on the embedded database, with the processes that are its subject: the
+ * start that creates ./data (racing a second one, the riskiest moment for the folder lock) and a
+ * holder killed with SIGKILL. Everything after the kill runs in this process, as the CLI and the next
+ * start would. (A clean SIGTERM stop is test/http/graceful-shutdown.test.ts; the lock's own cases,
+ * test/store/data-dir-lock.test.ts.)
+ */
+it('with no DATABASE_URL: of two servers started together the one that creates ./data runs and the other names it, the CLI is refused while it runs, and after a SIGKILL the folder opens at once with every key', async () => {
   const cwd = mkdtempSync(join(tmpdir(), 'rekey-embedded-'));
   const env = { REKEY_API_TOKENS: API_TOKEN };
 
-  const first = await startRekeyProcess({ cwd, env });
-  expect(existsSync(join(cwd, 'data'))).toBe(true);
+  const results = await Promise.allSettled([
+    startRekeyProcess({ cwd, env }),
+    startRekeyProcess({ cwd, env }),
+  ]);
+  const running = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const refused = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+  try {
+    expect(running).toHaveLength(1);
+    expect(refused).toHaveLength(1);
+    expect(existsSync(join(cwd, 'data', 'PG_VERSION'))).toBe(true);
+    expect(refused[0]).toMatchObject({ exitCode: 1 });
+    const { output } = refused[0] as { output: string };
+    expect(output).toContain(`in use by process ${running[0]!.child.pid}`);
+    expect(output).toContain('set DATABASE_URL');
 
-  const second = await startRekeyProcess({ cwd, env }).catch(
-    (error: { exitCode: number; output: string }) => error,
-  );
-  expect(second).toMatchObject({ exitCode: 1 });
-  expect((second as { output: string }).output).toContain(`in use by process ${first.child.pid}`);
-  expect((second as { output: string }).output).toContain('set DATABASE_URL');
+    // The CLI is refused too while the server holds the folder: no silent lost write.
+    const blocked = await runCliOnFolder(['keys', 'list'], cwd);
+    expect(blocked.code).toBe(1);
+    expect(blocked.err).toContain('in use by process');
+  } finally {
+    // Killed, not stopped: the lock must die with its holder, and the database survive the interruption.
+    for (const server of running) expect(await server.stop('SIGKILL')).toBeNull();
+  }
 
-  // The CLI is refused too while the server holds the folder: no silent lost write. (The CLI runs in
-  // this process, as src/cli/main.ts would: the binary itself is tested in test/cli/cli.test.ts.)
-  const blocked = await runCliOnFolder(['keys', 'list'], cwd);
-  expect(blocked.code).toBe(1);
-  expect(blocked.err).toContain('in use by process');
-
-  expect(await first.stop()).toBe(0);
-
+  // At once: no stale lock to wait out. The killed server had created the folder in local mode and
+  // seeded its demo keys.
   const created = await runCliOnFolder(['keys', 'create', '--name', 'survivor', '--json'], cwd);
-  expect(created.code).toBe(0);
+  expect(created.code, created.err).toBe(0);
   const { token } = JSON.parse(created.out) as { token: string };
 
-  // Restarted (in this process: the start that created ./data and the one refused were the processes
-  // under test), it still answers for the key.
   const restarted = await startRekey(
     loadConfig({
       PORT: '0',
@@ -57,6 +70,12 @@ it('with no DATABASE_URL, creates ./data, keeps its keys across a restart, and r
     { logger: pino({ level: 'silent' }), host: '127.0.0.1' },
   );
   try {
+    expect((await fetch(`${restarted.url}/healthz`)).status).toBe(200);
+    expect((await restarted.services.listKeys()).map((k) => k.name)).toEqual([
+      'payments-api',
+      'search-api',
+      'survivor',
+    ]);
     expect(await verify(restarted.url, token)).toMatchObject({
       valid: true,
       name: 'survivor',

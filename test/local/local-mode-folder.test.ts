@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -67,7 +67,10 @@ it('runs on the folder it created, keeps running there, adopts an earlier versio
 }, 240_000);
 
 it('keeps running on its folder after a demo admin created a key on the page, but not once the folder lost its mark', async () => {
-  const dir = join(mkdtempSync(join(tmpdir(), 'rekey-local-page-key-')), 'data');
+  // A folder local mode made, as the test above leaves it after its first start (created, marked),
+  // without paying another initdb: a prepared folder with local mode's mark.
+  const dir = join(projectWithData('rekey-local-page-key-'), 'data');
+  writeFileSync(join(dir, LOCAL_MODE_MARKER), '');
   let rekey = await start(dir);
   try {
     expect(rekey.localMode).toBe(true);
@@ -90,7 +93,7 @@ it('keeps running on its folder after a demo admin created a key on the page, bu
   }
 
   // Without local mode's mark, a key created from Slack could be a real workspace's: not local mode's folder.
-  rmSync(join(dir, 'local-mode'));
+  rmSync(join(dir, LOCAL_MODE_MARKER));
   rekey = await start(dir);
   try {
     expect(rekey.localMode).toBe(false);
