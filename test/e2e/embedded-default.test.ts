@@ -40,6 +40,10 @@ it('with no DATABASE_URL: of two servers started together the one that creates .
     expect(running).toHaveLength(1);
     expect(refused).toHaveLength(1);
     expect(existsSync(join(cwd, 'data', 'PG_VERSION'))).toBe(true);
+    // No Slack credentials, a folder it created: local mode (printed after "listening"), which marks
+    // the folder as its own.
+    await running[0]!.printed('Local mode: open');
+    expect(existsSync(join(cwd, 'data', 'local-mode'))).toBe(true);
     expect(refused[0]).toMatchObject({ exitCode: 1 });
     const { output } = refused[0] as { output: string };
     expect(output).toContain(`in use by process ${running[0]!.child.pid}`);
