@@ -1,31 +1,28 @@
-import { systemClock } from '../clock.ts';
-import { loadConfig } from '../config.ts';
-import { KeyChanges } from '../services/key-changes.ts';
-import { createServices } from '../services/services.ts';
-import type { Database } from '../store/database.ts';
-import { openDatabase } from '../store/open-database.ts';
 import { reportCliError, runCli } from './run-cli.ts';
 
 const io = { out: (t: string) => console.log(t), err: (t: string) => console.error(t) };
 const argv = process.argv.slice(2);
 const json = argv.includes('--json');
 
-let database: Database | undefined;
+let close: (() => Promise<void>) | undefined;
 let code: number;
 try {
-  const config = loadConfig();
-  database = await openDatabase(config);
-  const services = createServices({
-    db: database.db,
-    clock: systemClock,
-    changes: new KeyChanges(),
-    keyPrefix: config.REKEY_KEY_PREFIX,
-    admins: config.REKEY_ADMINS,
-  });
-  code = await runCli(argv, services, io);
+  // The configuration, the database and the services are loaded only once the command is known to
+  // be well-formed (runCli checks it first): a mistyped command is answered at once and never waits
+  // for, or is refused by, the folder lock of a running server.
+  code = await runCli(
+    argv,
+    async () => {
+      const { openCliServices } = await import('./open-cli-services.ts');
+      const opened = await openCliServices();
+      close = opened.close;
+      return opened.services;
+    },
+    io,
+  );
 } catch (error) {
   code = reportCliError(error, json, io);
 } finally {
-  await database?.close();
+  await close?.();
 }
 process.exit(code);

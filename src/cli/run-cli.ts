@@ -40,8 +40,21 @@ function usageError(message: string): AppError {
   return new AppError('INVALID_INPUT', `${message}\n\n${USAGE}`);
 }
 
-/** The admin CLI (its commands are listed in the README). Returns the exit code; output goes through `io` so tests can read it. */
-export async function runCli(argv: string[], services: Services, io: CliIo): Promise<number> {
+/** The services a command runs on, or how to open them (`./data`, DATABASE_URL) once it needs them. */
+export type CliServices = Services | (() => Promise<Services>);
+
+/**
+ * The admin CLI (its commands are listed in the README). Returns the exit code; output goes through `io`
+ * so tests can read it. A command is checked in full (arguments, --delay, --yes, --rotate-every, --hours)
+ * before the database is opened: a mistyped one is answered at once with what to type, even while a
+ * server holds the embedded database's folder.
+ */
+export async function runCli(argv: string[], servicesOrOpen: CliServices, io: CliIo): Promise<number> {
+  let opened: Services | undefined;
+  const open = async (): Promise<Services> => {
+    opened ??= typeof servicesOrOpen === 'function' ? await servicesOrOpen() : servicesOrOpen;
+    return opened;
+  };
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -80,14 +93,15 @@ export async function runCli(argv: string[], services: Services, io: CliIo): Pro
     case 'create': {
       if (!values.name) throw usageError('"keys create" needs --name.');
       const rotateEvery = values['rotate-every'];
-      const { key, token } = await services.createKey({
+      const input = {
         name: values.name,
         products: csv(values.products),
         maintainers: csv(values.maintainers),
         alertChannel: values.channel ?? null,
         rotateEveryDays: rotateEvery === undefined ? null : rotateEveryDays(rotateEvery),
         actor,
-      });
+      };
+      const { key, token } = await (await open()).createKey(input);
       print(
         { key, token },
         `Created key "${key.name}".\n\n  ${token}\n\nThis is the only time the key is shown: store it in your secret manager now.`,
@@ -95,7 +109,7 @@ export async function runCli(argv: string[], services: Services, io: CliIo): Pro
       return 0;
     }
     case 'list': {
-      const keys = await services.listKeys();
+      const keys = await (await open()).listKeys();
       print(
         keys,
         keys.length === 0
@@ -105,7 +119,9 @@ export async function runCli(argv: string[], services: Services, io: CliIo): Pro
       return 0;
     }
     case 'show': {
-      const key = await services.showKeyWithUse(needName());
+      const ref = needName();
+      const services = await open();
+      const key = await services.showKeyWithUse(ref);
       print(key, formatKey(key, services.clock.now()));
       return 0;
     }
@@ -115,7 +131,7 @@ export async function runCli(argv: string[], services: Services, io: CliIo): Pro
       if (!values.yes) {
         throw usageError('Rotation cannot be undone: add --yes to confirm that you understand.');
       }
-      const result = await services.rotateKey({
+      const result = await (await open()).rotateKey({
         key: ref,
         delay: values.delay,
         actor,
@@ -138,7 +154,7 @@ export async function runCli(argv: string[], services: Services, io: CliIo): Pro
       const ref = needName();
       if (!values.yes)
         throw usageError('Ending the grace period stops the old key at once: add --yes to confirm.');
-      const result = await services.endGrace({ key: ref, actor, acknowledged: true });
+      const result = await (await open()).endGrace({ key: ref, actor, acknowledged: true });
       if (result.status !== 'ended') throw new AppError('INTERNAL', 'end-grace was not applied');
       print(
         result,
@@ -150,11 +166,9 @@ export async function runCli(argv: string[], services: Services, io: CliIo): Pro
       const ref = needName();
       const text = values['rotate-every'];
       if (text === undefined) throw usageError('"keys policy" needs --rotate-every 90d (1d … 730d) or none.');
-      const result = await services.setRotationPolicy({
-        key: ref,
-        rotateEveryDays: rotateEveryDays(text),
-        actor,
-      });
+      const days = rotateEveryDays(text);
+      const services = await open();
+      const result = await services.setRotationPolicy({ key: ref, rotateEveryDays: days, actor });
       if (result.status === 'duplicate') throw new AppError('INTERNAL', 'the policy change was not applied');
       const { key } = result;
       print(
@@ -171,7 +185,8 @@ export async function runCli(argv: string[], services: Services, io: CliIo): Pro
       return 0;
     }
     case 'audit': {
-      const audit = await services.keyAudit(needName());
+      const ref = needName();
+      const audit = await (await open()).keyAudit(ref);
       print(
         audit,
         [`History of "${audit.keyName}" (oldest first):`, ...audit.events.map(formatAudit)].join('\n'),
@@ -184,7 +199,7 @@ export async function runCli(argv: string[], services: Services, io: CliIo): Pro
       if (hours !== undefined && !(/^\d+$/.test(values.hours!) && hours >= 1 && hours <= MAX_USAGE_HOURS)) {
         throw usageError(`--hours must be a whole number from 1 to ${MAX_USAGE_HOURS}.`);
       }
-      const usage = await services.keyUsage({ key: ref, hours });
+      const usage = await (await open()).keyUsage({ key: ref, hours });
       print(usage, formatKeyUsage(usage));
       return 0;
     }

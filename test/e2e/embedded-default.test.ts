@@ -53,6 +53,11 @@ it('with no DATABASE_URL: of two servers started together the one that creates .
     const blocked = await runCliOnFolder(['keys', 'list'], cwd);
     expect(blocked.code).toBe(1);
     expect(blocked.err).toContain('in use by process');
+    // A mistyped command is answered for what it is, not with the lock it never needed.
+    const mistyped = await runCliOnFolder(['keys', 'rotate', 'payments-api', '--delay', '2h', '--yes'], cwd);
+    expect(mistyped.code).toBe(2);
+    expect(mistyped.err).toContain('--delay must be one of now, 1h, 3h, 24h, 48h, 72h');
+    expect(mistyped.err).not.toContain('in use');
   } finally {
     // Killed, not stopped: the lock must die with its holder, and the database survive the interruption.
     for (const server of running) expect(await server.stop('SIGKILL')).toBeNull();

@@ -1,14 +1,9 @@
 import { join } from 'node:path';
-import { reportCliError, runCli } from '../../src/cli/run-cli.ts';
-import { systemClock } from '../../src/clock.ts';
-import { loadConfig } from '../../src/config.ts';
-import { KeyChanges } from '../../src/services/key-changes.ts';
-import { createServices, type Services } from '../../src/services/services.ts';
-import type { Database } from '../../src/store/database.ts';
-import { openDatabase } from '../../src/store/open-database.ts';
+import { openCliServices } from '../../src/cli/open-cli-services.ts';
+import { type CliServices, reportCliError, runCli } from '../../src/cli/run-cli.ts';
 
 /** `rekey …` in this process against these services: its exit code and what it printed. */
-export async function runCliInProcess(args: string[], services: Services) {
+export async function runCliInProcess(args: string[], services: CliServices) {
   const out: string[] = [];
   const err: string[] = [];
   const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t) };
@@ -32,32 +27,29 @@ export async function runCliOnFolder(args: string[], cwd: string): Promise<CliRe
   return (await runCliCommandsOnFolder([args], cwd))[0]!;
 }
 
-/** Several `npx rekey …` one after another, opening `./data` once for all of them. */
+/**
+ * Several `npx rekey …` one after another, as src/cli/main.ts runs each (checked before ./data is
+ * opened), opening `./data` at most once for all of them.
+ */
 export async function runCliCommandsOnFolder(commands: string[][], cwd: string): Promise<CliResult[]> {
-  let database: Database | undefined;
+  let opened: Awaited<ReturnType<typeof openCliServices>> | undefined;
+  let openFailure: unknown;
+  const open = async () => {
+    if (openFailure !== undefined) throw openFailure;
+    try {
+      opened ??= await openCliServices({ REKEY_DATA_DIR: join(cwd, 'data') });
+    } catch (error) {
+      // The folder could not be opened (locked, broken): every later command fails the same way.
+      openFailure = error;
+      throw error;
+    }
+    return opened.services;
+  };
   try {
-    const config = loadConfig({ REKEY_DATA_DIR: join(cwd, 'data') });
-    database = await openDatabase(config);
-    const services = createServices({
-      db: database.db,
-      clock: systemClock,
-      changes: new KeyChanges(),
-      keyPrefix: config.REKEY_KEY_PREFIX,
-      admins: config.REKEY_ADMINS,
-    });
     const results: CliResult[] = [];
-    for (const args of commands) results.push(await runCliInProcess(args, services));
+    for (const args of commands) results.push(await runCliInProcess(args, open));
     return results;
-  } catch (error) {
-    // The folder could not be opened (locked, broken): every command fails the way main.ts reports it.
-    return commands.map((args) => {
-      const out: string[] = [];
-      const err: string[] = [];
-      const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t) };
-      const code = reportCliError(error, args.includes('--json'), io);
-      return { code, out: out.join('\n'), err: err.join('\n') };
-    });
   } finally {
-    await database?.close();
+    await opened?.close();
   }
 }
