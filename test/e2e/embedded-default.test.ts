@@ -23,7 +23,7 @@ async function verify(url: string, key: string) {
  * One project folder's life on the embedded database, with the processes that are its subject: the
  * start that creates ./data (racing a second one, the riskiest moment for the folder lock) and a
  * holder killed with SIGKILL. Everything after the kill runs in this process, as the CLI and the next
- * start would. (A clean SIGTERM stop is test/http/graceful-shutdown.test.ts; the lock's own cases,
+ * start would. (A clean SIGTERM stop is test/e2e/npm-start.test.ts; the lock's own cases,
  * test/store/data-dir-lock.test.ts.)
  */
 it('with no DATABASE_URL: of two servers started together the one that creates ./data runs and the other names it, the CLI is refused while it runs, and after a SIGKILL the folder opens at once with every key', async () => {

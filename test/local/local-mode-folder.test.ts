@@ -111,7 +111,7 @@ it('keeps running on its folder after a demo admin created a key on the page, bu
 
 it('refuses an empty folder the CLI created: no page, and says the folder may be deleted', async () => {
   // Empty, as `npx rekey keys list` on a new project leaves it. (That `npm start` prints the reason is
-  // asserted in test/e2e/local-mode-folder.test.ts.)
+  // asserted in test/e2e/npm-start.test.ts.)
   const dir = join(projectWithData('rekey-cli-empty-'), 'data');
   const rekey = await start(dir);
   try {

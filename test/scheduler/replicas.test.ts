@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { eq, inArray, isNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notifications, secrets } from '../../db/schema/index.ts';
@@ -12,6 +11,7 @@ import type { Database } from '../../src/store/database.ts';
 import { openPostgres } from '../../src/store/open-postgres.ts';
 import { addUseCounts } from '../../src/store/usage-store.ts';
 import { startFakeSlack } from '../fake-slack/index.ts';
+import { childScript } from '../support/child-scripts.ts';
 import { MINUTE, manualClock } from '../support/manual-clock.ts';
 import { onRealPostgres, openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { testServices } from '../support/test-services.ts';
@@ -96,10 +96,9 @@ describe.runIf(onRealPostgres)('on a real PostgreSQL, several replicas', () => {
     clock.advance(50 * MINUTE);
     const leaseMs = 5 * MINUTE;
 
-    const script = fileURLToPath(new URL('./fixtures/claim-then-hang.ts', import.meta.url));
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', script, database.url!, clock.now().toISOString(), String(leaseMs)],
+      [childScript('claim-then-hang'), database.url!, clock.now().toISOString(), String(leaseMs)],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     await new Promise<void>((resolve, reject) => {

@@ -1,10 +1,9 @@
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { childScript } from '../support/child-scripts.ts';
 import { countingDb } from '../support/counting-db.ts';
 import { createTestKey, typoOf } from '../support/fixtures.ts';
-import { PROJECT_ROOT } from '../support/spawn-rekey.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { SIGNING_SECRET, type SlackHarness, startSlackHarness } from './harness.ts';
 
@@ -25,7 +24,6 @@ const EVENTS = 10_000;
 const BURST = 200;
 /** Slack gives up on a delivery not acknowledged within 3 s (and retries it). */
 const SLACK_ACK_MS = 3_000;
-const SLACK = fileURLToPath(new URL('./fixtures/deliver-message-bursts.ts', import.meta.url));
 
 it(`acknowledges ${EVENTS} message events, ${BURST} at once, within Slack’s 3 s, with no database query when none holds a valid key`, async () => {
   // A real key exists: some messages carry a copy of it with one character changed.
@@ -36,8 +34,15 @@ it(`acknowledges ${EVENTS} message events, ${BURST} at once, within Slack’s 3 
 
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    ['--import', 'tsx', SLACK, h.url, SIGNING_SECRET, String(EVENTS), String(BURST), typoOf(token)],
-    { cwd: PROJECT_ROOT, timeout: 240_000 },
+    [
+      childScript('deliver-message-bursts'),
+      h.url,
+      SIGNING_SECRET,
+      String(EVENTS),
+      String(BURST),
+      typoOf(token),
+    ],
+    { timeout: 240_000 },
   );
   await h.idle();
 

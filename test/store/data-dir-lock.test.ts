@@ -2,12 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { acquireDataDirLock } from '../../src/store/data-dir-lock.ts';
-
-const HOLDER = fileURLToPath(new URL('../support/hold-data-dir-lock.ts', import.meta.url));
-const TSX = import.meta.resolve('tsx');
+import { childScript } from '../support/child-scripts.ts';
 
 const newFolder = () => mkdtempSync(join(tmpdir(), 'rekey-lock-'));
 const lockFile = (dir: string) => join(dir, 'rekey.lock');
@@ -26,7 +23,7 @@ afterEach(() => {
 
 /** A separate process that tries the lock on `dir` when told "go". Resolves once it is ready. */
 async function contender(dir: string): Promise<Contender> {
-  const child = spawn(process.execPath, ['--import', TSX, HOLDER, dir], {
+  const child = spawn(process.execPath, [childScript('hold-data-dir-lock'), dir], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   started.push(child);

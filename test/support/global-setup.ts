@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { MIGRATIONS_FOLDER } from '../../src/store/migrations-folder.ts';
 import { openPglite } from '../../src/store/open-pglite.ts';
+import { buildChildScripts } from './build-child-scripts.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -27,13 +28,17 @@ const CACHE = join(PROJECT_ROOT, 'node_modules', '.cache', 'rekey-test-template'
  * Processes started by tests always use the embedded database, so real PostgreSQL runs get it too.
  */
 export default async function setup(project: TestProject) {
+  const children = buildChildScripts();
   const built = join(CACHE, templateKey());
   if (!existsSync(join(built, 'complete'))) await build(built);
+  const { scripts, folder } = await children;
+  project.provide('childScripts', scripts);
   project.provide('preparedDataDir', join(built, 'data'));
   project.provide(
     'pgliteTemplate',
     process.env.TEST_DATABASE_URL?.trim() ? '' : join(built, 'template.tar.gz'),
   );
+  return () => rmSync(folder, { recursive: true, force: true });
 }
 
 async function build(target: string) {

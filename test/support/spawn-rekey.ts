@@ -1,10 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { childScript } from './child-scripts.ts';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 const CLI = fileURLToPath(new URL('../../bin/rekey.js', import.meta.url));
-const TSX = import.meta.resolve('tsx');
 
 /** The environment a child starts from: this one, minus anything that would pick a database or Slack. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -27,14 +26,17 @@ export interface RunningRekey {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** What every way of starting rekey in tests runs: `src/main.ts`, `npm start` or `bin/rekey.js`. */
+/**
+ * What every way of starting rekey in tests runs: `src/main.ts` (compiled once per run, see
+ * build-child-scripts.ts), `npm start` or `bin/rekey.js` (both through tsx, as the README runs them).
+ */
 type Entry = 'main' | 'npm-start' | 'cli';
 
 function spawnEntry(entry: Entry, args: string[], cwd: string, env: NodeJS.ProcessEnv): ChildProcess {
   const stdio: ['ignore', 'pipe', 'pipe'] = ['ignore', 'pipe', 'pipe'];
   if (entry === 'npm-start') return spawn('npm', ['start', '--silent'], { cwd: PROJECT_ROOT, env, stdio });
   // One Node process (no npm in between), so signals sent to the child reach rekey itself.
-  const script = entry === 'main' ? ['--import', TSX, MAIN] : [CLI];
+  const script = entry === 'main' ? [childScript('main')] : [CLI];
   return spawn(process.execPath, [...script, ...args], { cwd, env, stdio });
 }
 
