@@ -5,19 +5,11 @@ import { pino } from 'pino';
 import { expect, it } from 'vitest';
 import { startRekey } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
+import { postVerify } from '../http/verify-server.ts';
 import { runCliOnFolder } from '../support/run-cli-in-process.ts';
 import { startRekeyProcess } from '../support/spawn-rekey.ts';
 
 const API_TOKEN = 'test-gateway-token-0123456789abcdef';
-
-async function verify(url: string, key: string) {
-  const res = await fetch(`${url}/v1/keys/verify`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ key }),
-  });
-  return res.json();
-}
 
 /*
  * One project folder's life on the embedded database, with the processes that are its subject: the
@@ -85,7 +77,7 @@ it('with no DATABASE_URL: of two servers started together the one that creates .
       'search-api',
       'survivor',
     ]);
-    expect(await verify(restarted.url, token)).toMatchObject({
+    expect((await postVerify(restarted.url, { key: token }, `Bearer ${API_TOKEN}`)).json).toMatchObject({
       valid: true,
       name: 'survivor',
       status: 'active',

@@ -2,20 +2,12 @@ import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { postVerify } from '../http/verify-server.ts';
 import { projectWithData } from '../support/prepared-data-dir.ts';
 import { runCliCommandsOnFolder } from '../support/run-cli-in-process.ts';
 import { type RunningRekey, startRekeyProcess } from '../support/spawn-rekey.ts';
 
 const API_TOKEN = 'npm-start-e2e-gateway-token-000000001';
-
-async function verify(url: string, key: string) {
-  const res = await fetch(`${url}/v1/keys/verify`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ key }),
-  });
-  return res.json();
-}
 
 /**
  * `npx rekey … --json` on the project's ./data, each command's parsed output (in this process, with
@@ -58,7 +50,10 @@ it('without Slack credentials on a folder whose keys the CLI created: no page, a
   expect(output).toContain('holds keys that local mode did not create (such as "billing")');
   expect(output).toContain('set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET');
   expect(output).not.toContain('created demo keys');
-  expect(await verify(rekey.url, token)).toMatchObject({ valid: true, name: 'billing' });
+  expect((await postVerify(rekey.url, { key: token }, `Bearer ${API_TOKEN}`)).json).toMatchObject({
+    valid: true,
+    name: 'billing',
+  });
 });
 
 it('on SIGTERM finishes the request in flight, stops, exits 0 within 10 s, and leaves the keys as they were', async () => {
