@@ -1,6 +1,6 @@
-import { LRUCache } from 'lru-cache';
 import { type SecretFacts, type ValidVerdict, validVerdict } from '../keys/verification.ts';
 import type { VerificationRow } from '../store/secrets-store.ts';
+import { DigestTable } from './digest-table.ts';
 import { UseSlot } from './usage-counter.ts';
 
 /**
@@ -35,6 +35,7 @@ export interface VerdictStoreOptions {
   onSizeChange?: (entries: number) => void;
 }
 
+/** `digest` below: a secret's SHA-256, one latin1 character per byte; entries are keyed by its first 128 bits. */
 export interface VerdictStore {
   /** The facts of a cached secret, null when it is cached as unknown (NOT_FOUND), undefined on a miss. */
   get(digest: string): CountedFacts | null | undefined;
@@ -57,7 +58,8 @@ export interface VerdictStore {
 const MAX_SHARED_KEYS = 10_000;
 
 /**
- * The bounded storage behind the verify cache, keyed by secret digest. Holds facts, never a verdict
+ * The bounded storage behind the verify cache, keyed by secret digest (in DigestTables: second-chance
+ * eviction, a TTL on every entry, NOT_FOUND in a table of its own, smaller and shorter-lived). Holds facts, never a verdict
  * on its own: the caller re-decides each hit against the clock, so a cached entry cannot say
  * valid:true one millisecond past expiry, however young the entry is.
  *
@@ -67,17 +69,10 @@ const MAX_SHARED_KEYS = 10_000;
  * memory, never correctness, so it needs no reference counts and is simply emptied when full.
  */
 export function createVerdictStore(options: VerdictStoreOptions): VerdictStore {
-  // ttlResolution 0: read the clock on each get instead of arming a timer every millisecond to
-  // refresh a cached one (a timer per ms is more work than a performance.now() per request).
-  const positive = new LRUCache<string, CachedSecret>({
-    max: options.maxEntries,
-    ttl: options.ttlMs,
-    ttlResolution: 0,
-  });
-  const negative = new LRUCache<string, true>({
-    max: options.negativeMaxEntries ?? Math.max(1, Math.min(10_000, options.maxEntries)),
-    ttl: options.negativeTtlMs ?? Math.min(options.ttlMs, 2_000),
-    ttlResolution: 0,
+  const positive = new DigestTable<CachedSecret>({ maxEntries: options.maxEntries, ttlMs: options.ttlMs });
+  const negative = new DigestTable<true>({
+    maxEntries: options.negativeMaxEntries ?? Math.max(1, Math.min(10_000, options.maxEntries)),
+    ttlMs: options.negativeTtlMs ?? Math.min(options.ttlMs, 2_000),
   });
   /**
    * The current-secret answer of keys seen recently, by key id, and frozen product lists by content (a
@@ -126,10 +121,9 @@ export function createVerdictStore(options: VerdictStoreOptions): VerdictStore {
       changedKeys.delete(keyId);
       return false;
     }
-    // When the entry was cached, from its remaining life. getRemainingTTL reads the clock after `now`,
-    // so this errs early: an entry cached before the change is always caught; one cached in the same
-    // instant may be looked up once more, which is harmless.
-    return now - (options.ttlMs - positive.getRemainingTTL(digest)) <= changedAt;
+    // An entry cached before the change is always caught; one cached in the same instant is dropped
+    // too, which is harmless (it is looked up once more).
+    return (positive.storedAt(digest) ?? 0) <= changedAt;
   };
 
   let epoch = 0;
