@@ -4,22 +4,41 @@ import { DigestTable } from './digest-table.ts';
 import { UseSlot } from './usage-counter.ts';
 
 /**
- * One cached secret: its answer while it has not expired, its expiry (null for a key's current secret)
- * and the usage slot its verifications are counted in (the class extends it, so the slot costs no
- * object of its own). Each secret has an entry of its own, even a key's current one, so counts never go
- * to another secret of the same key. Nothing else: the cache holds up to REKEY_CACHE_SIZE of these, and
- * every field is paid for that many times (bench/cache-memory.ts).
+ * One cached secret: its answer while it has not expired, its expiry and the usage slot its
+ * verifications are counted in (the class extends it, so the slot costs no object of its own). Each
+ * secret has an entry of its own, even a key's current one, so counts never go to another secret of the
+ * same key. Nothing else (its key and the time it was cached are in the table): the cache holds up to
+ * REKEY_CACHE_SIZE of these, and every field is paid for that many times (bench/cache-memory.ts).
+ *
+ * A key's current secret, the common case, has no expiry: it answers null from its class, not from a
+ * field of its own.
  */
-class CachedSecret extends UseSlot implements SecretFacts {
+class CurrentSecret extends UseSlot implements SecretFacts {
   constructor(
-    /** Frozen; the key's shared one for its current secret, the secret's own "expiring" one in grace. */
+    /** Frozen; the key's shared one. */
     readonly valid: ValidVerdict,
-    readonly expiresAtMs: number | null,
+    secretId: string,
+  ) {
+    super(secretId);
+  }
+
+  get expiresAtMs(): null {
+    return null;
+  }
+}
+
+/** A secret in its grace period: its own "expiring" answer and its expiry. */
+class GraceSecret extends UseSlot implements SecretFacts {
+  constructor(
+    readonly valid: ValidVerdict,
+    readonly expiresAtMs: number,
     secretId: string,
   ) {
     super(secretId);
   }
 }
+
+type CachedSecret = CurrentSecret | GraceSecret;
 
 /** What the store hands out: the facts the rule decides on, and the slot its verifications count in. */
 export type CountedFacts = SecretFacts & UseSlot;
@@ -132,9 +151,9 @@ export function createVerdictStore(options: VerdictStoreOptions): VerdictStore {
   // Each entry is its secret's usage slot: a new entry starts a new slot, even for a secret cached
   // before (the counter adds two slots of one secret together).
   const facts = (current: ValidVerdict, row: VerificationRow): CachedSecret => {
-    if (row.expiresAt === null) return new CachedSecret(current, null, row.secretId);
+    if (row.expiresAt === null) return new CurrentSecret(current, row.secretId);
     const expiresAtMs = row.expiresAt.getTime();
-    return new CachedSecret(validVerdict(current, expiresAtMs), expiresAtMs, row.secretId);
+    return new GraceSecret(validVerdict(current, expiresAtMs), expiresAtMs, row.secretId);
   };
 
   return {
