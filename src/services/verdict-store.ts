@@ -73,8 +73,8 @@ export interface VerdictStore {
   readonly size: number;
 }
 
-/** Keys whose properties are shared by the secrets cached after them (see `sharedAnswer`), at most. */
-const MAX_SHARED_KEYS = 10_000;
+/** Slots of the table of shared answers (see `sharedAnswer`), at most: a power of two. */
+const MAX_SHARED_SLOTS = 16_384;
 
 /**
  * The bounded storage behind the verify cache, keyed by secret digest (in DigestTables: second-chance
@@ -85,7 +85,8 @@ const MAX_SHARED_KEYS = 10_000;
  * Each entry owns its facts, as its own lookup read them; nothing about a key is held beside the
  * entries. Secrets of one key still share the key's properties (one answer object, one name, one id,
  * one product list) through `sharedAnswer`, a bounded table that is only a saving: dropping it costs
- * memory, never correctness, so it needs no reference counts and is simply emptied when full.
+ * memory, never correctness, so it needs no reference counts and a key's answer simply replaces
+ * whichever answer held its slot.
  */
 export function createVerdictStore(options: VerdictStoreOptions): VerdictStore {
   const positive = new DigestTable<CachedSecret>({ maxEntries: options.maxEntries, ttlMs: options.ttlMs });
@@ -94,32 +95,45 @@ export function createVerdictStore(options: VerdictStoreOptions): VerdictStore {
     ttlMs: options.negativeTtlMs ?? Math.min(options.ttlMs, 2_000),
   });
   /**
-   * The current-secret answer of keys seen recently, by key id, and frozen product lists by content (a
-   * team has a few product sets and many keys). An answer is reused only while it agrees with the row
-   * at hand; a row that disagrees (the key changed) replaces it for the secrets cached from then on.
+   * The current-secret answer of keys seen recently, in a slot chosen by key id, and frozen product
+   * lists by content (a team has a few product sets and many keys). An answer is reused only while it
+   * agrees with the row at hand; a row that disagrees (the key changed) replaces it for the secrets
+   * cached from then on.
+   *
+   * Answers sit in a fixed array, one per slot, rather than in a Map emptied when full: a long-lived
+   * Map is in V8's old generation, and so is each table it grows into, so a Map filled by misses and
+   * emptied when full would leave every table it outgrew there for a full GC to find (they add up to
+   * about 90 bytes per key it held). The array never reallocates.
    */
-  const answers = new Map<string, ValidVerdict>();
+  const answers = new Array<ValidVerdict | undefined>(sharedSlots(options.maxEntries)).fill(undefined);
+  const slotOfKey = (keyId: string) => hashText(keyId) & (answers.length - 1);
   const productLists = new Map<string, readonly string[]>();
-  const maxShared = Math.min(MAX_SHARED_KEYS, options.maxEntries);
   const productsOf = (products: readonly string[]): readonly string[] => {
     const id = JSON.stringify(products);
     let list = productLists.get(id);
     if (list === undefined) {
-      if (productLists.size >= maxShared) productLists.clear();
+      if (productLists.size >= answers.length) productLists.clear();
       list = Object.freeze([...products]);
       productLists.set(id, list);
     }
     return list;
   };
   const sharedAnswer = (row: VerificationRow): ValidVerdict => {
-    const known = answers.get(row.keyId);
-    if (known && known.name === row.name && sameProducts(known.products, row.products)) return known;
-    if (answers.size >= maxShared) answers.clear();
+    const slot = slotOfKey(row.keyId);
+    const known = answers[slot];
+    if (
+      known &&
+      known.keyId === row.keyId &&
+      known.name === row.name &&
+      sameProducts(known.products, row.products)
+    ) {
+      return known;
+    }
     const answer = validVerdict(
       { keyId: row.keyId, name: row.name, products: productsOf(row.products) },
       null,
     );
-    answers.set(row.keyId, answer);
+    answers[slot] = answer;
     return answer;
   };
 
@@ -198,7 +212,8 @@ export function createVerdictStore(options: VerdictStoreOptions): VerdictStore {
       epoch++;
       const now = performance.now();
       for (const keyId of keyIds) {
-        answers.delete(keyId);
+        const slot = slotOfKey(keyId);
+        if (answers[slot]?.keyId === keyId) answers[slot] = undefined;
         changedKeys.set(keyId, now);
       }
     },
@@ -206,7 +221,7 @@ export function createVerdictStore(options: VerdictStoreOptions): VerdictStore {
       epoch++;
       positive.clear();
       negative.clear();
-      answers.clear();
+      answers.fill(undefined);
       changedKeys.clear();
       reportSize();
     },
@@ -214,6 +229,20 @@ export function createVerdictStore(options: VerdictStoreOptions): VerdictStore {
       return positive.size + negative.size;
     },
   };
+}
+
+/** The least power of two at or above the bound, up to MAX_SHARED_SLOTS: more keys than entries never share. */
+function sharedSlots(maxEntries: number): number {
+  let slots = 1;
+  while (slots < maxEntries && slots < MAX_SHARED_SLOTS) slots *= 2;
+  return slots;
+}
+
+/** FNV-1a over the UTF-16 code units: spreads key ids (server-made UUIDs) over the slots. */
+function hashText(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
 }
 
 function sameProducts(a: readonly string[], b: readonly string[]): boolean {
