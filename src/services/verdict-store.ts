@@ -54,7 +54,7 @@ export interface VerdictStoreOptions {
   onSizeChange?: (entries: number) => void;
 }
 
-/** `digest` below: a secret's SHA-256, one latin1 character per byte; entries are keyed by its first 128 bits. */
+/** `digest` below: a secret's SHA-256, one latin1 character per byte; entries are keyed by its first 16. */
 export interface VerdictStore {
   /** The facts of a cached secret, null when it is cached as unknown (NOT_FOUND), undefined on a miss. */
   get(digest: string): CountedFacts | null | undefined;
@@ -78,9 +78,9 @@ const MAX_SHARED_SLOTS = 16_384;
 
 /**
  * The bounded storage behind the verify cache, keyed by secret digest (in DigestTables: second-chance
- * eviction, a TTL on every entry, NOT_FOUND in a table of its own, smaller and shorter-lived). Holds facts, never a verdict
- * on its own: the caller re-decides each hit against the clock, so a cached entry cannot say
- * valid:true one millisecond past expiry, however young the entry is.
+ * eviction, a TTL on every entry, NOT_FOUND in a table of its own, smaller and shorter-lived). Holds
+ * facts, never a verdict on its own: the caller re-decides each hit against the clock, so a cached entry
+ * cannot say valid:true one millisecond past expiry, however young the entry is.
  *
  * Each entry owns its facts, as its own lookup read them; nothing about a key is held beside the
  * entries. Secrets of one key still share the key's properties (one answer object, one name, one id,
@@ -231,7 +231,7 @@ export function createVerdictStore(options: VerdictStoreOptions): VerdictStore {
   };
 }
 
-/** The least power of two at or above the bound, up to MAX_SHARED_SLOTS: more keys than entries never share. */
+/** The least power of two at or above the bound (no more answers than entries), up to MAX_SHARED_SLOTS. */
 function sharedSlots(maxEntries: number): number {
   let slots = 1;
   while (slots < maxEntries && slots < MAX_SHARED_SLOTS) slots *= 2;
