@@ -36,8 +36,19 @@ export function createVerdictLoader(options: VerdictLoaderOptions): VerdictLoade
   const { lookupMany, store } = options;
   const lookupTimeoutMs = options.lookupTimeoutMs ?? 1_500;
   const failFastMs = options.failFastMs ?? 1_000;
-  /** Concurrent misses on one secret share one query (a hot key's first second after a restart). */
-  const inFlight = new Map<string, Promise<CountedFacts | null>>();
+  /**
+   * Concurrent misses on one secret share one query (a hot key's first second after a restart).
+   * Replaced by a new Map whenever it empties: a Map that has lived long is in V8's old generation, and
+   * so is every table V8 allocates for it as it grows, shrinks or sheds deleted entries; filled and
+   * emptied by every miss, it would leave a dead table in the old generation per miss or two, which
+   * only a full GC frees (after a fill, about 100 bytes of RSS per cached secret: bench/cache-memory.ts).
+   * A young Map's tables die young.
+   */
+  let inFlight = new Map<string, Promise<CountedFacts | null>>();
+  const drop = (digest: string) => {
+    inFlight.delete(digest);
+    if (inFlight.size === 0) inFlight = new Map();
+  };
   let failingUntil = 0;
   let failing = false;
 
@@ -86,7 +97,7 @@ export function createVerdictLoader(options: VerdictLoaderOptions): VerdictLoade
       let pending = inFlight.get(digest);
       if (!pending) {
         const started = fetch(digest, hash).finally(() => {
-          if (inFlight.get(digest) === started) inFlight.delete(digest);
+          if (inFlight.get(digest) === started) drop(digest);
         });
         pending = started;
         inFlight.set(digest, pending);
@@ -94,8 +105,8 @@ export function createVerdictLoader(options: VerdictLoaderOptions): VerdictLoade
       return pending;
     },
     forget(digests) {
-      if (digests === undefined) inFlight.clear();
-      else for (const digest of digests) inFlight.delete(digest);
+      if (digests === undefined) inFlight = new Map();
+      else for (const digest of digests) drop(digest);
     },
   };
 }

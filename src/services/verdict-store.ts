@@ -1,25 +1,44 @@
-import { LRUCache } from 'lru-cache';
 import { type SecretFacts, type ValidVerdict, validVerdict } from '../keys/verification.ts';
 import type { VerificationRow } from '../store/secrets-store.ts';
+import { DigestTable } from './digest-table.ts';
 import { UseSlot } from './usage-counter.ts';
 
 /**
- * One cached secret: its answer while it has not expired, its expiry (null for a key's current secret)
- * and the usage slot its verifications are counted in (the class extends it, so the slot costs no
- * object of its own). Each secret has an entry of its own, even a key's current one, so counts never go
- * to another secret of the same key. Nothing else: the cache holds up to REKEY_CACHE_SIZE of these, and
- * every field is paid for that many times (bench/cache-memory.ts).
+ * One cached secret: its answer while it has not expired, its expiry and the usage slot its
+ * verifications are counted in (the class extends it, so the slot costs no object of its own). Each
+ * secret has an entry of its own, even a key's current one, so counts never go to another secret of the
+ * same key. Nothing else (its key and the time it was cached are in the table): the cache holds up to
+ * REKEY_CACHE_SIZE of these, and every field is paid for that many times (bench/cache-memory.ts).
+ *
+ * A key's current secret, the common case, has no expiry: it answers null from its class, not from a
+ * field of its own.
  */
-class CachedSecret extends UseSlot implements SecretFacts {
+class CurrentSecret extends UseSlot implements SecretFacts {
   constructor(
-    /** Frozen; the key's shared one for its current secret, the secret's own "expiring" one in grace. */
+    /** Frozen; the key's shared one. */
     readonly valid: ValidVerdict,
-    readonly expiresAtMs: number | null,
+    secretId: string,
+  ) {
+    super(secretId);
+  }
+
+  get expiresAtMs(): null {
+    return null;
+  }
+}
+
+/** A secret in its grace period: its own "expiring" answer and its expiry. */
+class GraceSecret extends UseSlot implements SecretFacts {
+  constructor(
+    readonly valid: ValidVerdict,
+    readonly expiresAtMs: number,
     secretId: string,
   ) {
     super(secretId);
   }
 }
+
+type CachedSecret = CurrentSecret | GraceSecret;
 
 /** What the store hands out: the facts the rule decides on, and the slot its verifications count in. */
 export type CountedFacts = SecretFacts & UseSlot;
@@ -35,6 +54,7 @@ export interface VerdictStoreOptions {
   onSizeChange?: (entries: number) => void;
 }
 
+/** `digest` below: a secret's SHA-256, one latin1 character per byte; entries are keyed by its first 16. */
 export interface VerdictStore {
   /** The facts of a cached secret, null when it is cached as unknown (NOT_FOUND), undefined on a miss. */
   get(digest: string): CountedFacts | null | undefined;
@@ -53,59 +73,67 @@ export interface VerdictStore {
   readonly size: number;
 }
 
-/** Keys whose properties are shared by the secrets cached after them (see `sharedAnswer`), at most. */
-const MAX_SHARED_KEYS = 10_000;
+/** Slots of the table of shared answers (see `sharedAnswer`), at most: a power of two. */
+const MAX_SHARED_SLOTS = 16_384;
 
 /**
- * The bounded storage behind the verify cache, keyed by secret digest. Holds facts, never a verdict
- * on its own: the caller re-decides each hit against the clock, so a cached entry cannot say
- * valid:true one millisecond past expiry, however young the entry is.
+ * The bounded storage behind the verify cache, keyed by secret digest (in DigestTables: second-chance
+ * eviction, a TTL on every entry, NOT_FOUND in a table of its own, smaller and shorter-lived). Holds
+ * facts, never a verdict on its own: the caller re-decides each hit against the clock, so a cached entry
+ * cannot say valid:true one millisecond past expiry, however young the entry is.
  *
  * Each entry owns its facts, as its own lookup read them; nothing about a key is held beside the
  * entries. Secrets of one key still share the key's properties (one answer object, one name, one id,
  * one product list) through `sharedAnswer`, a bounded table that is only a saving: dropping it costs
- * memory, never correctness, so it needs no reference counts and is simply emptied when full.
+ * memory, never correctness, so it needs no reference counts and a key's answer simply replaces
+ * whichever answer held its slot.
  */
 export function createVerdictStore(options: VerdictStoreOptions): VerdictStore {
-  // ttlResolution 0: read the clock on each get instead of arming a timer every millisecond to
-  // refresh a cached one (a timer per ms is more work than a performance.now() per request).
-  const positive = new LRUCache<string, CachedSecret>({
-    max: options.maxEntries,
-    ttl: options.ttlMs,
-    ttlResolution: 0,
-  });
-  const negative = new LRUCache<string, true>({
-    max: options.negativeMaxEntries ?? Math.max(1, Math.min(10_000, options.maxEntries)),
-    ttl: options.negativeTtlMs ?? Math.min(options.ttlMs, 2_000),
-    ttlResolution: 0,
+  const positive = new DigestTable<CachedSecret>({ maxEntries: options.maxEntries, ttlMs: options.ttlMs });
+  const negative = new DigestTable<true>({
+    maxEntries: options.negativeMaxEntries ?? Math.max(1, Math.min(10_000, options.maxEntries)),
+    ttlMs: options.negativeTtlMs ?? Math.min(options.ttlMs, 2_000),
   });
   /**
-   * The current-secret answer of keys seen recently, by key id, and frozen product lists by content (a
-   * team has a few product sets and many keys). An answer is reused only while it agrees with the row
-   * at hand; a row that disagrees (the key changed) replaces it for the secrets cached from then on.
+   * The current-secret answer of keys seen recently, in a slot chosen by key id, and frozen product
+   * lists by content (a team has a few product sets and many keys). An answer is reused only while it
+   * agrees with the row at hand; a row that disagrees (the key changed) replaces it for the secrets
+   * cached from then on.
+   *
+   * Answers sit in a fixed array, one per slot, rather than in a Map emptied when full: a long-lived
+   * Map is in V8's old generation, and so is each table it grows into, so a Map filled by misses and
+   * emptied when full would leave every table it outgrew there for a full GC to find (they add up to
+   * about 90 bytes per key it held). The array never reallocates.
    */
-  const answers = new Map<string, ValidVerdict>();
+  const answers = new Array<ValidVerdict | undefined>(sharedSlots(options.maxEntries)).fill(undefined);
+  const slotOfKey = (keyId: string) => hashText(keyId) & (answers.length - 1);
   const productLists = new Map<string, readonly string[]>();
-  const maxShared = Math.min(MAX_SHARED_KEYS, options.maxEntries);
   const productsOf = (products: readonly string[]): readonly string[] => {
     const id = JSON.stringify(products);
     let list = productLists.get(id);
     if (list === undefined) {
-      if (productLists.size >= maxShared) productLists.clear();
+      if (productLists.size >= answers.length) productLists.clear();
       list = Object.freeze([...products]);
       productLists.set(id, list);
     }
     return list;
   };
   const sharedAnswer = (row: VerificationRow): ValidVerdict => {
-    const known = answers.get(row.keyId);
-    if (known && known.name === row.name && sameProducts(known.products, row.products)) return known;
-    if (answers.size >= maxShared) answers.clear();
+    const slot = slotOfKey(row.keyId);
+    const known = answers[slot];
+    if (
+      known &&
+      known.keyId === row.keyId &&
+      known.name === row.name &&
+      sameProducts(known.products, row.products)
+    ) {
+      return known;
+    }
     const answer = validVerdict(
       { keyId: row.keyId, name: row.name, products: productsOf(row.products) },
       null,
     );
-    answers.set(row.keyId, answer);
+    answers[slot] = answer;
     return answer;
   };
 
@@ -126,10 +154,9 @@ export function createVerdictStore(options: VerdictStoreOptions): VerdictStore {
       changedKeys.delete(keyId);
       return false;
     }
-    // When the entry was cached, from its remaining life. getRemainingTTL reads the clock after `now`,
-    // so this errs early: an entry cached before the change is always caught; one cached in the same
-    // instant may be looked up once more, which is harmless.
-    return now - (options.ttlMs - positive.getRemainingTTL(digest)) <= changedAt;
+    // An entry cached before the change is always caught; one cached in the same instant is dropped
+    // too, which is harmless (it is looked up once more).
+    return (positive.storedAt(digest) ?? 0) <= changedAt;
   };
 
   let epoch = 0;
@@ -138,9 +165,9 @@ export function createVerdictStore(options: VerdictStoreOptions): VerdictStore {
   // Each entry is its secret's usage slot: a new entry starts a new slot, even for a secret cached
   // before (the counter adds two slots of one secret together).
   const facts = (current: ValidVerdict, row: VerificationRow): CachedSecret => {
-    if (row.expiresAt === null) return new CachedSecret(current, null, row.secretId);
+    if (row.expiresAt === null) return new CurrentSecret(current, row.secretId);
     const expiresAtMs = row.expiresAt.getTime();
-    return new CachedSecret(validVerdict(current, expiresAtMs), expiresAtMs, row.secretId);
+    return new GraceSecret(validVerdict(current, expiresAtMs), expiresAtMs, row.secretId);
   };
 
   return {
@@ -185,7 +212,8 @@ export function createVerdictStore(options: VerdictStoreOptions): VerdictStore {
       epoch++;
       const now = performance.now();
       for (const keyId of keyIds) {
-        answers.delete(keyId);
+        const slot = slotOfKey(keyId);
+        if (answers[slot]?.keyId === keyId) answers[slot] = undefined;
         changedKeys.set(keyId, now);
       }
     },
@@ -193,7 +221,7 @@ export function createVerdictStore(options: VerdictStoreOptions): VerdictStore {
       epoch++;
       positive.clear();
       negative.clear();
-      answers.clear();
+      answers.fill(undefined);
       changedKeys.clear();
       reportSize();
     },
@@ -201,6 +229,20 @@ export function createVerdictStore(options: VerdictStoreOptions): VerdictStore {
       return positive.size + negative.size;
     },
   };
+}
+
+/** The least power of two at or above the bound (no more answers than entries), up to MAX_SHARED_SLOTS. */
+function sharedSlots(maxEntries: number): number {
+  let slots = 1;
+  while (slots < maxEntries && slots < MAX_SHARED_SLOTS) slots *= 2;
+  return slots;
+}
+
+/** FNV-1a over the UTF-16 code units: spreads key ids (server-made UUIDs) over the slots. */
+function hashText(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
 }
 
 function sameProducts(a: readonly string[], b: readonly string[]): boolean {

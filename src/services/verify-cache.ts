@@ -54,20 +54,14 @@ const digestOf: (token: string) => string =
 const hexOf = (digest: string) => Buffer.from(digest, 'latin1').toString('hex');
 
 /**
- * The cache's key for a secret: the first 128 bits of its SHA-256 (16 latin1 characters, 32 bytes of
- * memory per entry instead of 48 for all 256 bits, or 80 for the hex the database stores). Safe to
- * truncate: an entry is only ever made from a database row found by the FULL hash, so a different token
- * is answered from that entry only if its SHA-256 agrees on those 128 bits, a second preimage of a
- * secret hash the caller does not even know (about 2^128 hashes: out of reach, as for the full hash).
- * Two real secrets sharing a prefix by chance is a birthday bound of n²/2^129: about 10^-29 for 10^5
- * cached secrets.
- * `keyOf` is for lookups (a slice of the digest, short-lived); `storedKeyOf` for an entry that stays (a
- * flat copy: a slice would keep its whole 32-character parent alive).
+ * The cache keys a secret by the first 128 bits of its SHA-256 (16 of the digest's bytes, held in the
+ * table's own arrays: digest-table.ts), not all 256 nor the hex the database stores. Safe to truncate: an
+ * entry is only ever made from a database row found by the FULL hash, so a different token is answered
+ * from that entry only if its SHA-256 agrees on those 128 bits, a second preimage of a secret hash the
+ * caller does not even know (about 2^128 hashes: out of reach, as for the full hash). Two real secrets
+ * sharing a prefix by chance is a birthday bound of n²/2^129: about 10^-29 for 10^5 cached secrets.
  */
-const CACHE_KEY_LENGTH = 16;
-const keyOf = (digest: string) => digest.slice(0, CACHE_KEY_LENGTH);
-const storedKeyOf = (digest: string) => Buffer.from(digest, 'latin1').toString('latin1', 0, CACHE_KEY_LENGTH);
-const storedKeyOfHex = (hash: string) => Buffer.from(hash, 'hex').toString('latin1', 0, CACHE_KEY_LENGTH);
+const digestOfHex = (hash: string) => Buffer.from(hash, 'hex').toString('latin1');
 
 /** No well-formed token is longer (isWellFormedToken's own bound): longer input is not even hashed. */
 const MAX_TOKEN_LENGTH = 200;
@@ -113,7 +107,7 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
     // MALFORMED token still never reaches the database nor gets an entry of its own.
     if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) return MALFORMED;
     const digest = digestOf(token);
-    const cached = store.get(keyOf(digest));
+    const cached = store.get(digest);
     if (cached !== undefined) {
       options.onHit?.();
       return cached ? answer(cached) : NOT_FOUND;
@@ -134,7 +128,7 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
     const digest = lastMissDigest;
     lastMissToken = undefined;
     options.onMiss?.();
-    const secret = await loader.load(storedKeyOf(digest), hexOf(digest));
+    const secret = await loader.load(digest, hexOf(digest));
     // Decided after the lookup, with the clock read now: the same rule as a hit.
     return secret ? answer(secret) : NOT_FOUND;
   };
@@ -143,7 +137,7 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
     verify,
     verifyNow,
     invalidate(hashes) {
-      const digests = hashes.map(storedKeyOfHex);
+      const digests = hashes.map(digestOfHex);
       store.invalidate(digests);
       // A request arriving after the change must not join a lookup that may have read the old row.
       loader.forget(digests);

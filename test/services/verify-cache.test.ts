@@ -60,6 +60,20 @@ describe('verify cache', () => {
     expect(cache.size).toBeGreaterThan(0);
   });
 
+  it('keeps the secrets in use when a flood of new ones fills it, and evicts the rest first', async () => {
+    const lookupMany = perHash(async () => row());
+    const cache = createVerifyCache({ lookupMany, clock: manualClock(), maxEntries: 20, ttlMs: 60_000 });
+    const inUse = Array.from({ length: 5 }, token);
+    for (const t of inUse) await cache.verify(t);
+    for (let i = 0; i < 500; i++) {
+      await cache.verify(token());
+      // Each secret in use is presented again before the next new one: none of them is ever evicted.
+      for (const t of inUse) expect(cache.verifyNow(t)).toMatchObject({ valid: true });
+    }
+    expect(cache.size).toBe(20);
+    expect(lookupMany.queries).toHaveLength(inUse.length + 500);
+  });
+
   it('answers MALFORMED without a database query and without caching anything', async () => {
     let lookups = 0;
     const cache = createVerifyCache({
