@@ -4,9 +4,9 @@ import { getRandomValues } from 'node:crypto';
 const DIGEST_KEY_BYTES = 16;
 
 /**
- * The highest share of slots in use. Linear probing stays short below it (about 3 slots read for a hit,
- * 13 for a miss at 0.8, most rejected on their first 4 bytes), and each slot costs 33
- * bytes, so an entry costs 41 at the bound.
+ * The highest share of slots in use. Linear probing stays short below it (on average 3 slots read for a
+ * hit, 13 for a miss at 0.8, most rejected on their first 4 bytes), and each slot costs 33 bytes, so an
+ * entry costs 41 at the bound.
  */
 const MAX_LOAD = 0.8;
 const MIN_CAPACITY = 64;
@@ -142,8 +142,8 @@ export class DigestTable<V> {
   }
 
   /**
-   * Multiply-shift over the four words with this table's random multipliers: the top bits of the sum,
-   * scaled to the capacity (exact: the quotient is below 1 and the product below 2^53 in its bits).
+   * Multiply-shift over the four words with this table's random multipliers, keeping the top bits of the
+   * 32-bit sum: scaled to the capacity (hash / 2^32 is exact and below 1, so the slot is below it).
    */
   private home(w0: number, w1: number, w2: number, w3: number): number {
     const m = this.multipliers;
