@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Plugin } from 'esbuild';
@@ -29,7 +29,9 @@ export type ChildScript = keyof typeof SOURCES;
  */
 export async function buildChildScripts(): Promise<{ scripts: Record<ChildScript, string>; folder: string }> {
   // Under node_modules, so the bundles' bare imports resolve to the project's dependencies.
-  const folder = mkdtempSync(join(PROJECT_ROOT, 'node_modules', '.cache', 'rekey-test-children-'));
+  const cache = join(PROJECT_ROOT, 'node_modules', '.cache');
+  mkdirSync(cache, { recursive: true });
+  const folder = mkdtempSync(join(cache, 'rekey-test-children-'));
   try {
     await build({
       entryPoints: Object.fromEntries(
