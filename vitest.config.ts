@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
+import { LongFilesFirst } from './test/support/long-files-first.ts';
 
 export default defineConfig({
   test: {
@@ -22,5 +23,6 @@ export default defineConfig({
     // four workers on 2 cores starved the processes the process tests start (rekey, the CLI, nginx)
     // past their start-up bounds.
     maxWorkers: Math.max(availableParallelism(), 2),
+    sequence: { sequencer: LongFilesFirst },
   },
 });

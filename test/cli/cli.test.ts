@@ -161,7 +161,7 @@ describe('rekey keys when the database fails', () => {
 describe('npx rekey', () => {
   it('runs from bin/rekey.js with no build step, on the embedded database', async () => {
     // An existing ./data: creating the folder is the same openDatabase the e2e tests start rekey with.
-    const cwd = projectWithData('rekey-cli-');
+    const cwd = await projectWithData('rekey-cli-');
     const created = await runCliProcess(['keys', 'create', '--name', 'from-bin'], { cwd });
     expect(created.code).toBe(0);
     expect(created.stdout.match(TOKEN)).toHaveLength(1);

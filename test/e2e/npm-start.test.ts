@@ -33,7 +33,7 @@ let cwd: string;
 let token: string;
 let rekey: RunningRekey;
 beforeAll(async () => {
-  cwd = projectWithData('rekey-npm-start-');
+  cwd = await projectWithData('rekey-npm-start-');
   [{ token }] = await cliJson(cwd, ['keys', 'create', '--name', 'billing', '--products', 'api']);
   rekey = await startRekeyProcess({ cwd, env: { REKEY_API_TOKENS: API_TOKEN } });
 }, 120_000);

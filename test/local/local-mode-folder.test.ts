@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { expect, it } from 'vitest';
 import { type Rekey, startRekey } from '../../src/app.ts';
+import { systemClock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
-import { LOCAL_MODE_MARKER } from '../../src/local/local-mode-folder.ts';
+import { LOCAL_MODE_MARKER, localModeRefusal } from '../../src/local/local-mode-folder.ts';
 import { seedDemoKeys } from '../../src/local/seed-demo-keys.ts';
 import { projectWithData } from '../support/prepared-data-dir.ts';
 import { cliActor } from '../support/test-services.ts';
@@ -27,14 +28,14 @@ async function pageStatus(rekey: Rekey) {
  * no ./data to a running local mode with its mark, is test/e2e/embedded-default.test.ts). A prepared
  * copy with the mark, so these tests do not each pay an initdb.
  */
-function localModeFolder(prefix: string): string {
-  const dir = join(projectWithData(prefix), 'data');
+async function localModeFolder(prefix: string): Promise<string> {
+  const dir = join(await projectWithData(prefix), 'data');
   writeFileSync(join(dir, LOCAL_MODE_MARKER), '');
   return dir;
 }
 
 it('runs on the folder it made, keeps running there, adopts an earlier version’s demo folder, and stops once the CLI adds a key', async () => {
-  const dir = localModeFolder('rekey-local-folder-');
+  const dir = await localModeFolder('rekey-local-folder-');
   const marker = join(dir, LOCAL_MODE_MARKER);
 
   let rekey = await start(dir);
@@ -76,8 +77,8 @@ it('runs on the folder it made, keeps running there, adopts an earlier version�
 }, 240_000);
 
 it('keeps running on its folder after a demo admin created a key on the page, but not once the folder lost its mark', async () => {
-  const dir = localModeFolder('rekey-local-page-key-');
-  let rekey = await start(dir);
+  const dir = await localModeFolder('rekey-local-page-key-');
+  const rekey = await start(dir);
   try {
     expect(rekey.localMode).toBe(true);
     // What New key… on the page does: Linus, a demo admin, creates a key through Slack.
@@ -86,24 +87,13 @@ it('keeps running on its folder after a demo admin created a key on the page, bu
       maintainers: ['U0ADA'],
       actor: { id: 'U0LINUS', source: 'slack' },
     });
-  } finally {
-    await rekey.close();
-  }
-
-  rekey = await start(dir);
-  try {
-    expect(rekey.localMode).toBe(true);
-    expect(rekey.localModeRefused).toBeUndefined();
-  } finally {
-    await rekey.close();
-  }
-
-  // Without local mode's mark, a key created from Slack could be a real workspace's: not local mode's folder.
-  rmSync(join(dir, LOCAL_MODE_MARKER));
-  rekey = await start(dir);
-  try {
-    expect(rekey.localMode).toBe(false);
-    expect(rekey.localModeRefused).toContain('such as "made-on-the-page"');
+    // What the next start decides on this folder (startRekey asks localModeRefusal at each start; the
+    // restarts themselves are the test above): local mode again…
+    const nextStart = () => localModeRefusal(dir, rekey.database, systemClock);
+    expect(await nextStart()).toBeUndefined();
+    // …but without local mode's mark, a key created from Slack could be a real workspace's.
+    rmSync(join(dir, LOCAL_MODE_MARKER));
+    expect(await nextStart()).toContain('such as "made-on-the-page"');
   } finally {
     await rekey.close();
   }
@@ -112,7 +102,7 @@ it('keeps running on its folder after a demo admin created a key on the page, bu
 it('refuses an empty folder the CLI created: no page, and says the folder may be deleted', async () => {
   // Empty, as `npx rekey keys list` on a new project leaves it. (That `npm start` prints the reason is
   // asserted in test/e2e/npm-start.test.ts.)
-  const dir = join(projectWithData('rekey-cli-empty-'), 'data');
+  const dir = join(await projectWithData('rekey-cli-empty-'), 'data');
   const rekey = await start(dir);
   try {
     expect(rekey.localMode).toBe(false);

@@ -1,11 +1,12 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { MIGRATIONS_FOLDER } from '../../src/store/migrations-folder.ts';
-import { openPglite } from '../../src/store/open-pglite.ts';
 import { buildChildScripts } from './build-child-scripts.ts';
+import { failureFileOf } from './template-ready.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -28,42 +29,46 @@ const CACHE = join(PROJECT_ROOT, 'node_modules', '.cache', 'rekey-test-template'
  * Processes started by tests always use the embedded database, so real PostgreSQL runs get it too.
  */
 export default async function setup(project: TestProject) {
-  const children = buildChildScripts();
+  const { scripts, folder } = await buildChildScripts();
   const built = join(CACHE, templateKey());
-  if (!existsSync(join(built, 'complete'))) await build(built);
-  const { scripts, folder } = await children;
+  // Built in a process of its own while vitest starts its workers and runs the files that need no
+  // database: initdb takes seconds, and this process serves the workers' module transforms meanwhile.
+  // Files wait for it when they first need it (template-ready.ts).
+  const builder = existsSync(join(built, 'complete'))
+    ? undefined
+    : startBuild(scripts['build-template'], built);
   project.provide('childScripts', scripts);
   project.provide('preparedDataDir', join(built, 'data'));
   project.provide(
     'pgliteTemplate',
     process.env.TEST_DATABASE_URL?.trim() ? '' : join(built, 'template.tar.gz'),
   );
-  return () => rmSync(folder, { recursive: true, force: true });
+  return () => {
+    builder?.kill('SIGKILL');
+    rmSync(folder, { recursive: true, force: true });
+  };
 }
 
-async function build(target: string) {
-  const staging = `${target}.${process.pid}`;
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging, { recursive: true });
-  const database = await openPglite(join(staging, 'data'));
-  try {
-    const dump = await database.pglite!.dumpDataDir('gzip');
-    writeFileSync(join(staging, 'template.tar.gz'), Buffer.from(await dump.arrayBuffer()));
-  } finally {
-    await database.close();
-  }
-  writeFileSync(join(staging, 'complete'), '');
-  // Templates built for other migrations are of no further use (runs still building one are left be).
-  for (const name of readdirSync(CACHE)) {
-    if (!name.includes('.')) rmSync(join(CACHE, name), { recursive: true, force: true });
-  }
-  try {
-    renameSync(staging, target);
-  } catch (error) {
-    // Another run built the same template at the same moment: use theirs.
-    if (!existsSync(join(target, 'complete'))) throw error;
-    rmSync(staging, { recursive: true, force: true });
-  }
+/** Starts the template's build; if it fails, leaves its output in `<target>.failed` for the waiting files. */
+function startBuild(script: string, target: string): ChildProcess {
+  mkdirSync(CACHE, { recursive: true });
+  rmSync(failureFileOf(target), { force: true });
+  const child = spawn(process.execPath, [script, target], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.once('exit', (code, signal) => {
+    if (code === 0) return;
+    writeFileSync(
+      failureFileOf(target),
+      `building the test template failed (${signal ?? `exit ${code}`}):\n${output}`,
+    );
+  });
+  return child;
 }
 
 function templateKey(): string {

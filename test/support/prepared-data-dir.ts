@@ -2,13 +2,15 @@ import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
+import { templateReady } from './template-ready.ts';
 
 /**
  * A new project folder whose `./data` is a copy of a migrated embedded database, as the CLI's first
  * command leaves it: no keys, no local-mode marker. For tests whose subject is not the folder's
  * creation, so that what they start there skips initdb.
  */
-export function projectWithData(prefix = 'rekey-project-'): string {
+export async function projectWithData(prefix = 'rekey-project-'): Promise<string> {
+  await templateReady();
   const cwd = mkdtempSync(join(tmpdir(), prefix));
   cpSync(inject('preparedDataDir'), join(cwd, 'data'), { recursive: true });
   return cwd;

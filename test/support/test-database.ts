@@ -9,6 +9,7 @@ import * as schema from '../../db/schema/index.ts';
 import type { Database } from '../../src/store/database.ts';
 import { openPglite } from '../../src/store/open-pglite.ts';
 import { openPostgres } from '../../src/store/open-postgres.ts';
+import { templateReady } from './template-ready.ts';
 
 /** Set in .ci/run (and by anyone with a server): the suite then runs on real PostgreSQL too. */
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL?.trim() || undefined;
@@ -59,7 +60,10 @@ let templateFingerprint: string | undefined;
 let spare: PGlite | undefined;
 
 async function loadTemplate(): Promise<PGlite> {
-  template ??= new Blob([readFileSync(inject('pgliteTemplate'))]);
+  if (template === undefined) {
+    await templateReady();
+    template = new Blob([readFileSync(inject('pgliteTemplate'))]);
+  }
   const database = await openPglite('memory://', { loadDataDir: template });
   const client = database.pglite!;
   templateFingerprint ??= await fingerprintOf(client);
