@@ -83,7 +83,7 @@ it('on SIGTERM finishes the request in flight, stops, exits 0 within 10 s, and l
   expect(code).toBe(0);
   expect(elapsed).toBeLessThan(10_000);
   // New connections are refused once it is gone.
-  await expect(fetch(`${rekey.url}/healthz`)).rejects.toThrow();
+  await expect(fetch(`${rekey.url}/healthz`)).rejects.toThrow('fetch failed');
 
   const [list, audit] = await cliJson(cwd, ['keys', 'list'], ['keys', 'audit', 'billing']);
   expect(list.map((k: { name: string }) => k.name)).toEqual(['billing']);

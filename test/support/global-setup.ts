@@ -39,10 +39,7 @@ export default async function setup(project: TestProject) {
     : startBuild(scripts['build-template'], built);
   project.provide('childScripts', scripts);
   project.provide('preparedDataDir', join(built, 'data'));
-  project.provide(
-    'pgliteTemplate',
-    process.env.TEST_DATABASE_URL?.trim() ? '' : join(built, 'template.tar.gz'),
-  );
+  project.provide('pgliteTemplate', process.env.TEST_DATABASE_URL?.trim() ? '' : join(built, 'template.tar'));
   return () => {
     builder?.kill('SIGKILL');
     rmSync(folder, { recursive: true, force: true });
@@ -76,6 +73,7 @@ function templateKey(): string {
   const files = [
     ...listFiles(MIGRATIONS_FOLDER),
     join(PROJECT_ROOT, 'src', 'store', 'open-pglite.ts'),
+    join(PROJECT_ROOT, 'test', 'support', 'build-template.ts'),
     join(PROJECT_ROOT, 'node_modules', '@electric-sql', 'pglite', 'package.json'),
     join(PROJECT_ROOT, 'node_modules', 'drizzle-orm', 'package.json'),
   ];
