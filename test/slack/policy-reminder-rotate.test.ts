@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blockActionsPayload } from '../../src/fake-slack/slack-payloads.ts';
 import { ids } from '../../src/slack/ids.ts';
-import { postToSlackEndpoint } from '../fake-slack/index.ts';
 import { DAY, policyKey, policyTick } from '../scheduler/policy-support.ts';
 import { type Post, recordingPoster } from '../scheduler/support.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
-import { KEY_STRING, SIGNING_SECRET, type SlackHarness, startSlackHarness } from './harness.ts';
+import { KEY_STRING, type SlackHarness, startSlackHarness } from './harness.ts';
+import { pressPostedButton } from './press-posted-button.ts';
 
 let database: TestDatabase;
 let h: SlackHarness;
@@ -18,29 +17,9 @@ afterAll(async () => {
   await database.close();
 });
 
-interface Shown {
-  block_id?: string;
-  accessory?: { type: string; action_id: string; value: string; text: { text: string } };
-}
-
 /** A press of the policy reminder's Rotate…, as Slack sends it. */
 function pressRotate(userId: string, post: Post) {
-  const block = (post.blocks as Shown[]).find((b) => b.accessory?.action_id === ids.home.rotate)!;
-  const button = block.accessory!;
-  const payload = blockActionsPayload({
-    userId,
-    triggerId: h.fake.issueTrigger(userId),
-    action: {
-      type: 'button',
-      action_id: button.action_id,
-      block_id: block.block_id ?? 'b1',
-      text: button.text,
-      value: button.value,
-    },
-    message: { ts: '1700000000.000200', channelId: post.channel, text: post.text, blocks: post.blocks },
-  });
-  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-  return postToSlackEndpoint(h.url, body, { signingSecret: SIGNING_SECRET });
+  return pressPostedButton(h, userId, post, ids.home.rotate, '1700000000.000200');
 }
 
 describe('Rotate… on a rotation-policy reminder', () => {

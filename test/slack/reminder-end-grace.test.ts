@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blockActionsPayload } from '../../src/fake-slack/slack-payloads.ts';
 import { ids } from '../../src/slack/ids.ts';
-import { postToSlackEndpoint } from '../fake-slack/index.ts';
 import { type Post, recordingPoster, rotatedKey, tick } from '../scheduler/support.ts';
 import { rotateTestKey } from '../support/fixtures.ts';
 import { HOUR } from '../support/manual-clock.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { slackActor } from '../support/test-services.ts';
-import { KEY_STRING, SIGNING_SECRET, type SlackHarness, settle, startSlackHarness } from './harness.ts';
+import { KEY_STRING, type SlackHarness, settle, startSlackHarness } from './harness.ts';
+import { pressPostedButton } from './press-posted-button.ts';
 
 let database: TestDatabase;
 let h: SlackHarness;
@@ -19,11 +18,6 @@ afterAll(async () => {
   await h.close();
   await database.close();
 });
-
-interface Shown {
-  block_id?: string;
-  accessory?: { type: string; action_id: string; value: string; text: { text: string } };
-}
 
 /** The reminder for a never-used old key, as the scheduler posts it to the key's channel. */
 async function reminderFor(maintainer: string) {
@@ -37,22 +31,7 @@ async function reminderFor(maintainer: string) {
 
 /** A press of the reminder's End grace now, after Slack's confirmation, as Slack sends it. */
 function press(userId: string, post: Post) {
-  const block = (post.blocks as Shown[]).find((b) => b.accessory?.action_id === ids.home.endGrace)!;
-  const button = block.accessory!;
-  const payload = blockActionsPayload({
-    userId,
-    triggerId: h.fake.issueTrigger(userId),
-    action: {
-      type: 'button',
-      action_id: button.action_id,
-      block_id: block.block_id ?? 'b1',
-      text: button.text,
-      value: button.value,
-    },
-    message: { ts: '1700000000.000100', channelId: post.channel, text: post.text, blocks: post.blocks },
-  });
-  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-  return postToSlackEndpoint(h.url, body, { signingSecret: SIGNING_SECRET });
+  return pressPostedButton(h, userId, post, ids.home.endGrace, '1700000000.000100');
 }
 
 describe('End grace now on a reminder', () => {
