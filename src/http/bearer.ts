@@ -1,4 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendJson } from './respond.ts';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest();
 
@@ -50,4 +52,15 @@ function sameText(a: string, b: string): boolean {
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
   return diff === 0;
+}
+
+/** The 401 of the bearer-protected API routes: drains the body and says which header to send. */
+export function refuseUnauthorized(req: IncomingMessage, res: ServerResponse): void {
+  req.resume();
+  sendJson(
+    res,
+    401,
+    { error: 'unauthorized', message: 'Send Authorization: Bearer <one of REKEY_API_TOKENS>' },
+    { 'www-authenticate': 'Bearer' },
+  );
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { isAppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Services } from '../services/services.ts';
-import { createBearerCheck } from './bearer.ts';
+import { createBearerCheck, refuseUnauthorized } from './bearer.ts';
 import { BodyTooLargeError, readBodyThen } from './read-body.ts';
 import { sendJson } from './respond.ts';
 
@@ -81,13 +81,7 @@ export function createLeaksRoute(deps: {
       return;
     }
     if (!authorised(req.headers.authorization, req.socket)) {
-      req.resume();
-      sendJson(
-        res,
-        401,
-        { error: 'unauthorized', message: 'Send Authorization: Bearer <one of REKEY_API_TOKENS>' },
-        { 'www-authenticate': 'Bearer' },
-      );
+      refuseUnauthorized(req, res);
       return;
     }
     return new Promise<void>((resolve, reject) => {

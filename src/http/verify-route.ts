@@ -3,7 +3,7 @@ import type { VerifyResult } from '../keys/verification.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Verifier } from '../services/verify-key.ts';
-import { createBearerCheck } from './bearer.ts';
+import { createBearerCheck, refuseUnauthorized } from './bearer.ts';
 import { BodyTooLargeError, readBodyThen } from './read-body.ts';
 import { sendJson } from './respond.ts';
 import { createResponseBatch } from './response-batch.ts';
@@ -113,13 +113,7 @@ export function createVerifyRoute(deps: {
   return (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
     if (!authorised(req.headers.authorization, req.socket)) {
-      req.resume();
-      sendJson(
-        res,
-        401,
-        { error: 'unauthorized', message: 'Send Authorization: Bearer <one of REKEY_API_TOKENS>' },
-        { 'www-authenticate': 'Bearer' },
-      );
+      refuseUnauthorized(req, res);
       return;
     }
     readBodyThen(req, BODY_LIMIT, (error, text) => {
