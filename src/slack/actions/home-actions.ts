@@ -1,5 +1,8 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import type { ModalView } from '@slack/types';
 import { isAppError } from '../../errors.ts';
+import type { KeyToManageInput } from '../../services/key-to-manage.ts';
+import type { KeySummary } from '../../services/types.ts';
 import { buildHistoryModal } from '../blocks/history-modal.ts';
 import { buildErrorMessage } from '../blocks/messages.ts';
 import { buildNoticeModal } from '../blocks/notice-modal.ts';
@@ -78,18 +81,40 @@ export function handleHomeEndGrace(deps: SlackDeps) {
 
 /** "History": the key's audit in a modal, for those who may still manage it. */
 export function handleHomeHistory(deps: SlackDeps) {
+  return openKeyDialog(deps, {
+    action: 'history',
+    failureTitle: 'History unavailable',
+    view: async (key) => buildHistoryModal(await deps.services.keyAudit({ id: key.id })),
+  });
+}
+
+/**
+ * A card button that opens a dialog about its key (History, Edit…, Delete…): the services decide
+ * whether the person may still `action` the key (refusing with the one message that says who can), the
+ * dialog opens on the press's trigger, and any failure is explained to them under `failureTitle`.
+ */
+export function openKeyDialog(
+  deps: SlackDeps,
+  options: {
+    action: KeyToManageInput['action'];
+    failureTitle: string;
+    view: (key: KeySummary, userId: string) => ModalView | Promise<ModalView>;
+  },
+) {
   return async ({ ack, body, action }: ButtonArgs) => {
     await ack();
     try {
       const key = await deps.services.keyToManage({
         userId: body.user.id,
         key: { id: action.value ?? '' },
-        action: 'history',
+        action: options.action,
       });
-      const audit = await deps.services.keyAudit({ id: key.id });
-      await deps.client.views.open({ trigger_id: body.trigger_id, view: buildHistoryModal(audit) });
+      await deps.client.views.open({
+        trigger_id: body.trigger_id,
+        view: await options.view(key, body.user.id),
+      });
     } catch (error) {
-      await explainFailure(deps, body, error, 'History unavailable');
+      await explainFailure(deps, body, error, options.failureTitle);
     }
   };
 }

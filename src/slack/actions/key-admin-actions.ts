@@ -5,7 +5,7 @@ import { buildEditKeyModal } from '../blocks/edit-key-modal.ts';
 import { buildNewKeyModal } from '../blocks/new-key-modal.ts';
 import type { SlackDeps } from '../deps.ts';
 import { encodeKeyDialogMetadata } from '../modal-state.ts';
-import { explain, explainFailure } from './home-actions.ts';
+import { explain, explainFailure, openKeyDialog } from './home-actions.ts';
 
 type ButtonArgs = SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs;
 
@@ -36,41 +36,23 @@ export function handleHomeNewKey(deps: SlackDeps) {
  * the key's id and a fingerprint of its fields as shown, so saving over someone else's change is refused.
  */
 export function handleHomeEdit(deps: SlackDeps) {
-  return async ({ ack, body, action }: ButtonArgs) => {
-    await ack();
-    const userId = body.user.id;
-    try {
-      const key = await deps.services.keyToManage({
-        userId,
-        key: { id: action.value ?? '' },
-        action: 'edit',
-      });
-      const view = buildEditKeyModal({
+  return openKeyDialog(deps, {
+    action: 'edit',
+    failureTitle: 'Cannot edit',
+    view: (key, userId) =>
+      buildEditKeyModal({
         key,
         isAdmin: deps.services.isAdmin(userId),
         privateMetadata: encodeKeyDialogMetadata({ keyId: key.id, version: keyFieldsVersion(key) }),
-      });
-      await deps.client.views.open({ trigger_id: body.trigger_id, view });
-    } catch (error) {
-      await explainFailure(deps, body, error, 'Cannot edit');
-    }
-  };
+      }),
+  });
 }
 
 /** "Delete…" on a card (admins): the dialog that asks for the key's name. */
 export function handleHomeDelete(deps: SlackDeps) {
-  return async ({ ack, body, action }: ButtonArgs) => {
-    await ack();
-    try {
-      const key = await deps.services.keyToManage({
-        userId: body.user.id,
-        key: { id: action.value ?? '' },
-        action: 'delete',
-      });
-      const view = buildDeleteKeyModal({ key, privateMetadata: encodeKeyDialogMetadata({ keyId: key.id }) });
-      await deps.client.views.open({ trigger_id: body.trigger_id, view });
-    } catch (error) {
-      await explainFailure(deps, body, error, 'Cannot delete');
-    }
-  };
+  return openKeyDialog(deps, {
+    action: 'delete',
+    failureTitle: 'Cannot delete',
+    view: (key) => buildDeleteKeyModal({ key, privateMetadata: encodeKeyDialogMetadata({ keyId: key.id }) }),
+  });
 }
