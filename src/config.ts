@@ -61,11 +61,35 @@ const optionalText = z
   .optional()
   .transform((v) => (v?.trim() ? v.trim() : undefined));
 
+const bearerTokens = (name: string) =>
+  z
+    .string()
+    .optional()
+    .transform(list)
+    .refine((tokens) => tokens.every((token) => token.length >= MIN_API_TOKEN_LENGTH), {
+      message:
+        `${name}: every token must be at least ${MIN_API_TOKEN_LENGTH} characters, so it cannot be ` +
+        'guessed (e.g. `openssl rand -hex 32`)',
+    });
+
+const postgresUrl = (name: string) =>
+  optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
+    message: `${name} must be a postgres:// or postgresql:// URL`,
+  });
+
+/** What one process serves (README: "Operate rekey in production"). */
+export const ROLES = ['all', 'verify', 'bot'] as const;
+export type Role = (typeof ROLES)[number];
+
+/**
+ * The cutover notice's quiet period: long enough that a client polling hourly-ish is not mistaken for
+ * gone, short enough to be told within a working day.
+ */
+export const QUIET_AFTER_BOUNDS = { minMs: 5 * 60_000, maxMs: 24 * 3_600_000 } as const;
+
 /** The environment table of the README's Configuration section, with its defaults. This is the only reader of process.env. */
 const schema = z.object({
-  DATABASE_URL: optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
-    message: 'DATABASE_URL must be a postgres:// or postgresql:// URL',
-  }),
+  DATABASE_URL: postgresUrl('DATABASE_URL'),
   REKEY_DATA_DIR: z.string().default('./data'),
   PORT: z.coerce
     .number({ message: 'PORT must be a number' })
@@ -84,15 +108,10 @@ const schema = z.object({
     message: 'SLACK_API_URL must be an http(s) URL',
   }),
   REKEY_ADMINS: z.string().optional().transform(list),
-  REKEY_API_TOKENS: z
-    .string()
-    .optional()
-    .transform(list)
-    .refine((tokens) => tokens.every((token) => token.length >= MIN_API_TOKEN_LENGTH), {
-      message:
-        `REKEY_API_TOKENS: every token must be at least ${MIN_API_TOKEN_LENGTH} characters, so it cannot be ` +
-        'guessed (e.g. `openssl rand -hex 32`)',
-    }),
+  // Gateways' tokens (verify, authorize) and scanners' tokens (POST /v1/leaks) are separate: each token
+  // does one job, so a gateway, which sees every client's key, cannot also file leak reports.
+  REKEY_API_TOKENS: bearerTokens('REKEY_API_TOKENS'),
+  REKEY_SCANNER_TOKENS: bearerTokens('REKEY_SCANNER_TOKENS'),
   REKEY_REMINDERS: offsets('REKEY_REMINDERS', '24h,1h,10m'),
   REKEY_CRON: z
     .string()
@@ -127,12 +146,51 @@ const schema = z.object({
   REKEY_USAGE_FLUSH: duration('REKEY_USAGE_FLUSH', '10s').refine((ms) => ms >= 1_000 && ms <= 300_000, {
     message: 'REKEY_USAGE_FLUSH must be between 1s and 5m, e.g. 10s',
   }),
+  REKEY_QUIET_AFTER: duration('REKEY_QUIET_AFTER', '30m').refine(
+    (ms) => ms >= QUIET_AFTER_BOUNDS.minMs && ms <= QUIET_AFTER_BOUNDS.maxMs,
+    { message: 'REKEY_QUIET_AFTER must be between 5m and 24h, e.g. 30m' },
+  ),
+  REKEY_ROLE: z.enum(ROLES, { message: 'REKEY_ROLE must be one of all, verify, bot' }).default('all'),
+  REKEY_DATABASE_POOLER: z
+    .enum(['none', 'transaction'], { message: 'REKEY_DATABASE_POOLER must be none or transaction' })
+    .default('none'),
+  REKEY_LISTEN_DATABASE_URL: postgresUrl('REKEY_LISTEN_DATABASE_URL'),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
     })
     .default('info'),
 });
+
+const SLACK_VARIABLES = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'SLACK_API_URL'];
+
+/** What the chosen role and database pooler need beyond each variable's own shape. */
+function roleProblems(data: z.output<typeof schema>): string[] {
+  const problems: string[] = [];
+  const role = data.REKEY_ROLE;
+  if (role !== 'all' && !data.DATABASE_URL) {
+    problems.push(
+      `REKEY_ROLE=${role} needs DATABASE_URL: the embedded database belongs to one process, so only ` +
+        'REKEY_ROLE=all runs on it (split roles share a PostgreSQL server)',
+    );
+  }
+  if (role === 'bot' && !data.SLACK_BOT_TOKEN) {
+    problems.push(
+      'REKEY_ROLE=bot needs Slack credentials: SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN (Socket Mode)',
+    );
+  }
+  if (data.REKEY_DATABASE_POOLER === 'transaction') {
+    if (!data.DATABASE_URL) {
+      problems.push("REKEY_DATABASE_POOLER=transaction needs DATABASE_URL (the pooler's address)");
+    }
+    if (!data.REKEY_LISTEN_DATABASE_URL) {
+      problems.push(
+        'REKEY_DATABASE_POOLER=transaction needs REKEY_LISTEN_DATABASE_URL: a direct PostgreSQL URL for LISTEN, which a transaction pooler cannot carry',
+      );
+    }
+  }
+  return problems;
+}
 
 export type Config = z.output<typeof schema> & {
   /** Slack credentials present: HTTP (or Socket) mode. Absent: local mode. */
@@ -146,9 +204,15 @@ export type Config = z.output<typeof schema> & {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // An empty variable (`PORT=`) means unset, as in most shells' and orchestrators' templates.
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value?.trim()));
+  // A verify replica never talks to Slack: its credentials are not read at all (nor checked), so the
+  // gateway path can run where the Slack secrets are not mounted.
+  if (present.REKEY_ROLE?.trim() === 'verify') {
+    for (const name of SLACK_VARIABLES) delete present[name];
+  }
   const parsed = schema.safeParse(present);
   const problems = parsed.success ? [] : parsed.error.issues.map((issue) => issue.message);
   const data = parsed.success ? parsed.data : undefined;
+  if (data) problems.push(...roleProblems(data));
   if (data) {
     const hasToken = Boolean(data.SLACK_BOT_TOKEN);
     const hasSecret = Boolean(data.SLACK_SIGNING_SECRET);

@@ -20,8 +20,13 @@ describe('configuration', () => {
       REKEY_CACHE_SIZE: 100_000,
       REKEY_CACHE_TTL: 30_000,
       LOG_LEVEL: 'info',
+      REKEY_SCANNER_TOKENS: [],
+      REKEY_QUIET_AFTER: 30 * 60_000,
+      REKEY_ROLE: 'all',
+      REKEY_DATABASE_POOLER: 'none',
       slackMode: 'local',
     });
+    expect(config.REKEY_LISTEN_DATABASE_URL).toBeUndefined();
     expect(config.DATABASE_URL).toBeUndefined();
   });
 
@@ -117,5 +122,65 @@ describe('configuration', () => {
 
   it('needs the bot token and signing secret together', () => {
     expect(() => loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1' })).toThrow(/must be set together/);
+  });
+
+  it('keeps scanner tokens apart from API tokens, each at least 32 characters', () => {
+    const config = loadConfig({ REKEY_API_TOKENS: GATEWAY_A, REKEY_SCANNER_TOKENS: GATEWAY_B });
+    expect(config.REKEY_API_TOKENS).toEqual([GATEWAY_A]);
+    expect(config.REKEY_SCANNER_TOKENS).toEqual([GATEWAY_B]);
+    const short = 's'.repeat(20);
+    expect(() => loadConfig({ REKEY_SCANNER_TOKENS: short })).toThrow(
+      /REKEY_SCANNER_TOKENS: every token must be at least 32 characters/,
+    );
+  });
+
+  it('takes REKEY_QUIET_AFTER between 5m and 24h only', () => {
+    expect(loadConfig({ REKEY_QUIET_AFTER: '5m' }).REKEY_QUIET_AFTER).toBe(300_000);
+    expect(loadConfig({ REKEY_QUIET_AFTER: '24h' }).REKEY_QUIET_AFTER).toBe(86_400_000);
+    expect(() => loadConfig({ REKEY_QUIET_AFTER: '4m' })).toThrow(
+      /REKEY_QUIET_AFTER must be between 5m and 24h/,
+    );
+    expect(() => loadConfig({ REKEY_QUIET_AFTER: '25h' })).toThrow(/REKEY_QUIET_AFTER must be between/);
+    expect(() => loadConfig({ REKEY_QUIET_AFTER: 'soon' })).toThrow(/REKEY_QUIET_AFTER/);
+  });
+
+  it('runs split roles only on PostgreSQL, and checks Slack credentials only where they are used', () => {
+    const db = { DATABASE_URL: 'postgres://rekey@db/rekey' };
+    expect(() => loadConfig({ REKEY_ROLE: 'verify' })).toThrow(
+      /REKEY_ROLE=verify needs DATABASE_URL: the embedded database belongs to one process/,
+    );
+    expect(() =>
+      loadConfig({ REKEY_ROLE: 'bot', SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' }),
+    ).toThrow(/REKEY_ROLE=bot needs DATABASE_URL/);
+    // A verify replica neither needs nor reads Slack's variables, even malformed ones.
+    const verify = loadConfig({ ...db, REKEY_ROLE: 'verify', SLACK_BOT_TOKEN: 'not-a-token' });
+    expect(verify.REKEY_ROLE).toBe('verify');
+    expect(verify.SLACK_BOT_TOKEN).toBeUndefined();
+    expect(() => loadConfig({ ...db, REKEY_ROLE: 'bot' })).toThrow(/REKEY_ROLE=bot needs Slack credentials/);
+    expect(
+      loadConfig({ ...db, REKEY_ROLE: 'bot', SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' })
+        .REKEY_ROLE,
+    ).toBe('bot');
+    expect(() => loadConfig({ ...db, REKEY_ROLE: 'replica' })).toThrow(
+      /REKEY_ROLE must be one of all, verify, bot/,
+    );
+  });
+
+  it('refuses a transaction pooler without a direct URL for LISTEN', () => {
+    const pooled = {
+      DATABASE_URL: 'postgres://rekey@pgbouncer:6432/rekey',
+      REKEY_DATABASE_POOLER: 'transaction',
+    };
+    expect(() => loadConfig(pooled)).toThrow(
+      /REKEY_DATABASE_POOLER=transaction needs REKEY_LISTEN_DATABASE_URL/,
+    );
+    expect(() =>
+      loadConfig({ REKEY_DATABASE_POOLER: 'transaction', REKEY_LISTEN_DATABASE_URL: 'postgres://x/y' }),
+    ).toThrow(/REKEY_DATABASE_POOLER=transaction needs DATABASE_URL/);
+    const config = loadConfig({ ...pooled, REKEY_LISTEN_DATABASE_URL: 'postgres://rekey@db:5432/rekey' });
+    expect(config.REKEY_LISTEN_DATABASE_URL).toBe('postgres://rekey@db:5432/rekey');
+    expect(() => loadConfig({ ...pooled, REKEY_DATABASE_POOLER: 'session' })).toThrow(
+      /REKEY_DATABASE_POOLER must be none or transaction/,
+    );
   });
 });
