@@ -1,4 +1,6 @@
-import { BODY_LENGTH, CHECK_LENGTH, MAX_TOKEN_LENGTH, tokenChecksum } from './token.ts';
+import { crc32 } from 'node:zlib';
+import { decodeBase62 } from './base62.ts';
+import { BODY_LENGTH, CHECK_LENGTH, MAX_TOKEN_LENGTH } from './token.ts';
 
 /**
  * Anything shaped like a key string of any prefix: `<prefix>_<38 base62>` between word boundaries.
@@ -54,8 +56,9 @@ export function findKeyStrings(text: string, limit = MAX_CANDIDATES): KeyStrings
  */
 function checkedKey(shaped: string): string | null {
   const tailAt = shaped.length - TAIL_LENGTH;
-  const body = shaped.slice(tailAt, tailAt + BODY_LENGTH);
-  const check = shaped.slice(tailAt + BODY_LENGTH);
+  const checkAt = tailAt + BODY_LENGTH;
+  // The check digits as the number they spell: each candidate prefix then costs one CRC-32, no encoding.
+  const check = decodeBase62(shaped.slice(checkAt));
   const prefixEnd = tailAt - 1;
   let prefixAt = Math.max(0, prefixEnd - MAX_PREFIX_LENGTH);
   // Cut in the middle of a word: the first candidate starts after the next `_`.
@@ -65,8 +68,11 @@ function checkedKey(shaped: string): string | null {
     prefixAt = nextCut + 1;
   }
   while (prefixAt < prefixEnd) {
-    const prefix = shaped.slice(prefixAt, prefixEnd);
-    if (/^[a-z]/.test(prefix) && tokenChecksum(prefix, body) === check) return shaped.slice(prefixAt);
+    const first = shaped.charCodeAt(prefixAt);
+    // A prefix starts with a lower-case letter; the CRC covers `<prefix>_<body>`.
+    if (first >= 97 && first <= 122 && crc32(shaped.slice(prefixAt, checkAt)) === check) {
+      return shaped.slice(prefixAt);
+    }
     const nextCut = shaped.indexOf('_', prefixAt);
     if (nextCut < 0 || nextCut >= prefixEnd) break;
     prefixAt = nextCut + 1;

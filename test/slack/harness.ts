@@ -42,6 +42,8 @@ export interface SlackHarness {
   fake: FakeSlack;
   services: Services & { clock: ManualClock };
   slack: SlackSurface;
+  /** The registry rekey's Slack surface counts in. */
+  metrics: ReturnType<typeof createMetrics>;
   url: string;
   /** Every log line rekey wrote, raw (before the production logger's scrubbing). */
   logs: string[];
@@ -118,6 +120,7 @@ export async function startSlackHarness(
     fake,
     services,
     slack,
+    metrics,
     url,
     logs,
     user: (id) => new SlackUser({ fake, rekeyUrl: url, signingSecret: SIGNING_SECRET }, id),

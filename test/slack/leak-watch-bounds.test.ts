@@ -1,0 +1,75 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { MAX_CANDIDATES } from '../../src/keys/leak-scan.ts';
+import { generateToken } from '../../src/keys/token.ts';
+import { countingDb } from '../support/counting-db.ts';
+import { createTestKey } from '../support/fixtures.ts';
+import { readAllTables } from '../support/tables-text.ts';
+import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
+import { type SlackHarness, startSlackHarness } from './harness.ts';
+
+let database: TestDatabase;
+let counting: ReturnType<typeof countingDb>;
+let h: SlackHarness;
+beforeAll(async () => {
+  database = await openTestDatabase();
+  counting = countingDb(database);
+  h = await startSlackHarness(database, { db: counting.db });
+});
+afterAll(async () => {
+  await h?.close();
+  await database?.close();
+});
+
+const FABRICATED = 1_000;
+/** Slack gives up on a delivery not acknowledged within 3 s. */
+const SLACK_ACK_MS = 3_000;
+/** The longest the event loop may stall while the message is handled: hot verifications wait that long. */
+const MAX_BLOCK_MS = 20;
+
+it(`handles a message of ${FABRICATED} fabricated checksum-valid strings with bounded work: acknowledged in time, one lookup, no report, no event-loop stall`, async () => {
+  // The checksum is public: anyone can make strings that pass it. None of these was ever issued.
+  const fabricated = Array.from({ length: FABRICATED }, () => generateToken('rk_live').token);
+  // …and one 40 000-character key-shaped word with 13 000 `_` in it (a CRC per `_` was quadratic).
+  const glued = `${'a_x'.repeat(13_000)}_${generateToken('rk_live').token}`;
+  const { token: hot } = await createTestKey(h.services);
+  await h.services.verifyKey(hot);
+  // Steady state, as in a running process: the code paths compiled once before measuring.
+  await h.channel('CGENERAL').post('UOSCAR', fabricated.slice(0, 30).join(' '));
+  const reportsBefore = (await readAllTables(database.db)).rows.get('leak_reports')?.length ?? 0;
+  await h.idle();
+  const statements = counting.statements();
+  const calls = h.fake.calls.length;
+
+  // Hot verifications go on meanwhile, answered from the cache in the same process.
+  let verifying = true;
+  let verified = 0;
+  const verifier = (async () => {
+    while (verifying) {
+      if ((await h.services.verifyKey(hot)).valid) verified++;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  })();
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  const delivery = await h.channel('CGENERAL').post('UOSCAR', fabricated.join(' '), {
+    attachments: [{ fallback: glued }],
+  });
+  await h.idle();
+  delay.disable();
+  verifying = false;
+  await verifier;
+
+  expect(delivery.status).toBe(200);
+  expect(delivery.ms, `acknowledged after ${Math.round(delivery.ms)} ms`).toBeLessThan(SLACK_ACK_MS);
+  const stallMs = delay.max / 1e6;
+  expect(stallMs, `longest event-loop stall ${stallMs.toFixed(1)} ms`).toBeLessThanOrEqual(MAX_BLOCK_MS);
+  expect(verified).toBeGreaterThan(0);
+  // At most 2 statements for the lookup (it is 1: every candidate in one `hash in (…)`), nothing else.
+  expect(counting.statements() - statements).toBeLessThanOrEqual(2);
+  expect((await readAllTables(database.db)).rows.get('leak_reports')?.length ?? 0).toBe(reportsBefore);
+  expect(h.fake.calls.slice(calls).filter((c) => c.method === 'chat.postMessage')).toEqual([]);
+  // Past the bound, strings are counted, not looked up.
+  const metrics = await h.metrics.registry.getSingleMetricAsString('rekey_leak_candidates_dropped_total');
+  expect(metrics).toContain(`rekey_leak_candidates_dropped_total ${FABRICATED + 1 - MAX_CANDIDATES}`);
+}, 60_000);
