@@ -36,6 +36,7 @@ export const ids = {
     maintainers: 'key_maintainers_block',
     channel: 'key_channel_block',
     policy: 'key_policy_block',
+    onLeak: 'key_on_leak_block',
     /** The Delete dialog's "type the name" input. */
     confirmName: 'key_confirm_name_block',
   },
@@ -48,6 +49,7 @@ export const ids = {
     maintainers: 'key_maintainers_select',
     channel: 'key_channel_select',
     policy: 'key_policy_select',
+    onLeak: 'key_on_leak_select',
     confirmName: 'key_confirm_name_input',
   },
   /**

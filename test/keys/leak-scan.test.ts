@@ -11,7 +11,7 @@ const findKeyStrings = (text: string) => scan(text).keys;
 function re2Matches(text: string): string[] {
   const re2 = new RE2(KEY_SHAPE_SOURCE, 'gu');
   const found: string[] = [];
-  for (let m = re2.exec(text); m; m = re2.exec(text)) found.push(m[0]);
+  for (let m = re2.exec(text); m; m = re2.exec(text)) found.push(m[0]!);
   return found;
 }
 
