@@ -1,5 +1,7 @@
 import type { DbOrTx } from '../store/database.ts';
-import { findWorkingLeaks } from '../store/leak-reports-store.ts';
+import type { Db } from '../store/database.ts';
+import { withDatabaseErrors } from '../store/database-errors.ts';
+import { findLeakedSecretIds, findWorkingLeaks } from '../store/leak-reports-store.ts';
 import type { KeySummary } from './types.ts';
 
 /** The key card's red line: where and when a key was last seen leaked, while that secret still works. */
@@ -41,4 +43,9 @@ export async function findUnrotatedLeaks(
     });
   }
   return leaks;
+}
+
+/** Which of these (old) secrets were reported leaked while they worked: reminders about them say so. */
+export function leakedSecretIds(deps: { db: Db }, secretIds: string[]): Promise<Set<string>> {
+  return withDatabaseErrors(() => findLeakedSecretIds(deps.db, secretIds));
 }

@@ -4,6 +4,7 @@ import type { OnLeak } from '../../src/keys/on-leak.ts';
 import { ids } from '../../src/slack/ids.ts';
 import { listAuditEvents } from '../../src/store/audit-store.ts';
 import { messageText } from '../fake-slack/index.ts';
+import { recordingPoster, tick } from '../scheduler/support.ts';
 import { rotateTestKey } from '../support/fixtures.ts';
 import { tablesText } from '../support/tables-text.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
@@ -114,9 +115,44 @@ describe('a leaked OLD key in its grace period is ended, not rotated', () => {
     h.services.clock.advance(HOUR);
     expect(await home()).not.toContain('Reported leaked');
   });
+
+  it('the reminders about a leaked old key say it was reported leaked and offer End grace now', async () => {
+    const { key, token } = await leakyKey();
+    const rotation = await rotateTestKey(h.services, { id: key.id }, '24h');
+    await h.services.verifyKey(token);
+    await h.channel('CGENERAL').post('UOSCAR', token);
+    await h.idle();
+    const slack = recordingPoster(h.services.clock);
+    h.services.clock.set(new Date(rotation.oldSecret.expiresAt!.getTime() - HOUR));
+    await tick(database, h.services.clock, slack.poster);
+    const reminder = slack.posts.find((p) => p.channel === ALERTS && p.text.includes(key.name));
+    expect(reminder?.text).toContain('It was reported leaked');
+    expect(JSON.stringify(reminder?.blocks)).toContain(ids.home.endGrace);
+  });
 });
 
 describe('automatic containment (on-leak rotate-1h | rotate-now)', () => {
+  it('a maintainer sets it in Edit…: audited, and the next leak is contained by itself', async () => {
+    const { key, token } = await leakyKey();
+    const ada = new HomeUser(h, 'UADA');
+    await ada.openHome();
+    const edit = ada.cardButton(key.id, ids.home.edit);
+    expect((await ada.press(edit!)).status).toBe(200);
+    const dialog = await ada.waitForModal();
+    expect(dialog.blocks.map((b) => b.block_id)).toContain(ids.blocks.onLeak);
+    const saved = await ada.slack.submit({ [ids.blocks.onLeak]: 'rotate-now' });
+    expect(saved.json).toMatchObject({ response_action: 'update' });
+    expect((await h.services.showKey({ id: key.id })).onLeak).toBe('rotate-now');
+    expect((await h.services.keyAudit({ id: key.id })).events.at(-1)).toMatchObject({
+      action: 'edit',
+      actor: 'UADA',
+      details: { before: { onLeak: 'notify' }, after: { onLeak: 'rotate-now' } },
+    });
+    await h.channel('CGENERAL').post('UOSCAR', token);
+    await h.idle();
+    expect(await h.services.verifyKey(token)).toEqual({ valid: false, code: 'EXPIRED' });
+  });
+
   it('rotate-1h: a pasted current key is rotated by rekey with one hour of grace, said everywhere; Reveal the new key shows a fresh key to the first maintainer only', async () => {
     const { key, token } = await leakyKey('rotate-1h');
     const general = h.channel('CGENERAL');
