@@ -51,9 +51,7 @@ export const leakReports = pgTable(
     // The key card's question: the latest live report of each key (is it newer than the last rotation?).
     index('leak_reports_key_idx').on(t.keyId, t.reportedAt),
     // One automatic containment per secret, whatever the number of reports, replicas or redeliveries.
-    uniqueIndex('leak_reports_one_action_per_secret_uq')
-      .on(t.secretId)
-      .where(sql`${t.action} is not null`),
+    uniqueIndex('leak_reports_one_action_per_secret_uq').on(t.secretId).where(sql`${t.action} is not null`),
   ],
 );
 

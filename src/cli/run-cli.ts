@@ -183,7 +183,8 @@ export async function runCli(argv: string[], servicesOrOpen: CliServices, io: Cl
       let json: Record<string, unknown> = {};
       if (days !== undefined) {
         const result = await services.setRotationPolicy({ key: ref, rotateEveryDays: days, actor });
-        if (result.status === 'duplicate') throw new AppError('INTERNAL', 'the policy change was not applied');
+        if (result.status === 'duplicate')
+          throw new AppError('INTERNAL', 'the policy change was not applied');
         const { key } = result;
         json = {
           name: key.name,
@@ -210,7 +211,9 @@ export async function runCli(argv: string[], servicesOrOpen: CliServices, io: Cl
             ? { rotateEvery: key.rotateEvery, rotationDueAt: key.rotationDueAt, overdue: key.overdue }
             : {}),
         };
-        lines.push(`${changed ? 'Changed' : 'Kept'} what rekey does when a key of "${key.name}" is reported leaked: ${key.onLeak}.`);
+        lines.push(
+          `${changed ? 'Changed' : 'Kept'} what rekey does when a key of "${key.name}" is reported leaked: ${key.onLeak}.`,
+        );
       }
       print(json, lines.join('\n'));
       return 0;
@@ -248,7 +251,8 @@ function rotateEveryDays(text: string): number | null {
 
 /** `--on-leak`: one of the three names; anything else is refused with the list, changing nothing. */
 function onLeakOf(text: string): OnLeak {
-  if (!isOnLeak(text)) throw new AppError('INVALID_INPUT', `--on-leak must be ${ON_LEAK_TEXT}, not "${text}".`);
+  if (!isOnLeak(text))
+    throw new AppError('INVALID_INPUT', `--on-leak must be ${ON_LEAK_TEXT}, not "${text}".`);
   return text;
 }
 

@@ -56,7 +56,10 @@ export function createLeaksRoute(deps: {
     let reported = 0;
     try {
       const reports = await deps.reportLeaks(
-        findings.map(({ token, url, source }) => ({ token, place: { kind: 'scanner' as const, source, url } })),
+        findings.map(({ token, url, source }) => ({
+          token,
+          place: { kind: 'scanner' as const, source, url },
+        })),
       );
       for (const report of reports) {
         labels.push({ label: report.status === 'unknown' ? 'false_positive' : 'true_positive' });

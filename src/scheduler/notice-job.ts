@@ -83,7 +83,10 @@ async function leakedOf(deps: NoticeJobDeps, round: ClaimedNotice[]): Promise<Se
   try {
     return await leakedSecretIds({ db: deps.db }, [...new Set(round.map((n) => n.secretId))]);
   } catch (error) {
-    deps.logger.warn({ err: error }, 'could not read which old keys were reported leaked; notices go out without it');
+    deps.logger.warn(
+      { err: error },
+      'could not read which old keys were reported leaked; notices go out without it',
+    );
     return new Set();
   }
 }

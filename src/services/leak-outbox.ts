@@ -1,6 +1,7 @@
 import type { KeyRow, LeakNoticeRow, LeakReportRow } from '../../db/schema/index.ts';
-import { type SecretState, secretState } from '../keys/rotation.ts';
+import type { Clock } from '../clock.ts';
 import type { OnLeak } from '../keys/on-leak.ts';
+import { type SecretState, secretState } from '../keys/rotation.ts';
 import type { Db, DbOrTx } from '../store/database.ts';
 import { withDatabaseErrors } from '../store/database-errors.ts';
 import {
@@ -15,7 +16,6 @@ import {
   releaseLeakNotice,
 } from '../store/leak-notices-store.ts';
 import { retryDelayMs } from './notice-plan.ts';
-import type { Clock } from '../clock.ts';
 
 /** People are told about one leaked secret at most once per this long; reports meanwhile are summed. */
 export const LEAK_NOTICE_INTERVAL_MS = 10 * 60_000;
@@ -86,7 +86,8 @@ export async function scheduleLeakNotices(
 function recipientsOf(key: KeyRow): Array<{ to: string; kind: 'dm' | 'channel' }> {
   const list: Array<{ to: string; kind: 'dm' | 'channel' }> = [];
   if (key.alertChannel) list.push({ to: key.alertChannel, kind: 'channel' });
-  for (const user of new Set(key.maintainers)) if (user !== key.alertChannel) list.push({ to: user, kind: 'dm' });
+  for (const user of new Set(key.maintainers))
+    if (user !== key.alertChannel) list.push({ to: user, kind: 'dm' });
   return list;
 }
 

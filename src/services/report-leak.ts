@@ -76,7 +76,10 @@ const MAX_URL = 2000;
 export async function reportLeaks(deps: ServiceDeps, findings: LeakFinding[]): Promise<LeakReport[]> {
   for (const { place } of findings) {
     if (place.kind === 'scanner' && (place.source.length > MAX_SOURCE || place.url.length > MAX_URL)) {
-      throw new AppError('INVALID_INPUT', `source at most ${MAX_SOURCE} and url at most ${MAX_URL} characters`);
+      throw new AppError(
+        'INVALID_INPUT',
+        `source at most ${MAX_SOURCE} and url at most ${MAX_URL} characters`,
+      );
     }
   }
   const hashes = findings.map((f) => (isWellFormedToken(f.token) ? hashToken(f.token) : null));
@@ -133,7 +136,13 @@ async function reportOne(
     let contained: Containment | undefined;
     if (row && live) {
       await auditReport(tx, { key, secret, place, reportId: row.id, now });
-      contained = await containLeak(tx, deps, { key, secret, reportId: row.id, source: slack ? 'slack' : 'api', now });
+      contained = await containLeak(tx, deps, {
+        key,
+        secret,
+        reportId: row.id,
+        source: slack ? 'slack' : 'api',
+        now,
+      });
     }
     if (row) {
       await scheduleLeakNotices(tx, {
@@ -174,7 +183,9 @@ async function auditReport(
       secretId: secret.id,
       secret: secret.display,
       foundBy: foundBy(place),
-      ...(slack ? { channel: slack.channel, messageTs: slack.messageTs } : { url: place.kind === 'scanner' ? place.url : null }),
+      ...(slack
+        ? { channel: slack.channel, messageTs: slack.messageTs }
+        : { url: place.kind === 'scanner' ? place.url : null }),
     },
     createdAt: input.now,
   });
@@ -201,5 +212,11 @@ async function publishReport(
       actorId: 'rekey',
     });
   }
-  await deps.changes.publish({ type: 'leak_reported', keyId: key.id, keyName: key.name, secretHashes: [], actorId });
+  await deps.changes.publish({
+    type: 'leak_reported',
+    keyId: key.id,
+    keyName: key.name,
+    secretHashes: [],
+    actorId,
+  });
 }

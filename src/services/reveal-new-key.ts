@@ -47,7 +47,12 @@ export async function revealNewKey(deps: ServiceDeps, input: RevealNewKeyInput):
     await assertNeverShown(tx, key.id, input.secretId);
     const earlier = await findAuditEventByRequestId(tx, revealRequestId(input.secretId));
     if (earlier) {
-      return { status: 'already' as const, keyName: key.name, revealedTo: earlier.actor, revealedAt: earlier.createdAt };
+      return {
+        status: 'already' as const,
+        keyName: key.name,
+        revealedTo: earlier.actor,
+        revealedAt: earlier.createdAt,
+      };
     }
     const current = await findCurrentSecret(tx, key.id);
     if (current?.id !== input.secretId) return { status: 'replaced' as const, keyName: key.name };

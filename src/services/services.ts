@@ -6,16 +6,16 @@ import { type EndGraceInput, endGrace } from './end-grace.ts';
 import { keyAudit } from './key-audit.ts';
 import { type KeyToManageInput, keyToManage } from './key-to-manage.ts';
 import { keyUsage } from './key-usage.ts';
-import { audienceOf, homeOf, listKeys, listKeysManageableBy, showKey } from './list-keys.ts';
 import {
   anyLeakNoticeDue,
   claimNextLeakNotice,
   completeLeakNotice,
   releaseLeakNoticeForRetry,
 } from './leak-outbox.ts';
+import { audienceOf, homeOf, listKeys, listKeysManageableBy, showKey } from './list-keys.ts';
 import { type LeakFinding, reportLeak, reportLeaks } from './report-leak.ts';
-import { type RevealNewKeyInput, revealNewKey } from './reveal-new-key.ts';
 import type { KeyRef } from './resolve-key.ts';
+import { type RevealNewKeyInput, revealNewKey } from './reveal-new-key.ts';
 import { reviewRotation } from './review-rotation.ts';
 import { type RotateKeyInput, rotateKey } from './rotate-key.ts';
 import { type SetRotationPolicyInput, setRotationPolicy } from './set-rotation-policy.ts';
@@ -62,7 +62,8 @@ export function createServices(deps: ServiceDeps & { verifyCache?: VerifyCache }
       anyDue: () => anyLeakNoticeDue(deps),
       claimNext: (by: string) => claimNextLeakNotice(deps, by),
       complete: (id: string, by: string) => completeLeakNotice(deps, id, by),
-      release: (input: Parameters<typeof releaseLeakNoticeForRetry>[1]) => releaseLeakNoticeForRetry(deps, input),
+      release: (input: Parameters<typeof releaseLeakNoticeForRetry>[1]) =>
+        releaseLeakNoticeForRetry(deps, input),
     },
     /** Reveal the new key of an automatic rotation: a fresh key in its place, shown to the first presser. */
     revealNewKey: (input: RevealNewKeyInput) => revealNewKey(deps, input),

@@ -1,5 +1,4 @@
-import type { DbOrTx } from '../store/database.ts';
-import type { Db } from '../store/database.ts';
+import type { Db, DbOrTx } from '../store/database.ts';
 import { withDatabaseErrors } from '../store/database-errors.ts';
 import { findLeakedSecretIds, findWorkingLeaks } from '../store/leak-reports-store.ts';
 import type { KeySummary } from './types.ts';

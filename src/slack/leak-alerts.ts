@@ -1,7 +1,7 @@
 import type { WebClient } from '@slack/web-api';
+import { noticeErrorText } from '../scheduler/slack-poster.ts';
 import { newInstanceId } from '../scheduler/start-scheduler.ts';
 import type { LeakNoticeToSend } from '../services/leak-outbox.ts';
-import { noticeErrorText } from '../scheduler/slack-poster.ts';
 import { buildLeakAlert, buildLeakThreadReply } from './blocks/leak-messages.ts';
 import type { SlackDeps } from './deps.ts';
 import { recordSlackError } from './slack-errors.ts';
@@ -106,7 +106,12 @@ async function deliver(
   notice: LeakNoticeToSend,
   by: string,
 ): Promise<void> {
-  const context = { keyId: notice.key.id, keyName: notice.key.name, recipient: notice.recipient, kind: notice.kind };
+  const context = {
+    keyId: notice.key.id,
+    keyName: notice.key.name,
+    recipient: notice.recipient,
+    kind: notice.kind,
+  };
   try {
     if (notice.kind === 'thread') {
       await deps.client.chat.postMessage({
@@ -139,7 +144,10 @@ async function deliver(
         retryAfterMs: typeof retryAfter === 'number' ? retryAfter * 1000 : undefined,
       })
       .catch((releaseError: unknown) =>
-        deps.logger.warn({ err: releaseError, ...context }, 'could not give a leak notice back; its claim runs out'),
+        deps.logger.warn(
+          { err: releaseError, ...context },
+          'could not give a leak notice back; its claim runs out',
+        ),
       );
     return;
   }
@@ -148,7 +156,10 @@ async function deliver(
     await deps.services.leakOutbox.complete(notice.id, by);
   } catch (error) {
     // Posted but not recorded: when the claim runs out it may be posted once more. Said, not hidden.
-    deps.logger.error({ err: error, ...context }, 'a leak notice was posted but could not be recorded as sent');
+    deps.logger.error(
+      { err: error, ...context },
+      'a leak notice was posted but could not be recorded as sent',
+    );
   }
 }
 

@@ -139,7 +139,12 @@ export async function findLeakNoticeContext(db: DbOrTx, notice: LeakNoticeRow) {
   const reports = await db
     .select()
     .from(leakReports)
-    .where(sql`${leakReports.id} in (${sql.join(reportIds.map((id) => sql`${id}::uuid`), sql`, `)})`);
+    .where(
+      sql`${leakReports.id} in (${sql.join(
+        reportIds.map((id) => sql`${id}::uuid`),
+        sql`, `,
+      )})`,
+    );
   const [row] = await db
     .select({ secret: secrets, key: keys })
     .from(secrets)

@@ -1,11 +1,5 @@
 import { and, desc, eq, gt, inArray, isNotNull, isNull, or } from 'drizzle-orm';
-import {
-  keys,
-  type LeakReportRow,
-  leakReports,
-  type SecretRow,
-  secrets,
-} from '../../db/schema/index.ts';
+import { keys, type LeakReportRow, leakReports, type SecretRow, secrets } from '../../db/schema/index.ts';
 import type { DbOrTx } from './database.ts';
 
 export type NewLeakReport = typeof leakReports.$inferInsert;

@@ -54,23 +54,28 @@ describe('rekey keys … --on-leak: what rekey does by itself when a working key
     expect(text.code, text.err).toBe(0);
     expect(text.out).toContain('rotation policy');
     expect(text.out).toContain(`Changed what rekey does when a key of "${name}" is reported leaked: notify.`);
-    const edits = (await json('keys', 'audit', name)).events.filter((e: { action: string }) => e.action === 'edit');
+    const edits = (await json('keys', 'audit', name)).events.filter(
+      (e: { action: string }) => e.action === 'edit',
+    );
     expect(edits.map((e: { details: unknown }) => e.details)).toEqual([
       { before: { onLeak: 'notify' }, after: { onLeak: 'rotate-now' } },
       { before: { onLeak: 'rotate-now' }, after: { onLeak: 'notify' } },
     ]);
   });
 
-  it.each(['rotate', 'ROTATE-NOW', 'rotate-24h', ''])('refuses --on-leak "%s" with the accepted names and changes nothing', async (bad) => {
-    const { cli, json } = setup();
-    const name = uniqueName('bad');
-    await json('keys', 'create', '--name', name, '--on-leak', 'rotate-1h');
-    const refused = await cli('keys', 'policy', name, '--on-leak', bad);
-    expect(refused.code).toBe(2);
-    expect(refused.err).toContain('notify, rotate-1h or rotate-now');
-    expect(await json('keys', 'show', name)).toMatchObject({ onLeak: 'rotate-1h' });
-    const other = uniqueName('bad');
-    expect((await cli('keys', 'create', '--name', other, '--on-leak', bad)).code).toBe(2);
-    expect((await cli('keys', 'show', other)).code).not.toBe(0);
-  });
+  it.each(['rotate', 'ROTATE-NOW', 'rotate-24h', ''])(
+    'refuses --on-leak "%s" with the accepted names and changes nothing',
+    async (bad) => {
+      const { cli, json } = setup();
+      const name = uniqueName('bad');
+      await json('keys', 'create', '--name', name, '--on-leak', 'rotate-1h');
+      const refused = await cli('keys', 'policy', name, '--on-leak', bad);
+      expect(refused.code).toBe(2);
+      expect(refused.err).toContain('notify, rotate-1h or rotate-now');
+      expect(await json('keys', 'show', name)).toMatchObject({ onLeak: 'rotate-1h' });
+      const other = uniqueName('bad');
+      expect((await cli('keys', 'create', '--name', other, '--on-leak', bad)).code).toBe(2);
+      expect((await cli('keys', 'show', other)).code).not.toBe(0);
+    },
+  );
 });

@@ -218,7 +218,8 @@ describe('POST /v1/leaks', () => {
     }
     await h.idle();
     expect(await leakAudits(key.id)).toHaveLength(50);
-    const about = (channel: string) => postsTo(channel, from).filter((c) => messageText(c).includes(key.name));
+    const about = (channel: string) =>
+      postsTo(channel, from).filter((c) => messageText(c).includes(key.name));
     for (const channel of ['UADA', 'UGRACE', ALERTS]) expect(about(channel), channel).toHaveLength(1);
 
     // Ten minutes on: the next round tells the rest, once, as a sum.

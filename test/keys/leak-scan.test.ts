@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
 import { RE2 } from 're2-wasm';
-import { findKeyStrings as scan, KEY_SHAPE_SOURCE, MAX_CANDIDATES } from '../../src/keys/leak-scan.ts';
+import { describe, expect, it } from 'vitest';
+import { KEY_SHAPE_SOURCE, MAX_CANDIDATES, findKeyStrings as scan } from '../../src/keys/leak-scan.ts';
 import { generateToken } from '../../src/keys/token.ts';
 import { typoOf } from '../support/fixtures.ts';
 

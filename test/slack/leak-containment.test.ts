@@ -193,10 +193,16 @@ describe('automatic containment (on-leak rotate-1h | rotate-now)', () => {
     await h.idle();
     expect(await h.services.verifyKey(revealed!)).toMatchObject({ valid: true, status: 'active' });
     const ephemeral = h.fake.calls.filter(
-      (c) => c.method === 'chat.postEphemeral' && c.params.user === 'UADA' && JSON.stringify(c.params).includes(revealed!),
+      (c) =>
+        c.method === 'chat.postEphemeral' &&
+        c.params.user === 'UADA' &&
+        JSON.stringify(c.params).includes(revealed!),
     );
     expect(ephemeral).toHaveLength(1);
-    expect((await listAuditEvents(database.db, key.id)).at(-1)).toMatchObject({ action: 'reveal', actor: 'UADA' });
+    expect((await listAuditEvents(database.db, key.id)).at(-1)).toMatchObject({
+      action: 'reveal',
+      actor: 'UADA',
+    });
 
     // Grace presses later: told who has it and when, shown nothing.
     const [graceDm] = postsAbout('UGRACE', key.name);

@@ -39,7 +39,10 @@ describe.runIf(onRealPostgres)('the leak outbox when the process that recorded a
 
   it('killed after the report is recorded and before any message: two replicas started afterwards send the thread reply, each DM and the alert exactly once', async () => {
     const services = testServices(database);
-    const { key, token } = await createTestKey(services, { maintainers: ['UADA', 'UGRACE'], alertChannel: ALERTS });
+    const { key, token } = await createTestKey(services, {
+      maintainers: ['UADA', 'UGRACE'],
+      alertChannel: ALERTS,
+    });
     const ts = '1765000000.000100';
 
     const died: { stdout?: string; signal?: string } = await promisify(execFile)(
@@ -75,7 +78,10 @@ describe.runIf(onRealPostgres)('the leak outbox when the process that recorded a
     const to = (channel: string, thread?: string) =>
       posts().filter((c) => c.params.channel === channel && c.params.thread_ts === thread);
     const everyone = () =>
-      to('CGENERAL', ts).length > 0 && to('UADA').length > 0 && to('UGRACE').length > 0 && to(ALERTS).length > 0;
+      to('CGENERAL', ts).length > 0 &&
+      to('UADA').length > 0 &&
+      to('UGRACE').length > 0 &&
+      to(ALERTS).length > 0;
     expect(await until(everyone, 30_000)).toBe(true);
     // A few more sweeps of both replicas (every 5 s): still once each.
     await new Promise((r) => setTimeout(r, 11_000));

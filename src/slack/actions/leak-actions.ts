@@ -105,10 +105,16 @@ export function handleLeakRevealNewKey(deps: SlackDeps) {
           `"${result.keyName}" was rotated again since rekey rotated it, so this key is not the current one any more and nothing was revealed. Whoever rotated it was shown its new key.`,
         );
       }
-      deps.logger.info({ keyId: ids.keyId, keyName: result.keyName, userId }, 'new key revealed after an automatic rotation');
+      deps.logger.info(
+        { keyId: ids.keyId, keyName: result.keyName, userId },
+        'new key revealed after an automatic rotation',
+      );
       const view = buildCreatedKeyModal({ keyName: result.keyName, token: result.token });
       await deps.client.views
-        .open({ trigger_id: body.trigger_id, view: { ...view, title: { type: 'plain_text', text: 'New key' } } })
+        .open({
+          trigger_id: body.trigger_id,
+          view: { ...view, title: { type: 'plain_text', text: 'New key' } },
+        })
         .catch((error: unknown) =>
           deps.logger.warn(
             recordSlackError(deps, 'views.open', error),

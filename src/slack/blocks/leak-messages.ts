@@ -64,7 +64,8 @@ function revealButton(keyId: string, hiddenSecretId: string): Button {
 
 /** Who reported, as people read it: `<@U…>`, "the scanner *x*". */
 function reporterName(reporter: string): string {
-  if (reporter.startsWith('scanner:')) return `the scanner *${escapeMrkdwn(reporter.slice('scanner:'.length))}*`;
+  if (reporter.startsWith('scanner:'))
+    return `the scanner *${escapeMrkdwn(reporter.slice('scanner:'.length))}*`;
   return reporter.startsWith('<@') ? reporter : escapeMrkdwn(reporter);
 }
 
@@ -133,7 +134,9 @@ export function buildLeakThreadReply(n: LeakNoticeToSend): SlackMessage {
   }
   const who = n.report.postedBy ? `<@${n.report.postedBy}>, please` : 'Please';
   const old = n.secret.state === 'grace' || (n.contained?.action === 'ended' && n.secret.state === 'expired');
-  const which = old ? `an old API key of ${name} (still in its grace period)` : `a working API key of ${name}`;
+  const which = old
+    ? `an old API key of ${name} (still in its grace period)`
+    : `a working API key of ${name}`;
   const todo = n.contained ? { line: containedLine(n) } : whatToDo(n);
   const still = n.contained
     ? 'delete the message anyway.'

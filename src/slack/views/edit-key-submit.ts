@@ -33,7 +33,10 @@ export function handleEditKeySubmit(deps: SlackDeps) {
     const changes: Partial<KeyFields> = { ...form };
     if (onLeak !== undefined) {
       if (!isOnLeak(onLeak)) {
-        await ack({ response_action: 'errors', errors: { [ids.blocks.onLeak]: `Choose one of ${ON_LEAK_TEXT}.` } });
+        await ack({
+          response_action: 'errors',
+          errors: { [ids.blocks.onLeak]: `Choose one of ${ON_LEAK_TEXT}.` },
+        });
         return;
       }
       changes.onLeak = onLeak;

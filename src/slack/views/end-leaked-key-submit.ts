@@ -41,15 +41,21 @@ export function handleEndLeakedKeySubmit(deps: SlackDeps) {
       return;
     }
     if (result.status === 'duplicate') {
-      const text = 'This old key was already ended from this dialog (a second click). Nothing more was changed.';
+      const text =
+        'This old key was already ended from this dialog (a second click). Nothing more was changed.';
       await ack({ response_action: 'update', view: buildNoticeModal({ title: 'Already ended', text }) });
       return;
     }
     const [ended] = result.ended;
-    const current = result.key.current ? ` The current key \`${result.key.current.display}\` is untouched.` : '';
+    const current = result.key.current
+      ? ` The current key \`${result.key.current.display}\` is untouched.`
+      : '';
     const text = `:white_check_mark: The leaked old key \`${ended?.display}\` of *${escapeMrkdwn(result.key.name)}* stopped working now.${current}`;
     await ack({ response_action: 'update', view: buildNoticeModal({ title: 'Key ended', text }) });
-    deps.logger.info({ keyId: result.key.id, keyName: result.key.name, userId }, 'leaked old key ended from Slack');
+    deps.logger.info(
+      { keyId: result.key.id, keyName: result.key.name, userId },
+      'leaked old key ended from Slack',
+    );
     await postEndGraceNotice(deps, { result, userId });
   };
 }
