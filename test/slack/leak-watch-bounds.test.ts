@@ -111,8 +111,6 @@ it(`handles a message of ${FABRICATED} fabricated checksum-valid strings with bo
 
   expect(delivery.status).toBe(200);
   expect(delivery.ms, `acknowledged after ${Math.round(delivery.ms)} ms`).toBeLessThan(SLACK_ACK_MS);
-  const stallMs = delay.max / 1e6;
-  expect(stallMs, `longest event-loop stall ${stallMs.toFixed(1)} ms`).toBeLessThanOrEqual(MAX_BLOCK_MS);
   expect(verified).toBeGreaterThan(0);
   // At most 2 statements for the lookup (it is 1: every candidate in one `hash in (…)`), nothing else.
   expect(counting.statements() - statements).toBeLessThanOrEqual(2);
@@ -121,4 +119,7 @@ it(`handles a message of ${FABRICATED} fabricated checksum-valid strings with bo
   // Past the bound, strings are counted, not looked up.
   const metrics = await h.metrics.registry.getSingleMetricAsString('rekey_leak_candidates_dropped_total');
   expect(metrics).toContain(`rekey_leak_candidates_dropped_total ${FABRICATED + 1 - MAX_CANDIDATES}`);
+  // Last, since it is the one assertion the machine's load can make fail by itself.
+  const stallMs = delay.max / 1e6;
+  expect(stallMs, `longest event-loop stall ${stallMs.toFixed(1)} ms`).toBeLessThanOrEqual(MAX_BLOCK_MS);
 }, 60_000);
