@@ -92,6 +92,9 @@ export async function startSlackHarness(
     signingSecret: SIGNING_SECRET,
     slackApiUrl: fake.apiUrl,
     retries: options.retries ?? 0,
+    // Leak notices go out when a report wakes the sender, or when a test calls slack.leakAlerts.sweep():
+    // a sweep on a timer would add statements to tests that count them.
+    leakSweepMs: 60 * 60_000,
   });
   const server: Server = createHttpServer({
     logger,
