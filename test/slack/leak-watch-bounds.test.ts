@@ -80,8 +80,10 @@ it(`handles a message of ${FABRICATED} fabricated checksum-valid strings with bo
   const glued = `${'a_x'.repeat(13_000)}_${generateToken('rk_live').token}`;
   const { token: hot } = await createTestKey(h.services);
   await h.services.verifyKey(hot);
-  // Steady state, as in a running process: the code paths compiled once before measuring.
-  await h.channel('CGENERAL').post('UOSCAR', fabricated.slice(0, 5).join(' '));
+  // Steady state, as in a running process: the same paths run once, on another such message, before
+  // measuring (the first run of a path compiles it).
+  const warmUp = Array.from({ length: FABRICATED }, () => generateToken('rk_live').token);
+  await h.channel('CGENERAL').post('UOSCAR', warmUp.join(' '), { attachments: [{ fallback: glued }] });
   const reportsBefore = (await readAllTables(database.db)).rows.get('leak_reports')?.length ?? 0;
   await h.idle();
   const statements = counting.statements();
@@ -118,7 +120,8 @@ it(`handles a message of ${FABRICATED} fabricated checksum-valid strings with bo
   expect(h.fake.calls.slice(calls).filter((c) => c.method === 'chat.postMessage')).toEqual([]);
   // Past the bound, strings are counted, not looked up.
   const metrics = await h.metrics.registry.getSingleMetricAsString('rekey_leak_candidates_dropped_total');
-  expect(metrics).toContain(`rekey_leak_candidates_dropped_total ${FABRICATED + 1 - MAX_CANDIDATES}`);
+  // Both messages (the warm-up and the measured one) dropped the same number.
+  expect(metrics).toContain(`rekey_leak_candidates_dropped_total ${2 * (FABRICATED + 1 - MAX_CANDIDATES)}`);
   // Last, since it is the one assertion the machine's load can make fail by itself.
   const stallMs = delay.max / 1e6;
   expect(stallMs, `longest event-loop stall ${stallMs.toFixed(1)} ms`).toBeLessThanOrEqual(MAX_BLOCK_MS);
