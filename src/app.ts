@@ -148,8 +148,8 @@ export async function startRekey(config: Config, options: StartOptions): Promise
     }),
     ready: health.ready,
     leaks: createLeaksRoute({
-      reportLeak: services.reportLeak,
-      apiTokens: config.REKEY_API_TOKENS,
+      reportLeaks: services.reportLeaks,
+      scannerTokens: config.REKEY_SCANNER_TOKENS,
       logger,
     }),
     authorize: createAuthorizeRoute({

@@ -99,6 +99,17 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
       labelNames: ['kind', 'result'] as const,
       registers: [registry],
     }),
+    leakCandidatesDropped: new Counter({
+      name: 'rekey_leak_candidates_dropped_total',
+      help: 'Checksum-valid strings in one Slack message past the per-message bound, counted and not looked up',
+      registers: [registry],
+    }),
+    leakNotices: new Counter({
+      name: 'rekey_leak_notices_total',
+      help: 'Leak outbox messages (thread replies, DMs, alert-channel notices) by kind and result (sent, failed)',
+      labelNames: ['kind', 'result'] as const,
+      registers: [registry],
+    }),
     slackApiErrors: new Counter({
       name: 'rekey_slack_api_errors_total',
       help: 'Slack Web API errors by method and error',

@@ -8,8 +8,19 @@ import { secrets } from './secrets.ts';
  * (`"90d"` or null). `edit`: fields changed from Slack's Edit…; `details` holds `{ before, after }` with
  * only the changed fields.
  */
-/** `leak_reported`: a working key string was found in a channel or by a scanner (source `api`). */
-export type AuditAction = 'create' | 'rotate' | 'end_grace' | 'edit' | 'delete' | 'policy' | 'leak_reported';
+/**
+ * `leak_reported`: a working key string was found in a channel or by a scanner (source `api`).
+ * `reveal`: the never-shown key of an automatic rotation was replaced by one shown to `actor`.
+ */
+export type AuditAction =
+  | 'create'
+  | 'rotate'
+  | 'end_grace'
+  | 'edit'
+  | 'delete'
+  | 'policy'
+  | 'leak_reported'
+  | 'reveal';
 export type AuditSource = 'slack' | 'cli' | 'api';
 
 /** Append-only history of every change to a key (trigger `audit_events_append_only`). */

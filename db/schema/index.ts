@@ -1,5 +1,6 @@
 export * from './audit-events.ts';
 export * from './keys.ts';
+export * from './leak-notices.ts';
 export * from './leak-reports.ts';
 export * from './notifications.ts';
 export * from './policy-digests.ts';

@@ -24,12 +24,19 @@ export const keys = pgTable(
     nextPolicyNoticeAt: at('next_policy_notice_at'),
     /** Set once the overdue notice for the current due date is out: nothing more is owed until it moves. */
     policyNoticesDoneAt: at('policy_notices_done_at'),
+    /**
+     * What rekey does by itself when a working secret of this key is reported leaked
+     * (docs/architecture.md#leak-response): `notify` (tell people), `rotate-1h` or `rotate-now`.
+     */
+    onLeak: text('on_leak').$type<'notify' | 'rotate-1h' | 'rotate-now'>().notNull().default('notify'),
     /** Soft delete: a deleted key verifies as NOT_FOUND and cannot be rotated, but its history stays. */
     deletedAt: at('deleted_at'),
   },
   (t) => [
     // A name is what /rotate-key and the CLI address a key by, so it must be unambiguous among live keys.
     uniqueIndex('keys_live_name_uq').on(t.name).where(sql`${t.deletedAt} is null`),
+    // The same names src/keys/on-leak.ts accepts, so no writer can store a policy nobody can read.
+    check('keys_on_leak_known', sql`${t.onLeak} in ('notify', 'rotate-1h', 'rotate-now')`),
     // The same range src/keys/rotation-policy.ts accepts, so no writer can store a policy nobody can read.
     check('keys_rotate_every_days_range', sql`${t.rotateEveryDays} between 1 and 730`),
     // The policy tick's question, "which live keys with a policy are owed a look by now?": one range

@@ -31,6 +31,12 @@ export const leakReports = pgTable(
     /** The secret still worked when it was seen; an expired one only gets a note in the thread. */
     live: boolean('live').notNull(),
     reportedAt: at('reported_at').notNull(),
+    /**
+     * What rekey did by itself because of this report (the key's on_leak policy): `rotated` (the leaked
+     * current secret was replaced) or `ended` (the leaked old secret stopped at once); null: nothing.
+     * At most one report per secret carries an action.
+     */
+    action: text('action').$type<'rotated' | 'ended'>(),
   },
   (t) => [
     uniqueIndex('leak_reports_message_uq')
@@ -44,6 +50,8 @@ export const leakReports = pgTable(
     ),
     // The key card's question: the latest live report of each key (is it newer than the last rotation?).
     index('leak_reports_key_idx').on(t.keyId, t.reportedAt),
+    // One automatic containment per secret, whatever the number of reports, replicas or redeliveries.
+    uniqueIndex('leak_reports_one_action_per_secret_uq').on(t.secretId).where(sql`${t.action} is not null`),
   ],
 );
 

@@ -46,6 +46,7 @@ export function formatKey(key: KeyWithUse, now: Date): string {
     ...(key.current ? [useLine(key.current)] : []),
     `  last rotated: ${iso(key.lastRotatedAt)}`,
     `  rotation:     ${formatPolicy(key, now)}`,
+    `  on leak:      ${key.onLeak ?? 'notify'}`,
   ];
   for (const old of key.inGrace) {
     const minutes = Math.max(0, Math.round((old.expiresAt!.getTime() - now.getTime()) / 60_000));

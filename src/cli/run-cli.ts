@@ -3,6 +3,7 @@ import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { AppError, isAppError } from '../errors.ts';
 import { DELAYS, isDelay } from '../keys/delay.ts';
+import { isOnLeak, ON_LEAK_TEXT, type OnLeak } from '../keys/on-leak.ts';
 import { parseRotateEvery } from '../keys/rotation-policy.ts';
 import { MAX_USAGE_HOURS } from '../services/key-usage.ts';
 import type { Services } from '../services/services.ts';
@@ -17,6 +18,7 @@ export interface CliIo {
 export const USAGE = `Usage: rekey keys <command> [options]   (add --json for machine output)
 
   keys create --name N [--products a,b] [--maintainers U1,U2] [--channel C1] [--rotate-every 90d]
+              [--on-leak notify|rotate-1h|rotate-now]
                                     create a key; prints the key string once
   keys list                         list keys
   keys show N                       show one key, with any old key still in grace, and each
@@ -24,8 +26,9 @@ export const USAGE = `Usage: rekey keys <command> [options]   (add --json for ma
   keys rotate N --delay now|1h|3h|24h|48h|72h --yes
                                     rotate; the old key keeps working for the delay
   keys end-grace N --yes            stop every old key of N now
-  keys policy N --rotate-every 90d|none
-                                    rotate N every 1d … 730d (reminders before it is due), or no policy
+  keys policy N [--rotate-every 90d|none] [--on-leak notify|rotate-1h|rotate-now]
+                                    rotate N every 1d … 730d (reminders before it is due), or no policy;
+                                    what rekey does by itself when a working key of N is reported leaked
   keys audit N                      the key's history
   keys usage N [--hours H]          calls per clock hour to each of N's keys, newest first
                                     (the last 24 hours unless H is given, at most ${MAX_USAGE_HOURS})`;
@@ -69,6 +72,7 @@ export async function runCli(argv: string[], servicesOrOpen: CliServices, io: Cl
       delay: { type: 'string' },
       hours: { type: 'string' },
       'rotate-every': { type: 'string' },
+      'on-leak': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -99,6 +103,7 @@ export async function runCli(argv: string[], servicesOrOpen: CliServices, io: Cl
         maintainers: csv(values.maintainers),
         alertChannel: values.channel ?? null,
         rotateEveryDays: rotateEvery === undefined ? null : rotateEveryDays(rotateEvery),
+        ...(values['on-leak'] === undefined ? {} : { onLeak: onLeakOf(values['on-leak']) }),
         actor,
       };
       const { key, token } = await (await open()).createKey(input);
@@ -165,23 +170,52 @@ export async function runCli(argv: string[], servicesOrOpen: CliServices, io: Cl
     case 'policy': {
       const ref = needName();
       const text = values['rotate-every'];
-      if (text === undefined) throw usageError('"keys policy" needs --rotate-every 90d (1d … 730d) or none.');
-      const days = rotateEveryDays(text);
+      const leakText = values['on-leak'];
+      if (text === undefined && leakText === undefined) {
+        throw usageError(
+          '"keys policy" needs --rotate-every 90d (1d … 730d) or none, and/or --on-leak notify|rotate-1h|rotate-now.',
+        );
+      }
+      const days = text === undefined ? undefined : rotateEveryDays(text);
+      const onLeak = leakText === undefined ? undefined : onLeakOf(leakText);
       const services = await open();
-      const result = await services.setRotationPolicy({ key: ref, rotateEveryDays: days, actor });
-      if (result.status === 'duplicate') throw new AppError('INTERNAL', 'the policy change was not applied');
-      const { key } = result;
-      print(
-        {
+      const lines: string[] = [];
+      let json: Record<string, unknown> = {};
+      if (days !== undefined) {
+        const result = await services.setRotationPolicy({ key: ref, rotateEveryDays: days, actor });
+        if (result.status === 'duplicate')
+          throw new AppError('INTERNAL', 'the policy change was not applied');
+        const { key } = result;
+        json = {
           name: key.name,
           status: result.status,
           before: result.before,
           rotateEvery: key.rotateEvery,
           rotationDueAt: key.rotationDueAt,
           overdue: key.overdue,
-        },
-        `${result.status === 'changed' ? 'Changed' : 'Kept'} the rotation policy of "${key.name}": ${formatPolicy(key, services.clock.now())}.`,
-      );
+        };
+        lines.push(
+          `${result.status === 'changed' ? 'Changed' : 'Kept'} the rotation policy of "${key.name}": ${formatPolicy(key, services.clock.now())}.`,
+        );
+      }
+      if (onLeak !== undefined) {
+        const result = await services.editKey({ key: ref, actor, changes: { onLeak } });
+        const { key } = result;
+        const changed = result.status === 'edited';
+        json = {
+          ...json,
+          name: key.name,
+          onLeak: key.onLeak,
+          onLeakStatus: changed ? 'changed' : 'unchanged',
+          ...(days === undefined
+            ? { rotateEvery: key.rotateEvery, rotationDueAt: key.rotationDueAt, overdue: key.overdue }
+            : {}),
+        };
+        lines.push(
+          `${changed ? 'Changed' : 'Kept'} what rekey does when a key of "${key.name}" is reported leaked: ${key.onLeak}.`,
+        );
+      }
+      print(json, lines.join('\n'));
       return 0;
     }
     case 'audit': {
@@ -213,6 +247,13 @@ function rotateEveryDays(text: string): number | null {
   const parsed = parseRotateEvery(text);
   if (!parsed.ok) throw new AppError('INVALID_INPUT', `--rotate-every: ${parsed.message}`);
   return parsed.days;
+}
+
+/** `--on-leak`: one of the three names; anything else is refused with the list, changing nothing. */
+function onLeakOf(text: string): OnLeak {
+  if (!isOnLeak(text))
+    throw new AppError('INVALID_INPUT', `--on-leak must be ${ON_LEAK_TEXT}, not "${text}".`);
+  return text;
 }
 
 function safeUser(): string {

@@ -55,12 +55,16 @@ function sameText(a: string, b: string): boolean {
 }
 
 /** The 401 of the bearer-protected API routes: drains the body and says which header to send. */
-export function refuseUnauthorized(req: IncomingMessage, res: ServerResponse): void {
+export function refuseUnauthorized(
+  req: IncomingMessage,
+  res: ServerResponse,
+  tokens: 'REKEY_API_TOKENS' | 'REKEY_SCANNER_TOKENS' = 'REKEY_API_TOKENS',
+): void {
   req.resume();
   sendJson(
     res,
     401,
-    { error: 'unauthorized', message: 'Send Authorization: Bearer <one of REKEY_API_TOKENS>' },
+    { error: 'unauthorized', message: `Send Authorization: Bearer <one of ${tokens}>` },
     { 'www-authenticate': 'Bearer' },
   );
 }

@@ -28,17 +28,20 @@ type Label = 'true_positive' | 'false_positive';
 
 /**
  * POST /v1/leaks (see the README): secret scanners report key strings they found outside Slack. Bearer
- * first (401), then the whole body is checked before anything is looked up (400, nothing changed),
- * then each finding in order: `true_positive` for a key rekey issued (working or expired),
- * `false_positive` otherwise. A working one is reported like a key pasted in Slack — its maintainers
- * and alert channel are told, audited, shown on the card — once per key string and URL.
+ * first — one of REKEY_SCANNER_TOKENS and nothing else: a gateway's API token, which sees every
+ * client's key, is refused here (401) — then the whole body is checked before anything is looked up
+ * (400, nothing changed), then the findings are looked up together (one statement) and labelled in
+ * order: `true_positive` for a key rekey issued (working or expired), `false_positive` otherwise. A
+ * working one is reported like a key pasted in Slack — audited each time, shown on the card, its people
+ * told through the leak outbox at most once per 10 minutes per key — once per key string and URL.
  */
 export function createLeaksRoute(deps: {
-  reportLeak: Services['reportLeak'];
-  apiTokens: readonly string[];
+  reportLeaks: Services['reportLeaks'];
+  /** REKEY_SCANNER_TOKENS. */
+  scannerTokens: readonly string[];
   logger: Logger;
 }) {
-  const authorised = createBearerCheck(deps.apiTokens);
+  const authorised = createBearerCheck(deps.scannerTokens);
 
   const answer = async (res: ServerResponse, text: string) => {
     const findings = parseFindings(text);
@@ -52,8 +55,13 @@ export function createLeaksRoute(deps: {
     const labels: { label: Label }[] = [];
     let reported = 0;
     try {
-      for (const { token, url, source } of findings) {
-        const report = await deps.reportLeak({ token, place: { kind: 'scanner', source, url } });
+      const reports = await deps.reportLeaks(
+        findings.map(({ token, url, source }) => ({
+          token,
+          place: { kind: 'scanner' as const, source, url },
+        })),
+      );
+      for (const report of reports) {
         labels.push({ label: report.status === 'unknown' ? 'false_positive' : 'true_positive' });
         if (report.status === 'live' && report.reported) reported++;
       }
@@ -81,7 +89,7 @@ export function createLeaksRoute(deps: {
       return;
     }
     if (!authorised(req.headers.authorization, req.socket)) {
-      refuseUnauthorized(req, res);
+      refuseUnauthorized(req, res, 'REKEY_SCANNER_TOKENS');
       return;
     }
     return new Promise<void>((resolve, reject) => {

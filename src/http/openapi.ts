@@ -136,10 +136,13 @@ export const openApiDocument = {
         summary: 'Secret scanners report key strings they found (GitHub secret scanning partner format)',
         description:
           'Each finding is labelled in order: `true_positive` for a key string rekey issued (working or ' +
-          'expired), `false_positive` otherwise. A working key is reported to its maintainers and alert ' +
-          'channel, audited and shown on its card, once per key string and URL. The body is checked ' +
-          'whole before anything is looked up: a bad body changes nothing.',
-        security: [{ apiToken: [] }],
+          'expired), `false_positive` otherwise. A working key is reported once per key string and URL: ' +
+          'audited each time and shown on its card; its maintainers and alert channel are told at most once ' +
+          'per 10 minutes per key string (later reports are summed into the next message); a key whose ' +
+          'on-leak policy is `rotate-1h` or `rotate-now` is rotated (a leaked old key ended) at once. The ' +
+          'findings are looked up together; the body is checked whole before anything is looked up: a bad ' +
+          'body changes nothing. Only scanner tokens (REKEY_SCANNER_TOKENS) are accepted here.',
+        security: [{ scannerToken: [] }],
         requestBody: {
           required: true,
           content: json({
@@ -179,7 +182,8 @@ export const openApiDocument = {
             content: json(ref('Error')),
           },
           '401': {
-            description: 'No valid `Authorization: Bearer <one of REKEY_API_TOKENS>`.',
+            description:
+              'No valid `Authorization: Bearer <one of REKEY_SCANNER_TOKENS>` (an API token is refused).',
             headers: { 'WWW-Authenticate': header('`Bearer`.') },
             content: json(ref('Error')),
           },
@@ -250,7 +254,12 @@ export const openApiDocument = {
       apiToken: {
         type: 'http',
         scheme: 'bearer',
-        description: 'One of REKEY_API_TOKENS.',
+        description: 'One of REKEY_API_TOKENS: gateways, for verify and authorize only.',
+      },
+      scannerToken: {
+        type: 'http',
+        scheme: 'bearer',
+        description: 'One of REKEY_SCANNER_TOKENS: secret scanners, for POST /v1/leaks only.',
       },
       gatewayToken: {
         type: 'apiKey',

@@ -25,3 +25,14 @@ export function randomBase62(length: number, randomBytes: (n: number) => Uint8Ar
   }
   return out;
 }
+
+/** The number base62 digits spell (most significant first); -1 if any character is not base62. */
+export function decodeBase62(digits: string): number {
+  let value = 0;
+  for (let i = 0; i < digits.length; i++) {
+    const index = BASE62_ALPHABET.indexOf(digits[i]!);
+    if (index < 0) return -1;
+    value = value * 62 + index;
+  }
+  return value;
+}

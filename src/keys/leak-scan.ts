@@ -1,4 +1,6 @@
-import { BODY_LENGTH, CHECK_LENGTH, tokenChecksum } from './token.ts';
+import { crc32 } from 'node:zlib';
+import { decodeBase62 } from './base62.ts';
+import { BODY_LENGTH, CHECK_LENGTH, MAX_TOKEN_LENGTH } from './token.ts';
 
 /**
  * Anything shaped like a key string of any prefix: `<prefix>_<38 base62>` between word boundaries.
@@ -10,37 +12,69 @@ export const KEY_SHAPE_SOURCE = String.raw`\b[a-z][a-z0-9]*(?:_[a-z0-9]+)*_[0-9A
 
 const KEY_SHAPE = new RegExp(KEY_SHAPE_SOURCE, 'g');
 const TAIL_LENGTH = BODY_LENGTH + CHECK_LENGTH;
+/** The longest prefix a key string can have and still verify (token.ts refuses longer strings). */
+const MAX_PREFIX_LENGTH = MAX_TOKEN_LENGTH - TAIL_LENGTH - 1;
 
 /**
- * The key strings in `text` whose checksum is right, each once, in order of appearance. Pure and
- * synchronous: a message without one costs a regular expression and a CRC-32 per candidate, never a
- * database lookup. Keys of any well-formed prefix count, so keys issued before a REKEY_KEY_PREFIX
- * change are found too.
+ * Distinct checksum-valid strings looked up per message. The checksum is public, so anyone can
+ * fabricate strings that pass it: without a bound, one pasted page would cost a database lookup per
+ * string. Past it, strings are only counted (`dropped`), never looked up.
  */
-export function findKeyStrings(text: string): string[] {
-  const found: string[] = [];
+export const MAX_CANDIDATES = 20;
+
+export interface KeyStrings {
+  /** Checksum-valid key strings, each once, in order of appearance; at most `MAX_CANDIDATES`. */
+  keys: string[];
+  /** Further distinct checksum-valid strings past the bound: counted, not kept. */
+  dropped: number;
+}
+
+/**
+ * The key strings in `text` whose checksum is right. Pure and synchronous, and linear in the text: one
+ * regular expression, then a CRC-32 over at most `MAX_TOKEN_LENGTH` characters per shaped match (and
+ * one per `_` among its last characters). A message without one never costs a database lookup. Keys
+ * of any well-formed prefix count, so keys issued before a REKEY_KEY_PREFIX change are found too.
+ */
+export function findKeyStrings(text: string, limit = MAX_CANDIDATES): KeyStrings {
+  const seen = new Set<string>();
+  const keys: string[] = [];
   for (const match of text.matchAll(KEY_SHAPE)) {
     const key = checkedKey(match[0]);
-    if (key && !found.includes(key)) found.push(key);
+    if (!key || seen.has(key)) continue;
+    seen.add(key);
+    if (keys.length < limit) keys.push(key);
   }
-  return found;
+  return { keys, dropped: seen.size - keys.length };
 }
 
 /**
  * The key within a shaped match, or null. The expression starts a match at the first word boundary,
  * so a key glued to a word by `_` (`export_rk_live_…`) arrives with that word as part of its prefix:
- * each shorter prefix, cut at an `_`, gets its own checksum test.
+ * each shorter prefix, cut at an `_`, gets its own checksum test. Only prefixes a key string can
+ * really have are tried (at most MAX_PREFIX_LENGTH characters), so a 40 000-character match costs a
+ * few dozen short CRCs, not one over the whole match per `_` in it.
  */
 function checkedKey(shaped: string): string | null {
   const tailAt = shaped.length - TAIL_LENGTH;
-  const body = shaped.slice(tailAt, tailAt + BODY_LENGTH);
-  const check = shaped.slice(tailAt + BODY_LENGTH);
-  let prefixAt = 0;
-  while (prefixAt < tailAt - 1) {
-    const prefix = shaped.slice(prefixAt, tailAt - 1);
-    if (/^[a-z]/.test(prefix) && tokenChecksum(prefix, body) === check) return shaped.slice(prefixAt);
+  const checkAt = tailAt + BODY_LENGTH;
+  // The check digits as the number they spell: each candidate prefix then costs one CRC-32, no encoding.
+  const check = decodeBase62(shaped.slice(checkAt));
+  const prefixEnd = tailAt - 1;
+  let prefixAt = Math.max(0, prefixEnd - MAX_PREFIX_LENGTH);
+  // Cut in the middle of a word: the first candidate starts after the next `_`.
+  if (prefixAt > 0 && shaped[prefixAt - 1] !== '_') {
     const nextCut = shaped.indexOf('_', prefixAt);
-    if (nextCut < 0 || nextCut >= tailAt - 1) break;
+    if (nextCut < 0 || nextCut >= prefixEnd) return null;
+    prefixAt = nextCut + 1;
+  }
+  while (prefixAt < prefixEnd) {
+    const first = shaped.charCodeAt(prefixAt);
+    // A prefix starts with a lower-case letter; the CRC covers `<prefix>_<body>`.
+    if (first >= 97 && first <= 122 && crc32(shaped.slice(prefixAt, checkAt)) === check) {
+      return shaped.slice(prefixAt);
+    }
+    const nextCut = shaped.indexOf('_', prefixAt);
+    if (nextCut < 0 || nextCut >= prefixEnd) break;
     prefixAt = nextCut + 1;
   }
   return null;

@@ -6,6 +6,8 @@ import { encodeBase62, randomBase62 } from './base62.ts';
 export const PREFIX_PATTERN = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
 export const BODY_LENGTH = 32;
 export const CHECK_LENGTH = 6;
+/** The longest key string rekey accepts (parse and verify refuse anything longer). */
+export const MAX_TOKEN_LENGTH = 200;
 const TAIL_PATTERN = /^[0-9A-Za-z]{38}$/;
 
 export interface ParsedToken {
@@ -36,7 +38,7 @@ export function generateToken(
  * accepted, so keys issued before a REKEY_KEY_PREFIX change keep verifying.
  */
 export function parseToken(token: unknown): ParsedToken | null {
-  if (typeof token !== 'string' || token.length > 200) return null;
+  if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) return null;
   const cut = token.lastIndexOf('_');
   if (cut <= 0) return null;
   const prefix = token.slice(0, cut);
@@ -67,7 +69,7 @@ let lastPrefix = '';
  * asks this for every request.
  */
 export function isWellFormedToken(token: unknown): boolean {
-  if (typeof token !== 'string' || token.length > 200) return false;
+  if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) return false;
   const checkAt = token.length - CHECK_LENGTH;
   const cut = checkAt - BODY_LENGTH - 1;
   if (cut <= 0 || token.charCodeAt(cut) !== 95 /* _ */) return false;

@@ -6,6 +6,7 @@ import {
   claimDueNotices,
   completeNotices,
 } from '../services/notify-expiring.ts';
+import { leakedSecretIds } from '../services/unrotated-leaks.ts';
 import { useSummaries } from '../services/use-summaries.ts';
 import {
   buildNoticeMessage,
@@ -43,10 +44,11 @@ function graceNotices(deps: NoticeJobDeps): NoticeSource<ClaimedNotice> {
       claimDueNotices(db, { now, offsets: deps.offsets, instanceId: deps.instanceId, leaseMs, limit }),
     async prepare(round, now) {
       const uses = await usesOf(deps, round, now);
+      const leaked = await leakedOf(deps, round);
       return {
         compose: (notices, audience) =>
           buildNoticeMessage(
-            notices.map((n) => toItem(n, uses)),
+            notices.map((n) => ({ ...toItem(n, uses), leaked: leaked.has(n.secretId) })),
             { audience, now },
           ),
       };
@@ -73,6 +75,19 @@ async function usesOf(deps: NoticeJobDeps, round: ClaimedNotice[], now: Date): P
   } catch (error) {
     deps.logger.warn({ err: error }, 'could not read the old keys’ use; notices go out without it');
     return new Map();
+  }
+}
+
+/** The old keys of the round reported leaked while they worked: their reminders say so (best effort). */
+async function leakedOf(deps: NoticeJobDeps, round: ClaimedNotice[]): Promise<Set<string>> {
+  try {
+    return await leakedSecretIds({ db: deps.db }, [...new Set(round.map((n) => n.secretId))]);
+  } catch (error) {
+    deps.logger.warn(
+      { err: error },
+      'could not read which old keys were reported leaked; notices go out without it',
+    );
+    return new Set();
   }
 }
 

@@ -61,7 +61,7 @@ export function notAMaintainer(key: Pick<KeyRow, 'name' | 'maintainers'>, action
   const maintainers = key.maintainers.map((m) => `<@${m}>`).join(', ') || 'none yet';
   const verb = action === 'rotate' ? 'rotate' : 'manage';
   return new AppError('FORBIDDEN', `may not ${action} key ${key.name}`, {
-    userMessage: `Only the maintainers of "${key.name}" (${maintainers}) and rekey admins can ${verb} it. Nothing was changed. Ask one of them to press Rotate now.`,
+    userMessage: `Only the maintainers of "${key.name}" (${maintainers}) and rekey admins can ${verb} it. Nothing was changed. Ask one of them to press ${action === 'end-grace' ? 'End this key now' : 'Rotate now'}.`,
   });
 }
 

@@ -1,4 +1,5 @@
 import { hashToken } from '../keys/hash.ts';
+import type { OnLeak } from '../keys/on-leak.ts';
 import { formatRotateEvery } from '../keys/rotation-policy.ts';
 import { displayToken, generateToken } from '../keys/token.ts';
 import { findAuditEventByRequestId, insertAuditEvent } from '../store/audit-store.ts';
@@ -18,6 +19,8 @@ export interface CreateKeyInput {
   alertChannel?: string | null;
   /** Rotation policy in days (1–730), or null/absent for none. */
   rotateEveryDays?: number | null;
+  /** What rekey does by itself when a working secret is reported leaked; `notify` when absent. */
+  onLeak?: OnLeak;
   actor: Actor;
 }
 
@@ -63,6 +66,7 @@ async function issueKey(
     maintainers: distinct(input.maintainers ?? []),
     alertChannel: input.alertChannel ?? null,
     rotateEveryDays: input.rotateEveryDays ?? null,
+    onLeak: input.onLeak ?? 'notify',
   };
   assertKeyFields(fields, { requireMaintainers: input.actor.source === 'slack' });
   const now = deps.clock.now();
@@ -84,7 +88,13 @@ async function issueKey(
         source: input.actor.source,
         newSecretId: secret.id,
         requestId: input.requestId,
-        details: key.rotateEveryDays ? { rotateEvery: formatRotateEvery(key.rotateEveryDays) } : null,
+        details:
+          key.rotateEveryDays || key.onLeak !== 'notify'
+            ? {
+                ...(key.rotateEveryDays ? { rotateEvery: formatRotateEvery(key.rotateEveryDays) } : {}),
+                ...(key.onLeak !== 'notify' ? { onLeak: key.onLeak } : {}),
+              }
+            : null,
         createdAt: now,
       });
       return toKeySummary(key, secret, [], now);

@@ -40,8 +40,8 @@ export type EditKeyResult =
   /** Everything asked for was already so: nothing written, nothing audited or announced. */
   | { status: 'unchanged'; key: KeySummary };
 
-/** What a maintainer who is not an admin may change on a key they maintain. */
-const MAINTAINER_FIELDS: readonly KeyField[] = ['rotateEveryDays'];
+/** What a maintainer who is not an admin may change on a key they maintain: its policies. */
+const MAINTAINER_FIELDS: readonly KeyField[] = ['rotateEveryDays', 'onLeak'];
 
 const sameValue = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 

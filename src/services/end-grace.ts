@@ -30,6 +30,13 @@ export interface EndGraceInput {
    * CLI): every old secret in grace now.
    */
   seen?: SeenKeyState;
+  /**
+   * Given (a leak message's End this key now…): end exactly this old secret, whatever rotations
+   * happened since — a leaked key stays leaked — and nothing else; the current key is never touched.
+   */
+  onlySecretId?: string;
+  /** Same id twice → one end-grace (a double-submitted confirmation). */
+  requestId?: string;
   /** As for a rotation: give up with KEY_BUSY rather than wait longer for the key's lock. */
   lockTimeoutMs?: number;
 }
@@ -48,14 +55,24 @@ export async function endGrace(deps: ServiceDeps, input: EndGraceInput): Promise
     key: input.key,
     actor: input.actor,
     action: 'end-grace' as const,
-    requestId: input.seen ? endGraceRequestId(input.actor, input.key, input.seen) : undefined,
+    requestId:
+      input.requestId ?? (input.seen ? endGraceRequestId(input.actor, input.key, input.seen) : undefined),
     lockTimeoutMs: input.lockTimeoutMs,
   };
   const outcome = await changeLockedKey(deps, request, async (tx, key, now) => {
     const allInGrace = await findSecretsInGrace(tx, key.id, now);
     const current = await findCurrentSecret(tx, key.id);
     if (input.seen && current?.id !== input.seen.currentSecretId) throw keyChanged(key, allInGrace);
-    const inGrace = input.seen ? shownOf(input.seen, allInGrace) : allInGrace;
+    const inGrace = input.onlySecretId
+      ? allInGrace.filter((secret) => secret.id === input.onlySecretId)
+      : input.seen
+        ? shownOf(input.seen, allInGrace)
+        : allInGrace;
+    if (inGrace.length === 0 && input.onlySecretId) {
+      throw new AppError('NOT_IN_GRACE', `That old key of "${key.name}" no longer works`, {
+        userMessage: `That old key of "${key.name}" has already stopped working, so there was nothing to end. Nothing was changed.`,
+      });
+    }
     if (inGrace.length === 0) {
       throw new AppError('NOT_IN_GRACE', `Key "${key.name}" has no old key in its grace period`, {
         userMessage:

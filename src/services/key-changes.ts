@@ -1,19 +1,18 @@
-import type { LeakNotice } from './report-leak.ts';
-
 /**
  * What changed about a key, published after the transaction commits. Listeners (verify cache, App
  * Home refresh, cross-replica fan-out) react to it; services do not know who listens.
  */
 export interface KeyChange {
-  /** `edited`: its name, products, maintainers, channel or policy changed (never its secrets). */
+  /**
+   * `edited`: its name, products, maintainers, channel or policy changed (never its secrets).
+   * `leak_reported`: a report of it was recorded, with what must be told in the leak outbox.
+   */
   type: 'created' | 'rotated' | 'grace_ended' | 'edited' | 'deleted' | 'policy_changed' | 'leak_reported';
   keyId: string;
   keyName: string;
   /** Hashes of secrets whose validity changed: their cached verdicts must go. */
   secretHashes: string[];
   actorId: string;
-  /** A live secret of the key was seen leaked: what to tell its maintainers (type `leak_reported`). */
-  leak?: LeakNotice;
 }
 
 export type KeyChangeListener = (change: KeyChange) => void | Promise<void>;

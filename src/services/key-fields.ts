@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { AppError } from '../errors.ts';
 import { isKeyName } from '../keys/key-name.ts';
+import { isOnLeak, ON_LEAK_TEXT, type OnLeak } from '../keys/on-leak.ts';
 import {
   MAX_ROTATE_EVERY_DAYS,
   MIN_ROTATE_EVERY_DAYS,
@@ -14,6 +15,8 @@ export interface KeyFields {
   maintainers: string[];
   alertChannel: string | null;
   rotateEveryDays: number | null;
+  /** What rekey does by itself when a working secret is reported leaked. */
+  onLeak: OnLeak;
 }
 
 export type KeyField = keyof KeyFields;
@@ -66,6 +69,9 @@ export function keyFieldProblems(
   ) {
     problems.rotateEveryDays = `the rotation policy must be ${ROTATE_EVERY_RANGE_TEXT}`;
   }
+  if (fields.onLeak !== undefined && !isOnLeak(fields.onLeak)) {
+    problems.onLeak = `on-leak must be ${ON_LEAK_TEXT}`;
+  }
   return problems;
 }
 
@@ -91,14 +97,18 @@ export function keyNameTaken(name: string, cause: unknown): AppError {
   return new AppError('KEY_NAME_TAKEN', message, { cause, fields: { name: message } });
 }
 
+/** A key's fields as a row or a summary carries them (a hand-made summary may leave onLeak out). */
+type KeyFieldsLike = Omit<KeyFields, 'onLeak'> & { onLeak?: OnLeak };
+
 /** The fields of a stored key, as `KeyFields`. */
-export function keyFieldsOf(key: KeyFields): KeyFields {
+export function keyFieldsOf(key: KeyFieldsLike): KeyFields {
   return {
     name: key.name,
     products: key.products,
     maintainers: key.maintainers,
     alertChannel: key.alertChannel,
     rotateEveryDays: key.rotateEveryDays,
+    onLeak: key.onLeak ?? 'notify',
   };
 }
 
@@ -107,7 +117,7 @@ export function keyFieldsOf(key: KeyFields): KeyFields {
  * a key with many maintainers would not fit Slack's metadata). A different one at submission means
  * somebody else changed the key meanwhile, and saving would silently undo their change.
  */
-export function keyFieldsVersion(key: KeyFields): string {
+export function keyFieldsVersion(key: KeyFieldsLike): string {
   return createHash('sha256')
     .update(JSON.stringify(keyFieldsOf(key)))
     .digest('base64url')

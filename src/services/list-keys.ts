@@ -79,7 +79,7 @@ export async function homeOf(
     ...k.inGrace.map((s) => s.id),
   ]);
   const uses = await withDatabaseErrors(() => useSummaries(deps, secretIds, now));
-  const leaks = await withDatabaseErrors(() => findUnrotatedLeaks(deps.db, keys));
+  const leaks = await withDatabaseErrors(() => findUnrotatedLeaks(deps.db, keys, now));
   return { keys, uses, leaks, isAdmin: deps.admins.includes(userId), now };
 }
 

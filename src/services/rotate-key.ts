@@ -1,18 +1,10 @@
 import { AppError } from '../errors.ts';
 import { type Delay, isDelay } from '../keys/delay.ts';
-import { hashToken } from '../keys/hash.ts';
-import { replacedSecretExpiry } from '../keys/rotation.ts';
-import { displayToken, generateToken } from '../keys/token.ts';
-import { insertAuditEvent } from '../store/audit-store.ts';
-import { markKeyRotated } from '../store/keys-store.ts';
-import {
-  findCurrentSecret,
-  findSecretsInGrace,
-  insertSecret,
-  setSecretExpiry,
-} from '../store/secrets-store.ts';
+import { generateToken } from '../keys/token.ts';
+import { findSecretsInGrace } from '../store/secrets-store.ts';
 import { toKeySummary, toSecretView } from './key-summary.ts';
 import { changeLockedKey } from './lock-live-key.ts';
+import { replaceCurrentSecret } from './replace-current-secret.ts';
 import type { KeyRef } from './resolve-key.ts';
 import type { Actor, RotationResult, ServiceDeps } from './types.ts';
 
@@ -47,43 +39,29 @@ export async function rotateKey(deps: ServiceDeps, input: RotateKeyInput): Promi
     throw new AppError('INVALID_INPUT', 'delay must be one of now, 1h, 3h, 24h, 48h, 72h');
   }
   if (!input.requestId) throw new AppError('INVALID_INPUT', 'a rotation needs a request id');
-  const { token, parsed } = generateToken(deps.keyPrefix);
-  const newHash = hashToken(token);
+  const fresh = generateToken(deps.keyPrefix);
+  const { token } = fresh;
 
   const result = await changeLockedKey(deps, { ...input, action: 'rotate' }, async (tx, key, now) => {
-    const current = await findCurrentSecret(tx, key.id);
-    if (!current) throw new AppError('INTERNAL', `key ${key.name} has no current secret`);
-    const oldExpiry = replacedSecretExpiry(now, input.delay, current.expiresAt);
-    await setSecretExpiry(tx, current.id, oldExpiry);
-    const fresh = await insertSecret(tx, {
-      keyId: key.id,
-      hash: newHash,
-      display: displayToken(parsed),
-      createdAt: now,
-    });
-    await markKeyRotated(tx, key.id, now);
-    const audit = await insertAuditEvent(tx, {
-      keyId: key.id,
-      action: 'rotate',
-      actor: input.actor.id,
-      source: input.actor.source,
+    const replaced = await replaceCurrentSecret(tx, {
+      key,
+      now,
       delay: input.delay,
-      oldSecretId: current.id,
-      newSecretId: fresh.id,
+      actor: input.actor,
       requestId: input.requestId,
-      createdAt: now,
+      fresh,
     });
     const inGrace = await findSecretsInGrace(tx, key.id, now);
     return {
       status: 'rotated' as const,
       token,
-      key: toKeySummary({ ...key, lastRotatedAt: now }, fresh, inGrace, now),
-      oldSecret: toSecretView({ ...current, expiresAt: oldExpiry }),
-      newSecret: toSecretView(fresh),
+      key: toKeySummary({ ...key, lastRotatedAt: now }, replaced.fresh, inGrace, now),
+      oldSecret: toSecretView({ ...replaced.old, expiresAt: replaced.oldExpiry }),
+      newSecret: toSecretView(replaced.fresh),
       delay: input.delay,
       rotatedAt: now,
-      auditId: audit.id,
-      oldHash: current.hash,
+      auditId: replaced.auditId,
+      oldHash: replaced.old.hash,
     };
   });
   if (result.status === 'duplicate') return result;

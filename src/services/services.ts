@@ -6,9 +6,16 @@ import { type EndGraceInput, endGrace } from './end-grace.ts';
 import { keyAudit } from './key-audit.ts';
 import { type KeyToManageInput, keyToManage } from './key-to-manage.ts';
 import { keyUsage } from './key-usage.ts';
+import {
+  anyLeakNoticeDue,
+  claimNextLeakNotice,
+  completeLeakNotice,
+  releaseLeakNoticeForRetry,
+} from './leak-outbox.ts';
 import { audienceOf, homeOf, listKeys, listKeysManageableBy, showKey } from './list-keys.ts';
-import { type LeakPlace, reportLeak } from './report-leak.ts';
+import { type LeakFinding, reportLeak, reportLeaks } from './report-leak.ts';
 import type { KeyRef } from './resolve-key.ts';
+import { type RevealNewKeyInput, revealNewKey } from './reveal-new-key.ts';
 import { reviewRotation } from './review-rotation.ts';
 import { type RotateKeyInput, rotateKey } from './rotate-key.ts';
 import { type SetRotationPolicyInput, setRotationPolicy } from './set-rotation-policy.ts';
@@ -47,7 +54,19 @@ export function createServices(deps: ServiceDeps & { verifyCache?: VerifyCache }
     showKeyWithUse: (ref: KeyRef) => showKeyWithUse(deps, ref),
     keyUsage: (input: { key: KeyRef; hours?: number }) => keyUsage(deps, input),
     /** A key string seen where others can read it (a Slack message, a scanner's finding). */
-    reportLeak: (input: { token: string; place: LeakPlace }) => reportLeak(deps, input),
+    reportLeak: (input: LeakFinding) => reportLeak(deps, input),
+    /** Many key strings at once (a message's, a scanner's batch): one lookup for all of them. */
+    reportLeaks: (findings: LeakFinding[]) => reportLeaks(deps, findings),
+    /** The leak outbox (docs/architecture.md#leak-response): what is owed, claimed and recorded. */
+    leakOutbox: {
+      anyDue: () => anyLeakNoticeDue(deps),
+      claimNext: (by: string) => claimNextLeakNotice(deps, by),
+      complete: (id: string, by: string) => completeLeakNotice(deps, id, by),
+      release: (input: Parameters<typeof releaseLeakNoticeForRetry>[1]) =>
+        releaseLeakNoticeForRetry(deps, input),
+    },
+    /** Reveal the new key of an automatic rotation: a fresh key in its place, shown to the first presser. */
+    revealNewKey: (input: RevealNewKeyInput) => revealNewKey(deps, input),
     verifyKey: verifyCache.verify,
     verifyCache,
   };

@@ -1,6 +1,7 @@
 import type { AuditSource } from '../../db/schema/index.ts';
 import type { Clock } from '../clock.ts';
 import type { Delay } from '../keys/delay.ts';
+import type { OnLeak } from '../keys/on-leak.ts';
 import type { Db } from '../store/database.ts';
 import type { KeyChanges } from './key-changes.ts';
 
@@ -42,6 +43,11 @@ export interface KeySummary {
   rotationDueAt: Date | null;
   /** Past that date as of when this summary was made. */
   overdue: boolean;
+  /**
+   * What rekey does by itself when a working secret of the key is reported leaked (src/keys/on-leak.ts).
+   * Always set by toKeySummary (so `keys list/show --json` give it); optional only for hand-made summaries.
+   */
+  onLeak?: OnLeak;
   current: SecretView | null;
   /** Old secrets still working, soonest expiry first. */
   inGrace: SecretView[];

@@ -23,6 +23,8 @@ export const ids = {
     deleteKey: 'key_delete',
     /** The new key, shown once after "Create key". */
     created: 'key_created',
+    /** A leak message's "End this key now…": confirm ending exactly that old key. Submit "End it now". */
+    endLeakedKey: 'leak_end_key_confirm',
   },
   blocks: {
     key: 'key_block',
@@ -34,6 +36,7 @@ export const ids = {
     maintainers: 'key_maintainers_block',
     channel: 'key_channel_block',
     policy: 'key_policy_block',
+    onLeak: 'key_on_leak_block',
     /** The Delete dialog's "type the name" input. */
     confirmName: 'key_confirm_name_block',
   },
@@ -46,6 +49,7 @@ export const ids = {
     maintainers: 'key_maintainers_select',
     channel: 'key_channel_select',
     policy: 'key_policy_select',
+    onLeak: 'key_on_leak_select',
     confirmName: 'key_confirm_name_input',
   },
   /**
@@ -69,11 +73,15 @@ export const ids = {
     nextPage: 'home_page_next',
   },
   /**
-   * Leak response: "Rotate now…" on the thread reply, the maintainers' DM and the alert channel's
-   * notice. Its value is the key's id (a uuid), never anything about the leaked key string.
+   * Leak response: "Rotate now…" (a leaked current key) and "End this key now…" (a leaked old key) on
+   * the thread reply, the maintainers' DM and the alert channel's notice; "Reveal the new key" on the
+   * DM after an automatic rotation. Values are ids only (`<key id>` or `<key id>:<secret id>`), never
+   * anything about the leaked key string.
    */
   leak: {
     rotateNow: 'leak_rotate_now',
+    endKey: 'leak_end_key',
+    revealNewKey: 'leak_reveal_new_key',
   },
   /** The value of the one acknowledgement checkbox. */
   ackValue: 'understood',

@@ -84,8 +84,10 @@ export function readKeyFormState(view: Pick<ViewOutput, 'state'>): {
   maintainers?: string[];
   alertChannel?: string | null;
   policy?: string;
+  onLeak?: string;
 } {
   const values = view.state.values;
+  const onLeak = values[ids.blocks.onLeak]?.[ids.actions.onLeak];
   const name = values[ids.blocks.name]?.[ids.actions.name];
   const products = values[ids.blocks.products]?.[ids.actions.products];
   const maintainers = values[ids.blocks.maintainers]?.[ids.actions.maintainers];
@@ -104,6 +106,7 @@ export function readKeyFormState(view: Pick<ViewOutput, 'state'>): {
     ...(maintainers ? { maintainers: maintainers.selected_users ?? [] } : {}),
     ...(channel ? { alertChannel: channel.selected_conversation ?? null } : {}),
     ...(policy ? { policy: policy.selected_option?.value ?? '' } : {}),
+    ...(onLeak ? { onLeak: onLeak.selected_option?.value ?? '' } : {}),
   };
 }
 

@@ -6,6 +6,7 @@ import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { createNoticeClient } from '../scheduler/notice-client.ts';
+import { NOTICE_TIMING } from '../scheduler/notice-timing.ts';
 import type { Services } from '../services/services.ts';
 import { register as registerActions } from './actions/index.ts';
 import { register as registerCommands } from './commands/index.ts';
@@ -30,6 +31,8 @@ export interface StartSlackOptions {
   slackApiUrl?: string;
   /** Web API retries on 429/5xx; tests use 0 so a failing fake cannot hang them. */
   retries?: number;
+  /** How often the leak outbox is swept (LEAK_SWEEP_MS by default). */
+  leakSweepMs?: number;
   /** Known bot identity: skips the start-up auth.test. */
   bot?: { userId: string; botId: string };
 }
@@ -86,22 +89,26 @@ export async function startSlack(options: StartSlackOptions): Promise<SlackSurfa
   };
   const base = { services: options.services, client, logger, metrics: options.metrics };
   const home = createHomePublisher(base);
-  // Leak alerts (a DM per maintainer and a channel notice per report) get a queue of their own: a burst
-  // that Slack rate-limits waits there and never holds up a views.open that has 3 s.
-  const leakAlerts = createLeakAlerts({
-    ...base,
-    client: createWebClient({
-      token: options.botToken,
-      slackApiUrl: options.slackApiUrl,
-      logger,
-      retries: options.retries,
-    }),
-  });
+  // The leak outbox's messages (thread replies, DMs, alert-channel notices) get a client of their own:
+  // a burst that Slack rate-limits waits there and never holds up a views.open that has 3 s. Like the
+  // scheduler's, every attempt is timed out and a 429 comes back to the sender, so a post never outlives
+  // its claim (leak-outbox.ts).
+  const leakAlerts = createLeakAlerts(
+    {
+      ...base,
+      client: createNoticeClient({
+        token: options.botToken,
+        slackApiUrl: options.slackApiUrl,
+        logger,
+        timing: { ...NOTICE_TIMING, retries: options.retries ?? NOTICE_TIMING.retries },
+      }),
+    },
+    { sweepMs: options.leakSweepMs },
+  );
   const deps: SlackDeps = { ...base, home };
   const stopHome = async () => {
     home.stop();
-    leakAlerts.stop();
-    await Promise.all([home.settled(), leakAlerts.settled()]);
+    await Promise.all([home.settled(), leakAlerts.stop()]);
   };
 
   if (options.appToken) {

@@ -51,7 +51,7 @@ export async function markKeyDeleted(tx: DbOrTx, id: string, at: Date): Promise<
 }
 
 export type KeyFieldChanges = Partial<
-  Pick<NewKey, 'name' | 'products' | 'maintainers' | 'alertChannel' | 'rotateEveryDays'>
+  Pick<NewKey, 'name' | 'products' | 'maintainers' | 'alertChannel' | 'rotateEveryDays' | 'onLeak'>
 >;
 
 /** Changes what people set on a key (never its secrets); returns the row as it now is. */

@@ -33,7 +33,7 @@ beforeAll(async () => {
     metrics: createMetrics(),
     verify: (_req, res) => sendJson(res, 404, {}),
     ready: () => true,
-    leaks: createLeaksRoute({ reportLeak: h.services.reportLeak, apiTokens: [GATEWAY_TOKEN], logger }),
+    leaks: createLeaksRoute({ reportLeaks: h.services.reportLeaks, scannerTokens: [SCANNER_TOKEN], logger }),
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/leaks`;
@@ -46,9 +46,11 @@ afterAll(async () => {
 });
 
 const ALERTS = 'CALERTS';
+/** One of REKEY_SCANNER_TOKENS: the only tokens POST /v1/leaks accepts. */
+const SCANNER_TOKEN = 'scanner-token-0123456789abcdefghijklmnop';
 const COMMIT = 'https://github.com/acme/shop/blob/1f2e3d/config/.env';
 
-async function report(body: unknown, authorization = `Bearer ${GATEWAY_TOKEN}`) {
+async function report(body: unknown, authorization = `Bearer ${SCANNER_TOKEN}`) {
   const res = await fetch(url, {
     method: 'POST',
     headers: { authorization, 'content-type': 'application/json' },
@@ -141,10 +143,10 @@ describe('POST /v1/leaks', () => {
     expect(postsTo('UADA', from)).toHaveLength(1);
     expect(await leakAudits(key.id)).toHaveLength(1);
 
-    // Found somewhere else: a new report.
+    // Found somewhere else: a new report, audited — and summed into the next round, not told at once.
     await report([finding(token, `${COMMIT}#L2`)]);
     await h.idle();
-    expect(postsTo('UADA', from)).toHaveLength(2);
+    expect(postsTo('UADA', from)).toHaveLength(1);
     expect(await leakAudits(key.id)).toHaveLength(2);
 
     for (const call of h.fake.calls.slice(from)) expect(JSON.stringify(call.params)).not.toContain(token);
@@ -190,12 +192,57 @@ describe('POST /v1/leaks', () => {
     expect(reports.filter((r) => r.key_id === key.id)).toEqual([]);
   });
 
-  it('answers 401 without one of REKEY_API_TOKENS, and 405 to anything but POST', async () => {
-    const { token } = await createTestKey(h.services);
+  it('answers 401 without one of REKEY_SCANNER_TOKENS — a gateway’s API token included — and 405 to anything but POST', async () => {
+    const { key, token } = await createTestKey(h.services);
+    const refused = await report([finding(token)], `Bearer ${GATEWAY_TOKEN}`);
+    expect(refused.status).toBe(401);
+    expect(refused.json).toMatchObject({ message: expect.stringContaining('REKEY_SCANNER_TOKENS') });
+    expect(await leakAudits(key.id)).toEqual([]);
     expect((await report([finding(token)], 'Bearer not-a-token-of-ours-0123456789abcdef')).status).toBe(401);
     expect((await report([finding(token)], '')).status).toBe(401);
     const get = await fetch(url);
     expect(get.status).toBe(405);
     expect(get.headers.get('allow')).toBe('POST');
+  });
+
+  it('tells people at most once per 10 minutes per key, summing later reports into the next round, and audits every one', async () => {
+    const { key, token } = await createTestKey(h.services, {
+      maintainers: ['UADA', 'UGRACE'],
+      alertChannel: ALERTS,
+    });
+    await h.idle();
+    const from = h.fake.calls.length;
+    // 50 findings of one key at 50 URLs, within a minute (the clock does not move).
+    for (let i = 0; i < 50; i++) {
+      expect((await report([finding(token, `${COMMIT}#L${i}`)])).json).toEqual([{ label: 'true_positive' }]);
+    }
+    await h.idle();
+    expect(await leakAudits(key.id)).toHaveLength(50);
+    const about = (channel: string) =>
+      postsTo(channel, from).filter((c) => messageText(c).includes(key.name));
+    for (const channel of ['UADA', 'UGRACE', ALERTS]) expect(about(channel), channel).toHaveLength(1);
+
+    // Ten minutes on: the next round tells the rest, once, as a sum.
+    h.services.clock.advance(10 * 60_000);
+    await h.slack.leakAlerts.sweep();
+    await h.idle();
+    for (const channel of ['UADA', 'UGRACE', ALERTS]) {
+      const posts = about(channel);
+      expect(posts, channel).toHaveLength(2);
+      const [first, second] = posts.map(messageText);
+      const more = (text: string) => {
+        const n = /(\d+) more times/.exec(text);
+        return n ? Number(n[1]) : text.includes('once more') ? 1 : 0;
+      };
+      expect(second).toContain('since the last alert');
+      expect(second).toContain('the scanner *commit*');
+      // Every report is in one of the two rounds: the first tells one (and any summed before it went out).
+      expect(1 + more(first!) + more(second!)).toBe(50);
+    }
+    // Nothing else is owed: another sweep sends nothing.
+    const before = h.fake.calls.length;
+    await h.slack.leakAlerts.sweep();
+    await h.idle();
+    expect(h.fake.calls.slice(before).filter((c) => c.method === 'chat.postMessage')).toEqual([]);
   });
 });

@@ -23,8 +23,8 @@ beforeAll(async () => {
     changes: services.changes,
     clock: services.clock,
     leaks: createLeaksRoute({
-      reportLeak: services.reportLeak,
-      apiTokens: [GATEWAY_TOKEN],
+      reportLeaks: services.reportLeaks,
+      scannerTokens: [GATEWAY_TOKEN],
       logger: createLogger('silent'),
     }),
   });

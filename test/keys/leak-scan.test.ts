@@ -1,7 +1,19 @@
+import { RE2 } from 're2-wasm';
 import { describe, expect, it } from 'vitest';
-import { findKeyStrings, KEY_SHAPE_SOURCE } from '../../src/keys/leak-scan.ts';
+import { KEY_SHAPE_SOURCE, MAX_CANDIDATES, findKeyStrings as scan } from '../../src/keys/leak-scan.ts';
 import { generateToken } from '../../src/keys/token.ts';
 import { typoOf } from '../support/fixtures.ts';
+
+/** The key strings kept from `text`. */
+const findKeyStrings = (text: string) => scan(text).keys;
+
+/** Every match of the expression, run by RE2 (the engine gitleaks uses): no JavaScript regex involved. */
+function re2Matches(text: string): string[] {
+  const re2 = new RE2(KEY_SHAPE_SOURCE, 'gu');
+  const found: string[] = [];
+  for (let m = re2.exec(text); m; m = re2.exec(text)) found.push(m[0]!);
+  return found;
+}
 
 describe('finding key strings in a message', () => {
   it('finds a key in prose, in code spans, after = and in a URL query', () => {
@@ -62,7 +74,36 @@ describe('finding key strings in a message', () => {
     expect(performance.now() - started).toBeLessThan(50);
   });
 
-  it('uses one expression that also runs under RE2 (gitleaks): no lookaround, no backreference', () => {
-    expect(KEY_SHAPE_SOURCE).not.toMatch(/\(\?[=!<]|\\[1-9]/);
+  it('finds a key at the end of a 40 000-character key-shaped match with thousands of `_`, trying only prefixes a key can have', () => {
+    const { token } = generateToken('rk_live');
+    // One shaped match: 13 000 `_x` segments, then a real key glued on. Before the bound this cost one
+    // CRC over the whole match per `_` (quadratic: ~140 ms of blocked event loop).
+    // Its cost is measured where it matters, on the event loop of a whole signed Slack event
+    // (test/slack/leak-watch-bounds.test.ts); here, that the bound keeps the real key and drops the typo.
+    expect(findKeyStrings(`${'a_x'.repeat(13_000)}_${token}`)).toEqual([token]);
+    expect(findKeyStrings(`${'a_x'.repeat(13_000)}_${typoOf(token)}`)).toEqual([]);
+  });
+
+  it(`keeps at most ${MAX_CANDIDATES} distinct checksum-valid strings per message and counts the rest`, () => {
+    const tokens = Array.from({ length: 25 }, () => generateToken('rk_live').token);
+    const text = [...tokens, ...tokens].join(' ');
+    expect(scan(text)).toEqual({ keys: tokens.slice(0, MAX_CANDIDATES), dropped: 25 - MAX_CANDIDATES });
+  });
+
+  it('finds the same key-shaped strings when the expression runs under RE2 (what gitleaks uses)', () => {
+    const keys = ['rk_live', 'acme_pay_v2'].map((p) => generateToken(p).token);
+    const corpus = [
+      `here is the key ${keys[0]} for staging`,
+      `\`${keys[1]}\` and <https://x.test/?key=${keys[0]}|link>`,
+      `export_${keys[0]}`,
+      `${keys[0]!.slice(0, -1)} ${keys[0]}Z rk_live_${'A'.repeat(38)}`,
+      'Deploying payments_api_v2 to staging_eu_west_1 now',
+      `${'a_'.repeat(2_000)} ${'b_c'.repeat(1_000)}`,
+    ];
+    for (const text of corpus) {
+      const js = [...text.matchAll(new RegExp(KEY_SHAPE_SOURCE, 'g'))].map((m) => m[0]);
+      expect(re2Matches(text), text.slice(0, 60)).toEqual(js);
+    }
+    expect(re2Matches(corpus[0]!)).toEqual([keys[0]]);
   });
 });

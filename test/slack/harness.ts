@@ -42,6 +42,8 @@ export interface SlackHarness {
   fake: FakeSlack;
   services: Services & { clock: ManualClock };
   slack: SlackSurface;
+  /** The registry rekey's Slack surface counts in. */
+  metrics: ReturnType<typeof createMetrics>;
   url: string;
   /** Every log line rekey wrote, raw (before the production logger's scrubbing). */
   logs: string[];
@@ -90,6 +92,9 @@ export async function startSlackHarness(
     signingSecret: SIGNING_SECRET,
     slackApiUrl: fake.apiUrl,
     retries: options.retries ?? 0,
+    // Leak notices go out when a report wakes the sender, or when a test calls slack.leakAlerts.sweep():
+    // a sweep on a timer would add statements to tests that count them.
+    leakSweepMs: 60 * 60_000,
   });
   const server: Server = createHttpServer({
     logger,
@@ -118,6 +123,7 @@ export async function startSlackHarness(
     fake,
     services,
     slack,
+    metrics,
     url,
     logs,
     user: (id) => new SlackUser({ fake, rekeyUrl: url, signingSecret: SIGNING_SECRET }, id),

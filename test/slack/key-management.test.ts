@@ -185,9 +185,10 @@ describe('Edit…', () => {
     const ruth = new HomeUser(h, 'URUTH');
     await ruth.openHome();
     const dialog = await openDialog(ruth, ruth.cardButton(key.key.id, ids.home.edit));
-    // A maintainer's dialog has the policy as its only input.
+    // A maintainer's dialog has the key's policies as its only inputs.
     expect(dialog.blocks.filter((b) => b.type === 'input').map((b) => b.block_id)).toEqual([
       ids.blocks.policy,
+      ids.blocks.onLeak,
     ]);
     const postsFrom = h.fake.calls.length;
 

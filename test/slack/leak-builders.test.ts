@@ -1,14 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { checkMessage, checkView } from '../../src/fake-slack/block-kit-limits.ts';
-import type { LeakNotice } from '../../src/services/report-leak.ts';
+import type { LeakNoticeToSend } from '../../src/services/leak-outbox.ts';
 import type { KeySummary } from '../../src/services/types.ts';
 import { buildHistoryModal } from '../../src/slack/blocks/history-modal.ts';
 import { buildHomeView, KEYS_PER_PAGE } from '../../src/slack/blocks/home-view.ts';
-import {
-  buildExpiredKeyThreadNote,
-  buildLeakAlert,
-  buildLeakThreadReply,
-} from '../../src/slack/blocks/leak-messages.ts';
+import { buildLeakAlert, buildLeakThreadReply } from '../../src/slack/blocks/leak-messages.ts';
 
 const now = new Date('2026-01-15T10:00:00Z');
 const keyId = (i: number) => `10000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
@@ -43,9 +39,16 @@ describe('the red line on the key card', () => {
     const leaks = new Map(
       keys.map((k, i) => [
         k.id,
-        i % 2
-          ? { channel: 'CGENERAL', url: null, reportedAt: now }
-          : { channel: null, url: `https://github.com/acme/${'x'.repeat(1990)}`, reportedAt: now },
+        {
+          ...(i % 2
+            ? { channel: 'CGENERAL', url: null }
+            : { channel: null, url: `https://github.com/acme/${'x'.repeat(1990)}` }),
+          reportedAt: now,
+          // Half of them an old key a delayed rotation left working: the longer line.
+          leakedExpiresAt: i % 2 ? null : new Date(now.getTime() + 3_600_000),
+          leakedSecretId: `g-${i}-0`,
+          leakedDisplay: 'rk_live_EfGh…wxyz',
+        },
       ]),
     );
     const view = buildHomeView({ keys, page: 0, now, isAdmin: true, leaks });
@@ -61,32 +64,55 @@ describe('the red line on the key card', () => {
 });
 
 describe('leak messages', () => {
-  const notice = (place: LeakNotice['place']): LeakNotice => ({
-    key: { id: keyId(1), name: 'payments <api> & co', maintainers: ['U1'], alertChannel: 'CALERTS' },
-    secret: { id: 's', display: 'rk_live_AbCd…wxyz', createdAt: now, expiresAt: null },
-    place,
-    reportedAt: now,
+  const notice = (
+    report: Partial<LeakNoticeToSend['report']>,
+    more: Partial<LeakNoticeToSend> = {},
+  ): LeakNoticeToSend => ({
+    id: 'n',
+    kind: 'channel',
+    recipient: 'CALERTS',
+    threadTs: null,
+    round: 1,
+    attempt: 1,
+    reports: 1,
+    reporters: [],
+    key: { id: keyId(1), name: 'payments <api> & co', onLeak: 'notify' },
+    secret: { id: keyId(2), display: 'rk_live_AbCd…wxyz', state: 'current', expiresAt: null },
+    report: {
+      live: true,
+      foundBy: 'slack_message',
+      channel: null,
+      messageTs: null,
+      postedBy: null,
+      url: null,
+      reportedAt: now,
+      ...report,
+    },
+    contained: null,
+    now,
+    ...more,
   });
 
   it('fit Slack’s message limits and escape what comes from outside', () => {
-    const fromScanner = buildLeakAlert({
-      notice: notice({
-        kind: 'scanner',
-        source: '<!channel>',
-        url: `https://x.test/<!here>${'y'.repeat(1990)}`,
-      }),
-    });
-    const fromSlack = buildLeakAlert({
-      notice: notice({ kind: 'slack_message', channel: 'CGENERAL', messageTs: '1.000001', postedBy: 'U9' }),
-      permalink: 'https://demo.slack.com/archives/CGENERAL/p1000001',
-    });
-    const reply = buildLeakThreadReply({
-      keyId: keyId(1),
-      keyName: 'payments',
-      display: 'rk_live_AbCd…wxyz',
-      postedBy: null,
-    });
-    const note = buildExpiredKeyThreadNote({ keyName: 'payments', display: 'rk_live_AbCd…wxyz' });
+    const fromScanner = buildLeakAlert(
+      notice(
+        { foundBy: 'scanner:<!channel>', url: `https://x.test/<!here>${'y'.repeat(1990)}` },
+        { round: 2, reports: 49, reporters: Array.from({ length: 10 }, (_, i) => `scanner:<!here>${i}`) },
+      ),
+    );
+    const fromSlack = buildLeakAlert(
+      notice({ channel: 'CGENERAL', messageTs: '1.000001', postedBy: 'U9' }),
+      'https://demo.slack.com/archives/CGENERAL/p1000001',
+    );
+    const reply = buildLeakThreadReply(
+      notice({ channel: 'CGENERAL', messageTs: '1.000001' }, { kind: 'thread', threadTs: '1.000001' }),
+    );
+    const note = buildLeakThreadReply(
+      notice(
+        { channel: 'CGENERAL', messageTs: '1.000001', live: false },
+        { kind: 'thread', threadTs: '1.000001' },
+      ),
+    );
     for (const message of [fromScanner, fromSlack, reply, note])
       expect(checkMessage({ ...message })).toEqual([]);
     const scannerText = JSON.stringify(fromScanner.blocks);

@@ -217,6 +217,20 @@ describe('exactly once per secret and message', () => {
     expect(await leakAudits(key.id)).toHaveLength(1);
   });
 
+  it('answers every message in its thread, but tells the maintainers and the channel once per 10 minutes per key', async () => {
+    const { key, token } = await leakyKey();
+    const general = h.channel('CGENERAL');
+    const from = h.fake.calls.length;
+    const first = await general.post('UOSCAR', token);
+    const second = await general.post('UGRACE', `again: ${token}`);
+    await h.idle();
+    expect(general.threadReplies(first.ts)).toHaveLength(1);
+    expect(general.threadReplies(second.ts)).toHaveLength(1);
+    expect(postsTo('UADA', from)).toHaveLength(1);
+    expect(postsTo(ALERTS, from)).toHaveLength(1);
+    expect(await leakAudits(key.id)).toHaveLength(2);
+  });
+
   it('reports once when the event reaches two replicas', async () => {
     const { key, token } = await leakyKey();
     const replica = await startSlackHarness(database);

@@ -3,10 +3,10 @@ import type { SlackDeps } from '../deps.ts';
 import { ids } from '../ids.ts';
 import { handleHomeEndGrace, handleHomeHistory, handleHomePage, handleHomeRotate } from './home-actions.ts';
 import { handleHomeDelete, handleHomeEdit, handleHomeNewKey } from './key-admin-actions.ts';
-import { handleLeakRotateNow } from './leak-actions.ts';
+import { handleLeakEndKey, handleLeakRevealNewKey, handleLeakRotateNow } from './leak-actions.ts';
 
 /**
- * App Home's buttons, and Rotate now… on a leak's messages. (The /rotate-key modal's inputs dispatch no
+ * App Home's buttons, and Rotate now…, End this key now… and Reveal the new key on a leak's messages. (The /rotate-key modal's inputs dispatch no
  * actions: they arrive with the submission.)
  */
 export function register(app: App, deps: SlackDeps): void {
@@ -19,4 +19,6 @@ export function register(app: App, deps: SlackDeps): void {
   app.action<BlockButtonAction>(ids.home.edit, handleHomeEdit(deps));
   app.action<BlockButtonAction>(ids.home.delete, handleHomeDelete(deps));
   app.action<BlockButtonAction>(ids.leak.rotateNow, handleLeakRotateNow(deps));
+  app.action<BlockButtonAction>(ids.leak.endKey, handleLeakEndKey(deps));
+  app.action<BlockButtonAction>(ids.leak.revealNewKey, handleLeakRevealNewKey(deps));
 }

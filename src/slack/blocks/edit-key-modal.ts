@@ -1,11 +1,11 @@
 import type { KnownBlock, ModalView } from '@slack/types';
 import type { KeySummary } from '../../services/types.ts';
 import { ids } from '../ids.ts';
-import { keyFieldInputs, policyInput } from './key-inputs.ts';
+import { keyFieldInputs, onLeakInput, policyInput } from './key-inputs.ts';
 import { escapeMrkdwn, mrkdwn, plain } from './text.ts';
 
 /**
- * App Home's Edit…: admins get every field, a maintainer only the rotation policy (the rest is shown,
+ * App Home's Edit…: admins get every field, a maintainer only the rotation and on-leak policies (the rest is shown,
  * not editable). The key string is never part of it: editing never changes a key's secrets.
  */
 export function buildEditKeyModal(input: {
@@ -28,6 +28,7 @@ export function buildEditKeyModal(input: {
           ],
         },
         policyInput(key.rotateEveryDays),
+        onLeakInput(key.onLeak),
         {
           type: 'context',
           elements: [

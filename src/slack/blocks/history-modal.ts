@@ -1,5 +1,6 @@
 import type { KnownBlock, ModalView } from '@slack/types';
 import { delayLabel, isDelay } from '../../keys/delay.ts';
+import { REKEY_ACTOR } from '../../services/contain-leak.ts';
 import type { KeyFields } from '../../services/key-fields.ts';
 import type { AuditEntry } from '../../services/types.ts';
 import { ids } from '../ids.ts';
@@ -62,7 +63,13 @@ export function buildHistoryModal(input: { keyName: string; events: HistoryEvent
 }
 
 function describeEvent(event: HistoryEvent): string {
-  const who = event.source === 'slack' ? `<@${event.actor}>` : escapeMrkdwn(event.actor);
+  // rekey's own containment of a leak acts as `rekey`, whichever surface the report came from.
+  const who =
+    event.actor === REKEY_ACTOR
+      ? 'rekey by itself (on-leak policy)'
+      : event.source === 'slack'
+        ? `<@${event.actor}>`
+        : escapeMrkdwn(event.actor);
   const from =
     event.source === 'slack'
       ? 'from Slack'
@@ -101,6 +108,8 @@ function describeEvent(event: HistoryEvent): string {
       const changes = before && after ? describeKeyEdit(before, after) : [];
       return `:pencil2: *Changed* ${by}${changes.map((c) => `\n${c}`).join('')}`;
     }
+    case 'reveal':
+      return `:eyes: *New key revealed* to ${who} (the key of rekey's automatic rotation, never shown, was replaced by it) · ${slackDate(event.at)}`;
     case 'leak_reported':
       return event.source === 'slack'
         ? `:rotating_light: *Reported leaked*: posted by <@${event.actor}> in Slack · ${slackDate(event.at)}`

@@ -152,7 +152,7 @@ function keyCard(
   const summary: SectionBlock = {
     type: 'section',
     text: mrkdwn(
-      `*${name}*${inGrace ? '  :hourglass_flowing_sand: _grace period_' : ''}${leak ? `\n${leakLine(leak)}` : ''}\n${cardPolicyLine(key, now)}`,
+      `*${name}*${inGrace ? '  :hourglass_flowing_sand: _grace period_' : ''}${leak ? `\n${leakLine(leak, now)}` : ''}\n${cardPolicyLine(key, now)}`,
     ),
     fields: [
       mrkdwn(`*Products*\n${products}`),
@@ -167,9 +167,15 @@ function keyCard(
   return blocks;
 }
 
-/** In the card's title section, not a block of its own: a card stays within its 4 blocks. */
-function leakLine(leak: UnrotatedLeak): string {
-  return `:rotating_light: *Reported leaked ${leakPlace(leak)} at ${slackDate(leak.reportedAt)} — not rotated since.* Rotate it now.`;
+/**
+ * In the card's title section, not a block of its own: a card stays within its 4 blocks. Shown while
+ * the leaked secret still works: the current key (rotate it), or an old key a delayed rotation left
+ * working (end it: the leak message's End this key now…).
+ */
+function leakLine(leak: UnrotatedLeak, now: Date): string {
+  const where = `Reported leaked ${leakPlace(leak)} at ${slackDate(leak.reportedAt)}`;
+  if (leak.leakedExpiresAt === null) return `:rotating_light: *${where} — not rotated since.* Rotate it now.`;
+  return `:rotating_light: *${where}: the leaked old key \`${leak.leakedDisplay}\` still works until ${slackDate(leak.leakedExpiresAt)} (${timeUntil(leak.leakedExpiresAt, now)}).* End it now (End this key now… on the leak's messages), or wait for its grace period to run out.`;
 }
 
 function oldKeysText(inGrace: SecretView[], now: Date, uses: Uses): string {

@@ -1,4 +1,5 @@
 import type { InputBlock, PlainTextOption } from '@slack/types';
+import { ON_LEAK, type OnLeak } from '../../keys/on-leak.ts';
 import { formatRotateEvery } from '../../keys/rotation-policy.ts';
 import type { KeySummary } from '../../services/types.ts';
 import { ids } from '../ids.ts';
@@ -101,6 +102,33 @@ export function policyInput(initial: number | null = null): InputBlock {
   };
 }
 
+const ON_LEAK_LABELS: Record<OnLeak, string> = {
+  notify: 'Tell its maintainers and channel',
+  'rotate-1h': 'Rotate it, old key works 1 more hour',
+  'rotate-now': 'Rotate it at once, old key stops',
+};
+
+export function onLeakLabel(onLeak: OnLeak): string {
+  return ON_LEAK_LABELS[onLeak];
+}
+
+/** What rekey does by itself when a working key string of the key is reported leaked. */
+export function onLeakInput(initial: OnLeak = 'notify'): InputBlock {
+  const option = (value: OnLeak): PlainTextOption => ({ text: plain(ON_LEAK_LABELS[value]), value });
+  return {
+    type: 'input',
+    block_id: ids.blocks.onLeak,
+    label: plain('When it is reported leaked'),
+    hint: plain('Rotating by itself: the new key is shown to the first maintainer who presses Reveal.'),
+    element: {
+      type: 'static_select',
+      action_id: ids.actions.onLeak,
+      options: ON_LEAK.map(option),
+      initial_option: option(initial),
+    },
+  };
+}
+
 /** The fields as a dialog shows them, in the order people read them. */
 export function keyFieldInputs(key?: KeySummary): InputBlock[] {
   return [
@@ -109,5 +137,6 @@ export function keyFieldInputs(key?: KeySummary): InputBlock[] {
     maintainersInput(key?.maintainers),
     channelInput(key?.alertChannel ?? null),
     policyInput(key?.rotateEveryDays ?? null),
+    onLeakInput(key?.onLeak),
   ];
 }

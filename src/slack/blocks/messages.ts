@@ -2,7 +2,7 @@ import type { KnownBlock } from '@slack/types';
 import type { Delay } from '../../keys/delay.ts';
 import type { KeyField, KeyFields } from '../../services/key-fields.ts';
 import { ids } from '../ids.ts';
-import { policyLabel } from './key-inputs.ts';
+import { onLeakLabel, policyLabel } from './key-inputs.ts';
 import { expiryPhrase, slackDate } from './slack-time.ts';
 import { clip, escapeMrkdwn, mrkdwn } from './text.ts';
 
@@ -122,6 +122,7 @@ const FIELD_LABELS: Record<KeyField, string> = {
   maintainers: 'maintainers',
   alertChannel: 'alert channel',
   rotateEveryDays: 'rotation policy',
+  onLeak: 'on a reported leak',
 };
 
 function fieldText(field: KeyField, fields: Partial<KeyFields>): string {
@@ -136,6 +137,8 @@ function fieldText(field: KeyField, fields: Partial<KeyFields>): string {
       return channelOf(fields.alertChannel ?? null);
     case 'rotateEveryDays':
       return policyLabel(fields.rotateEveryDays ?? null).toLowerCase();
+    case 'onLeak':
+      return onLeakLabel(fields.onLeak ?? 'notify').toLowerCase();
   }
 }
 

@@ -22,6 +22,8 @@ export interface NoticeItem {
   ids?: { keyId: string; currentSecretId: string | null; oldSecretId: string };
   /** For `used_after_expiry`: refused presentations since the expiry, the first and the last. */
   afterExpiry?: { count: number; firstAt: Date; lastAt: Date };
+  /** The old key was reported leaked while it worked: a reminder says so and offers to end it now. */
+  leaked?: boolean;
 }
 
 export interface NoticeMessage {
@@ -83,7 +85,10 @@ function itemLine(item: NoticeItem, now: Date): string {
     return `:no_entry: The old key ${old} of ${name} stopped working ${slackDate(item.expiresAt)}. Anything still sending it is now refused.${expiredUse(item, now)}`;
   }
   const left = describeDuration(item.expiresAt.getTime() - now.getTime());
-  return `:hourglass_flowing_sand: The old key ${old} of ${name} stops working ${slackDate(item.expiresAt)} (in ${left}).${reminderUse(item, now)}`;
+  const leaked = item.leaked
+    ? ' :rotating_light: *It was reported leaked:* anyone who saw it can use it until then. End it now unless something you cannot update yet still needs it.'
+    : '';
+  return `:hourglass_flowing_sand: The old key ${old} of ${name} stops working ${slackDate(item.expiresAt)} (in ${left}).${leaked}${reminderUse(item, now)}`;
 }
 
 /**
@@ -92,8 +97,9 @@ function itemLine(item: NoticeItem, now: Date): string {
  * nothing if the key was rotated since — after the same confirmation and permission check.
  */
 function endGraceButton(item: NoticeItem, now: Date): Button | undefined {
-  if (item.kind !== 'reminder' || !item.ids?.currentSecretId || !item.use) return undefined;
-  if (useStateOf(item.use, now) === 'used') return undefined;
+  if (item.kind !== 'reminder' || !item.ids?.currentSecretId) return undefined;
+  // A leaked old key is worth ending even while something still sends it; otherwise only an unused one.
+  if (!item.leaked && (!item.use || useStateOf(item.use, now) === 'used')) return undefined;
   return {
     type: 'button',
     action_id: ids.home.endGrace,

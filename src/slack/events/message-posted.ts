@@ -1,79 +1,69 @@
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
-import { findKeyStrings } from '../../keys/leak-scan.ts';
-import { buildExpiredKeyThreadNote, buildLeakThreadReply } from '../blocks/leak-messages.ts';
+import { findKeyStrings, MAX_CANDIDATES } from '../../keys/leak-scan.ts';
+import type { LeakReport } from '../../services/report-leak.ts';
 import type { SlackDeps } from '../deps.ts';
-import { logFailure, recordSlackError } from '../slack-errors.ts';
-import { type PostedMessage, postedMessage } from './posted-message.ts';
+import { logFailure } from '../slack-errors.ts';
+import { postedMessage } from './posted-message.ts';
 
 type MessageArgs = SlackEventMiddlewareArgs<'message'> & AllMiddlewareArgs;
 
 /**
  * A message (or an edit) in a channel rekey is a member of. Bolt has already acknowledged the event,
- * so nothing here delays Slack's 3 s. The scan is a regular expression and a checksum per candidate:
- * a message without a key string with a valid checksum ends here, with no database query. Each key
- * rekey knows is reported once per message (the database decides, across redeliveries, edits and
- * replicas), and only the report that was new answers in the thread.
+ * so nothing here delays Slack's 3 s. The work is bounded whatever the message holds: a linear scan, at
+ * most MAX_CANDIDATES checksum-valid strings kept (the rest counted in
+ * `rekey_leak_candidates_dropped_total`), one database lookup for all of them, and a report
+ * transaction only for strings that really are rekey's keys. Each is reported once per message (the
+ * database decides, across redeliveries, edits and replicas); the thread reply, DMs and alert go out
+ * through the leak outbox, recorded with the report (docs/architecture.md#leak-response).
  */
 export function handleMessagePosted(deps: SlackDeps) {
   return async ({ event }: MessageArgs) => {
     const message = postedMessage(event);
     if (!message) return;
-    const keys = findKeyStrings(message.text);
-    for (const token of keys) await answerKeyInMessage(deps, message, token);
-  };
-}
-
-async function answerKeyInMessage(deps: SlackDeps, message: PostedMessage, token: string): Promise<void> {
-  let report: Awaited<ReturnType<SlackDeps['services']['reportLeak']>>;
-  try {
-    report = await deps.services.reportLeak({
-      token,
-      place: {
-        kind: 'slack_message',
-        channel: message.channel,
-        messageTs: message.ts,
-        postedBy: message.user,
-      },
-    });
-  } catch (error) {
-    logFailure(
-      deps,
-      error,
-      { method: 'chat.postMessage', userId: message.user ?? '' },
-      'could not report a key seen in a Slack message',
-    );
-    return;
-  }
-  if (report.status === 'unknown' || !report.reported) return;
-  const { key, secret } = report;
-  deps.logger.warn(
-    {
-      keyId: key.id,
-      keyName: key.name,
-      // `display`, not `secret`: the logger redacts fields named secret, and this is only the display form.
-      display: secret.display,
+    const { keys, dropped } = findKeyStrings(message.text);
+    if (dropped > 0) {
+      deps.metrics.leakCandidatesDropped.inc(dropped);
+      deps.logger.warn(
+        { channel: message.channel, kept: keys.length, dropped },
+        `a message held more than ${MAX_CANDIDATES} checksum-valid key strings: only the first ${MAX_CANDIDATES} were looked up`,
+      );
+    }
+    if (keys.length === 0) return;
+    const place = {
+      kind: 'slack_message' as const,
       channel: message.channel,
-      status: report.status,
-    },
-    report.status === 'live'
-      ? 'a working key was posted in a Slack channel: replying in the thread, telling its maintainers'
-      : 'an expired key was posted in a Slack channel: noting in the thread that it no longer works',
-  );
-  const reply =
-    report.status === 'live'
-      ? buildLeakThreadReply({
-          keyId: key.id,
-          keyName: key.name,
-          display: secret.display,
-          postedBy: message.user,
-        })
-      : buildExpiredKeyThreadNote({ keyName: key.name, display: secret.display });
-  try {
-    await deps.client.chat.postMessage({ channel: message.channel, thread_ts: message.threadTs, ...reply });
-  } catch (error) {
-    deps.logger.warn(
-      { ...recordSlackError(deps, 'chat.postMessage', error), channel: message.channel, keyId: key.id },
-      'could not reply in the thread of a message holding a key; the report itself stands',
-    );
-  }
+      messageTs: message.ts,
+      threadTs: message.threadTs,
+      postedBy: message.user,
+    };
+    let reports: LeakReport[];
+    try {
+      reports = await deps.services.reportLeaks(keys.map((token) => ({ token, place })));
+    } catch (error) {
+      logFailure(
+        deps,
+        error,
+        { method: 'chat.postMessage', userId: message.user ?? '' },
+        'could not report a key seen in a Slack message',
+      );
+      return;
+    }
+    for (const report of reports) {
+      if (report.status === 'unknown' || !report.reported) continue;
+      deps.logger.warn(
+        {
+          keyId: report.key.id,
+          keyName: report.key.name,
+          // `display`, not `secret`: the logger redacts fields named secret, and this is only the display form.
+          display: report.secret.display,
+          channel: message.channel,
+          status: report.status,
+          contained: report.contained?.action,
+        },
+        report.status === 'live'
+          ? 'a working key was posted in a Slack channel: replying in the thread, telling its maintainers'
+          : 'an expired key was posted in a Slack channel: noting in the thread that it no longer works',
+      );
+    }
+  };
 }

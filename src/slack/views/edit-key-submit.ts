@@ -1,4 +1,5 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
+import { isOnLeak, ON_LEAK_TEXT } from '../../keys/on-leak.ts';
 import { parseRotateEvery } from '../../keys/rotation-policy.ts';
 import type { EditKeyResult } from '../../services/edit-key.ts';
 import type { KeyFields } from '../../services/key-fields.ts';
@@ -28,8 +29,18 @@ export function handleEditKeySubmit(deps: SlackDeps) {
       await ack({ response_action: 'update', view: buildNoticeModal({ title: 'Nothing changed', text }) });
       return;
     }
-    const { policy: policyText, ...form } = readKeyFormState(view);
+    const { policy: policyText, onLeak, ...form } = readKeyFormState(view);
     const changes: Partial<KeyFields> = { ...form };
+    if (onLeak !== undefined) {
+      if (!isOnLeak(onLeak)) {
+        await ack({
+          response_action: 'errors',
+          errors: { [ids.blocks.onLeak]: `Choose one of ${ON_LEAK_TEXT}.` },
+        });
+        return;
+      }
+      changes.onLeak = onLeak;
+    }
     if (policyText !== undefined) {
       const policy = parseRotateEvery(policyText || 'none');
       if (!policy.ok) {

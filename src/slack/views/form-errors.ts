@@ -9,6 +9,7 @@ const BLOCK_OF_FIELD: Record<string, string> = {
   maintainers: ids.blocks.maintainers,
   alertChannel: ids.blocks.channel,
   rotateEveryDays: ids.blocks.policy,
+  onLeak: ids.blocks.onLeak,
   confirmName: ids.blocks.confirmName,
 };
 

@@ -4,6 +4,7 @@ import { ids } from '../ids.ts';
 import { handleChooseSubmit } from './choose-submit.ts';
 import { handleDeleteKeySubmit } from './delete-key-submit.ts';
 import { handleEditKeySubmit } from './edit-key-submit.ts';
+import { handleEndLeakedKeySubmit } from './end-leaked-key-submit.ts';
 import { handleNewKeySubmit } from './new-key-submit.ts';
 import { handleReviewSubmit } from './review-submit.ts';
 
@@ -13,4 +14,5 @@ export function register(app: App, deps: SlackDeps): void {
   app.view(ids.views.newKey, handleNewKeySubmit(deps));
   app.view(ids.views.editKey, handleEditKeySubmit(deps));
   app.view(ids.views.deleteKey, handleDeleteKeySubmit(deps));
+  app.view(ids.views.endLeakedKey, handleEndLeakedKeySubmit(deps));
 }

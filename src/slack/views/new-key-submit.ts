@@ -1,4 +1,5 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
+import { isOnLeak } from '../../keys/on-leak.ts';
 import { parseRotateEvery } from '../../keys/rotation-policy.ts';
 import type { CreateKeyResult } from '../../services/create-key.ts';
 import { buildNoticeModal } from '../blocks/notice-modal.ts';
@@ -36,6 +37,7 @@ export function handleNewKeySubmit(deps: SlackDeps) {
         maintainers: form.maintainers ?? [],
         alertChannel: form.alertChannel ?? null,
         rotateEveryDays: policy.days,
+        ...(isOnLeak(form.onLeak) ? { onLeak: form.onLeak } : {}),
         actor: { id: userId, source: 'slack' },
         requestId: creationRequestId(view.id, userId),
       });

@@ -1,0 +1,128 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { channelMessageEvent, eventCallbackBody } from '../../src/fake-slack/slack-payloads.ts';
+import { MAX_CANDIDATES } from '../../src/keys/leak-scan.ts';
+import { generateToken } from '../../src/keys/token.ts';
+import { nextMessageTs } from '../fake-slack/slack-channel.ts';
+import { countingDb } from '../support/counting-db.ts';
+import { createTestKey } from '../support/fixtures.ts';
+import { readAllTables } from '../support/tables-text.ts';
+import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
+import { SIGNING_SECRET, type SlackHarness, startSlackHarness } from './harness.ts';
+
+/**
+ * Slack, from a process of its own: signs and posts one event body read from a file, and prints the
+ * status and how long rekey took to acknowledge it. So the event loop measured here is rekey's alone.
+ */
+const SENDER = `
+const { createHmac } = await import('node:crypto');
+const { readFileSync } = await import('node:fs');
+const [url, secret, file] = process.argv.slice(1);
+const body = readFileSync(file, 'utf8');
+const ts = Math.floor(Date.now() / 1000);
+const signature = 'v0=' + createHmac('sha256', secret).update('v0:' + ts + ':' + body).digest('hex');
+const started = performance.now();
+const res = await fetch(url + '/slack/events', {
+  method: 'POST',
+  headers: { 'content-type': 'application/json', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': signature },
+  body,
+});
+await res.text();
+process.stdout.write(JSON.stringify({ status: res.status, ms: performance.now() - started }));
+`;
+
+async function deliverFromAnotherProcess(
+  event: Record<string, unknown>,
+): Promise<{ status: number; ms: number }> {
+  const folder = mkdtempSync(join(tmpdir(), 'rekey-event-'));
+  try {
+    const file = join(folder, 'event.json');
+    writeFileSync(file, eventCallbackBody(event));
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--input-type=module', '-e', SENDER, h.url, SIGNING_SECRET, file],
+      { timeout: 30_000 },
+    );
+    return JSON.parse(stdout) as { status: number; ms: number };
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+let database: TestDatabase;
+let counting: ReturnType<typeof countingDb>;
+let h: SlackHarness;
+beforeAll(async () => {
+  database = await openTestDatabase();
+  counting = countingDb(database);
+  h = await startSlackHarness(database, { db: counting.db });
+});
+afterAll(async () => {
+  await h?.close();
+  await database?.close();
+});
+
+const FABRICATED = 1_000;
+/** Slack gives up on a delivery not acknowledged within 3 s. */
+const SLACK_ACK_MS = 3_000;
+/** The longest the event loop may stall while the message is handled: hot verifications wait that long. */
+const MAX_BLOCK_MS = 20;
+
+it(`handles a message of ${FABRICATED} fabricated checksum-valid strings with bounded work: acknowledged in time, one lookup, no report, no event-loop stall`, async () => {
+  // The checksum is public: anyone can make strings that pass it. None of these was ever issued.
+  const fabricated = Array.from({ length: FABRICATED }, () => generateToken('rk_live').token);
+  // …and one 40 000-character key-shaped word with 13 000 `_` in it (a CRC per `_` was quadratic).
+  const glued = `${'a_x'.repeat(13_000)}_${generateToken('rk_live').token}`;
+  const { token: hot } = await createTestKey(h.services);
+  await h.services.verifyKey(hot);
+  // Steady state, as in a running process: the same paths run once, on another such message, before
+  // measuring (the first run of a path compiles it).
+  const warmUp = Array.from({ length: FABRICATED }, () => generateToken('rk_live').token);
+  await h.channel('CGENERAL').post('UOSCAR', warmUp.join(' '), { attachments: [{ fallback: glued }] });
+  const reportsBefore = (await readAllTables(database.db)).rows.get('leak_reports')?.length ?? 0;
+  await h.idle();
+  const statements = counting.statements();
+  const calls = h.fake.calls.length;
+
+  // Hot verifications go on meanwhile (every few ms, as a gateway's would), answered from the cache.
+  let verified = 0;
+  const verifier = setInterval(() => {
+    void h.services.verifyKey(hot).then((answer) => {
+      if (answer.valid) verified++;
+    });
+  }, 5);
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  const delivery = await deliverFromAnotherProcess(
+    channelMessageEvent({
+      channel: 'CGENERAL',
+      user: 'UOSCAR',
+      text: fabricated.join(' '),
+      ts: nextMessageTs(),
+      attachments: [{ fallback: glued }],
+    }),
+  );
+  await h.idle();
+  delay.disable();
+  clearInterval(verifier);
+
+  expect(delivery.status).toBe(200);
+  expect(delivery.ms, `acknowledged after ${Math.round(delivery.ms)} ms`).toBeLessThan(SLACK_ACK_MS);
+  expect(verified).toBeGreaterThan(0);
+  // At most 2 statements for the lookup (it is 1: every candidate in one `hash in (…)`), nothing else.
+  expect(counting.statements() - statements).toBeLessThanOrEqual(2);
+  expect((await readAllTables(database.db)).rows.get('leak_reports')?.length ?? 0).toBe(reportsBefore);
+  expect(h.fake.calls.slice(calls).filter((c) => c.method === 'chat.postMessage')).toEqual([]);
+  // Past the bound, strings are counted, not looked up.
+  const metrics = await h.metrics.registry.getSingleMetricAsString('rekey_leak_candidates_dropped_total');
+  // Both messages (the warm-up and the measured one) dropped the same number.
+  expect(metrics).toContain(`rekey_leak_candidates_dropped_total ${2 * (FABRICATED + 1 - MAX_CANDIDATES)}`);
+  // Last, since it is the one assertion the machine's load can make fail by itself.
+  const stallMs = delay.max / 1e6;
+  expect(stallMs, `longest event-loop stall ${stallMs.toFixed(1)} ms`).toBeLessThanOrEqual(MAX_BLOCK_MS);
+}, 60_000);
