@@ -1,3 +1,4 @@
+import { AppError } from '../errors.ts';
 import { hashToken } from '../keys/hash.ts';
 import { formatRotateEvery } from '../keys/rotation-policy.ts';
 import { displayToken, generateToken } from '../keys/token.ts';
@@ -7,6 +8,7 @@ import { insertKey } from '../store/keys-store.ts';
 import { runTransaction } from '../store/run-transaction.ts';
 import { insertSecret } from '../store/secrets-store.ts';
 import { assertAdmin } from './authorize.ts';
+import { canaryRefusal } from './canary-refusals.ts';
 import { assertKeyFields, distinct, keyNameTaken } from './key-fields.ts';
 import { toKeySummary } from './key-summary.ts';
 import type { Actor, KeySummary, ServiceDeps } from './types.ts';
@@ -18,6 +20,8 @@ export interface CreateKeyInput {
   alertChannel?: string | null;
   /** Rotation policy in days (1–730), or null/absent for none. */
   rotateEveryDays?: number | null;
+  /** A decoy key (docs/architecture.md#canary-keys): fixed for the key's life. */
+  canary?: boolean;
   actor: Actor;
 }
 
@@ -65,12 +69,14 @@ async function issueKey(
     rotateEveryDays: input.rotateEveryDays ?? null,
   };
   assertKeyFields(fields, { requireMaintainers: input.actor.source === 'slack' });
+  const canary = input.canary === true;
+  if (canary) assertCanaryFields(fields);
   const now = deps.clock.now();
   const { token, parsed } = generateToken(deps.keyPrefix);
   try {
     const created = await runTransaction(deps.db, async (tx) => {
       if (input.requestId && (await findAuditEventByRequestId(tx, input.requestId))) return null;
-      const key = await insertKey(tx, { ...fields, createdAt: now });
+      const key = await insertKey(tx, { ...fields, canary, createdAt: now });
       const secret = await insertSecret(tx, {
         keyId: key.id,
         hash: hashToken(token),
@@ -84,7 +90,11 @@ async function issueKey(
         source: input.actor.source,
         newSecretId: secret.id,
         requestId: input.requestId,
-        details: key.rotateEveryDays ? { rotateEvery: formatRotateEvery(key.rotateEveryDays) } : null,
+        details: canary
+          ? { canary: true }
+          : key.rotateEveryDays
+            ? { rotateEvery: formatRotateEvery(key.rotateEveryDays) }
+            : null,
         createdAt: now,
       });
       return toKeySummary(key, secret, [], now);
@@ -109,5 +119,26 @@ async function issueKey(
     }
     if (isUniqueViolation(error, 'keys_live_name_uq')) throw keyNameTaken(input.name, error);
     throw error;
+  }
+}
+
+/**
+ * A canary never gets a rotation policy (it is never rotated), and its alarms must reach someone: an
+ * alert channel or at least one maintainer.
+ */
+function assertCanaryFields(fields: {
+  name: string;
+  maintainers: string[];
+  alertChannel: string | null;
+  rotateEveryDays: number | null;
+}) {
+  if (fields.rotateEveryDays !== null) throw canaryRefusal(fields.name, 'policy');
+  if (fields.alertChannel === null && fields.maintainers.length === 0) {
+    const text =
+      'a canary needs an alert channel or a maintainer: its alarms go there, and an alarm nobody hears is no use';
+    throw new AppError('INVALID_INPUT', text, {
+      userMessage: `A canary needs an alert channel or a maintainer: its alarms go there. Nothing was created.`,
+      fields: { alertChannel: `${text[0]!.toUpperCase()}${text.slice(1)}.` },
+    });
   }
 }

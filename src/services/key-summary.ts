@@ -25,6 +25,7 @@ export function toKeySummary(
     rotateEvery: formatRotateEvery(key.rotateEveryDays),
     rotationDueAt: rotationDueAt(key),
     overdue: isOverdue(key, now),
+    canary: key.canary,
     current: current ? toSecretView(current) : null,
     inGrace: inGrace.map(toSecretView),
   };

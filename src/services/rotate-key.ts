@@ -11,6 +11,7 @@ import {
   insertSecret,
   setSecretExpiry,
 } from '../store/secrets-store.ts';
+import { canaryRefusal } from './canary-refusals.ts';
 import { toKeySummary, toSecretView } from './key-summary.ts';
 import { changeLockedKey } from './lock-live-key.ts';
 import type { KeyRef } from './resolve-key.ts';
@@ -51,6 +52,7 @@ export async function rotateKey(deps: ServiceDeps, input: RotateKeyInput): Promi
   const newHash = hashToken(token);
 
   const result = await changeLockedKey(deps, { ...input, action: 'rotate' }, async (tx, key, now) => {
+    if (key.canary) throw canaryRefusal(key.name, 'rotate');
     const current = await findCurrentSecret(tx, key.id);
     if (!current) throw new AppError('INTERNAL', `key ${key.name} has no current secret`);
     const oldExpiry = replacedSecretExpiry(now, input.delay, current.expiresAt);

@@ -34,6 +34,8 @@ export const ids = {
     maintainers: 'key_maintainers_block',
     channel: 'key_channel_block',
     policy: 'key_policy_block',
+    /** The New key dialog's "Canary" choice (a decoy key). */
+    canary: 'key_canary_block',
     /** The Delete dialog's "type the name" input. */
     confirmName: 'key_confirm_name_block',
   },
@@ -46,6 +48,7 @@ export const ids = {
     maintainers: 'key_maintainers_select',
     channel: 'key_channel_select',
     policy: 'key_policy_select',
+    canary: 'key_canary_checkbox',
     confirmName: 'key_confirm_name_input',
   },
   /**
@@ -77,4 +80,6 @@ export const ids = {
   },
   /** The value of the one acknowledgement checkbox. */
   ackValue: 'understood',
+  /** The value of the New key dialog's Canary checkbox. */
+  canaryValue: 'canary',
 } as const;

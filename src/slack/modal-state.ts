@@ -84,6 +84,8 @@ export function readKeyFormState(view: Pick<ViewOutput, 'state'>): {
   maintainers?: string[];
   alertChannel?: string | null;
   policy?: string;
+  /** New key only: the Canary box was ticked. */
+  canary?: boolean;
 } {
   const values = view.state.values;
   const name = values[ids.blocks.name]?.[ids.actions.name];
@@ -91,6 +93,7 @@ export function readKeyFormState(view: Pick<ViewOutput, 'state'>): {
   const maintainers = values[ids.blocks.maintainers]?.[ids.actions.maintainers];
   const channel = values[ids.blocks.channel]?.[ids.actions.channel];
   const policy = values[ids.blocks.policy]?.[ids.actions.policy];
+  const canary = values[ids.blocks.canary]?.[ids.actions.canary];
   return {
     ...(name ? { name: (name.value ?? '').trim() } : {}),
     ...(products
@@ -104,6 +107,9 @@ export function readKeyFormState(view: Pick<ViewOutput, 'state'>): {
     ...(maintainers ? { maintainers: maintainers.selected_users ?? [] } : {}),
     ...(channel ? { alertChannel: channel.selected_conversation ?? null } : {}),
     ...(policy ? { policy: policy.selected_option?.value ?? '' } : {}),
+    ...(canary
+      ? { canary: (canary.selected_options ?? []).some((option) => option.value === ids.canaryValue) }
+      : {}),
   };
 }
 

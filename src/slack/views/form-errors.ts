@@ -9,6 +9,7 @@ const BLOCK_OF_FIELD: Record<string, string> = {
   maintainers: ids.blocks.maintainers,
   alertChannel: ids.blocks.channel,
   rotateEveryDays: ids.blocks.policy,
+  canary: ids.blocks.canary,
   confirmName: ids.blocks.confirmName,
 };
 

@@ -36,6 +36,7 @@ export function handleNewKeySubmit(deps: SlackDeps) {
         maintainers: form.maintainers ?? [],
         alertChannel: form.alertChannel ?? null,
         rotateEveryDays: policy.days,
+        canary: form.canary === true,
         actor: { id: userId, source: 'slack' },
         requestId: creationRequestId(view.id, userId),
       });
@@ -56,7 +57,7 @@ export function handleNewKeySubmit(deps: SlackDeps) {
     }
     const { key, token } = result;
     deps.logger.info({ keyId: key.id, keyName: key.name, userId }, 'key created from Slack');
-    const reveal = buildCreatedKeyModal({ keyName: key.name, token });
+    const reveal = buildCreatedKeyModal({ keyName: key.name, token, canary: key.canary === true });
     await revealInDialog(deps, { ack, view }, reveal, { keyId: key.id, userId, what: 'key creation' });
     await Promise.all([
       deliverNewKey(deps, { userId, keyName: key.name, token }),
