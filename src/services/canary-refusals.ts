@@ -15,8 +15,9 @@ const WHY: Record<CanaryRefusedAction, string> = {
  */
 export function canaryRefusal(name: string, action: CanaryRefusedAction): AppError {
   const text = `"${name}" is a canary (a decoy key) and ${WHY[action]}. Nothing was changed.`;
-  return new AppError('CANARY_KEY', `key ${name} is a canary: refused ${action}`, {
-    userMessage: `${text} To stop its alarms, delete it; to catch intruders somewhere else, create another canary.`,
-    fields: action === 'policy' ? { rotateEveryDays: text } : {},
-  });
+  return new AppError(
+    'CANARY_KEY',
+    `${text} To stop its alarms, delete it; to catch intruders somewhere else, create another canary.`,
+    { fields: action === 'policy' ? { rotateEveryDays: text } : {} },
+  );
 }

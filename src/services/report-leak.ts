@@ -4,6 +4,7 @@ import { isWellFormedToken } from '../keys/token.ts';
 import { insertAuditEvent } from '../store/audit-store.ts';
 import { findSecretOfLiveKeyByHash, insertLeakReportIfNew } from '../store/leak-reports-store.ts';
 import { runTransaction } from '../store/run-transaction.ts';
+import { reportCanaryLeak } from './canary-leaks.ts';
 import { toSecretView } from './key-summary.ts';
 import type { SecretView, ServiceDeps } from './types.ts';
 
@@ -62,6 +63,8 @@ export async function reportLeak(
   }
   if (!isWellFormedToken(token)) return { status: 'unknown' };
   const hash = hashToken(token);
+  // A canary's string: its alarm goes off, and the report is answered as for an unknown key.
+  if (await reportCanaryLeak(deps, { hash, place })) return { status: 'unknown' };
   const result = await runTransaction(deps.db, async (tx) => {
     const found = await findSecretOfLiveKeyByHash(tx, hash);
     if (!found) return { status: 'unknown' as const };

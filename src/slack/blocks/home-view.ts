@@ -4,6 +4,7 @@ import type { KeySummary, SecretView } from '../../services/types.ts';
 import type { UnrotatedLeak } from '../../services/unrotated-leaks.ts';
 import { encodeEndGraceValue } from '../end-grace-value.ts';
 import { ids } from '../ids.ts';
+import { canaryCard } from './canary-card.ts';
 import { leakPlace } from './leak-messages.ts';
 import { cardPolicyLine } from './policy-phrase.ts';
 import { slackDate, timeUntil } from './slack-time.ts';
@@ -29,6 +30,8 @@ export interface HomeInput {
   uses?: ReadonlyMap<string, UseSummary>;
   /** Keys reported leaked and not rotated since, by key id: their card says so in red. */
   leaks?: ReadonlyMap<string, UnrotatedLeak>;
+  /** Canaries' last tries, by key id (never tried: absent). */
+  canaryTries?: ReadonlyMap<string, Date>;
 }
 
 type Uses = ReadonlyMap<string, UseSummary>;
@@ -72,7 +75,11 @@ export function buildHomeView(input: HomeInput): HomeView {
     { type: 'divider' },
   );
   for (const key of shown) {
-    blocks.push(...keyCard(key, input.now, input.uses ?? new Map(), input.isAdmin, input.leaks?.get(key.id)));
+    blocks.push(
+      ...(key.canary
+        ? canaryCard(key, input.isAdmin, input.canaryTries?.get(key.id))
+        : keyCard(key, input.now, input.uses ?? new Map(), input.isAdmin, input.leaks?.get(key.id))),
+    );
   }
   if (pages > 1) {
     blocks.push(pager(page, pages));
