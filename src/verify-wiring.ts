@@ -53,6 +53,8 @@ export async function startVerifyPath(deps: {
     recorder: createCanaryTryRecorder({ db: deps.database.db, logger, describe: deps.describeAsker }),
     // A NOT_FOUND cached for a canary before this replica knew it would skip its alarm.
     onAdded: (hashes) => cache.invalidate(hashes),
+    onSize: (n) => metrics.canaryKeys.set(n),
+    onTrip: () => metrics.canaryTries.inc(),
   });
   const cache = createVerifyCache({
     canaries,

@@ -41,6 +41,9 @@ export function createCanaryWatch(deps: {
   logger: Logger;
   recorder: CanaryTryRecorder;
   onAdded?: (hashes: string[]) => void;
+  /** Metrics hooks, kept as plain callbacks so this service knows nothing about prom-client. */
+  onSize?: (canaries: number) => void;
+  onTrip?: () => void;
   /** After a failed reload, how long until the next attempt. */
   retryMs?: number;
 }): CanaryWatch {
@@ -59,6 +62,7 @@ export function createCanaryWatch(deps: {
     const added = rows.filter((r) => !byDigest.has(latin1OfHex(r.hash))).map((r) => r.hash);
     byDigest = next;
     keyIds = new Set(rows.map((r) => r.keyId));
+    deps.onSize?.(next.size);
     if (added.length > 0) deps.onAdded?.(added);
   };
 
@@ -96,6 +100,7 @@ export function createCanaryWatch(deps: {
       const keyId = byDigest.get(digest);
       if (keyId === undefined) return false;
       deps.recorder.record(keyId, nowMs(), asker);
+      deps.onTrip?.();
       return true;
     },
     get size() {
