@@ -18,13 +18,10 @@ const bearerOf = (header: string) => /^Bearer\s+(\S+)$/i.exec(header.trim())?.[1
  * token itself: the alarm goes to Slack. The route has already checked it is one of them.
  */
 export function createAskerDescriber(apiTokens: readonly string[]): DescribeAsker {
-  const labels = new Map(
-    apiTokens.map((token, i) => [fingerprint(token), `#${i + 1} (${fingerprint(token)})`]),
-  );
-  const nameToken = (token: string | undefined): string | null => {
-    if (!token) return null;
-    return labels.get(fingerprint(token)) ?? null;
-  };
+  // By the token itself: the route has already checked the request carries one of these.
+  const labels = new Map(apiTokens.map((token, i) => [token, `#${i + 1} (${fingerprint(token)})`]));
+  const nameToken = (token: string | undefined): string | null =>
+    token === undefined ? null : (labels.get(token) ?? null);
   return (asker: unknown): AskerDetails => {
     const req = asker as IncomingMessage | undefined;
     if (!req?.headers) {

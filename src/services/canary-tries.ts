@@ -39,15 +39,30 @@ interface Queued {
 /** The most presentations kept with their details while waiting to be written. */
 export const MAX_QUEUED_TRIES = 1000;
 
+/** After a write, the next one waits at least this long: a flood of tries costs a few writes a second. */
+export const MIN_WRITE_GAP_MS = 250;
+
+const NO_DETAILS: AskerDetails = {
+  via: 'verify',
+  clientIp: null,
+  userAgent: null,
+  uri: null,
+  method: null,
+  askedBy: null,
+};
+
 /**
  * Canary presentations, written to the database off the request path: `record` only appends to a
- * bounded queue, and a write starts on the next turn of the event loop (so a burst is one INSERT). The
- * describing (headers, token fingerprint) happens there too, not while the request is answered.
+ * bounded queue. The first try after a quiet spell is written on the next turn of the event loop (its
+ * alarm should not wait); after a write, the next waits MIN_WRITE_GAP_MS, so a flood of tries (an
+ * intruder scripting the key) costs a few small writes a second, not one per request. Describing the
+ * asker (headers) happens at the write too, not while the request is answered.
  *
- * Bounded: past MAX_QUEUED_TRIES waiting (a flood of tries while the database is slow or down), further
- * tries are only counted per canary and written as one `unrecorded` row with that count — the alarm's
- * "N more tries" stays exact, only those tries' details are lost. A failed write keeps its rows (as
- * counts beyond the bound) and is retried every `retryMs`, logged once per failure streak.
+ * A write holds one row per canary and distinct asker (same client, user agent, request and token):
+ * its `count`, and the latest time. Past MAX_QUEUED_TRIES waiting (the database slow or down), tries are
+ * only counted per canary, written as one `unrecorded` row: the alarm's "N more tries" stays exact,
+ * only those tries' details are lost. A failed write keeps its rows (as counts beyond the bound) and is
+ * retried every `retryMs`, logged once per failure streak.
  */
 export function createCanaryTryRecorder(deps: {
   db: Db;
@@ -55,18 +70,20 @@ export function createCanaryTryRecorder(deps: {
   describe?: DescribeAsker;
   maxQueued?: number;
   retryMs?: number;
+  minGapMs?: number;
 }): CanaryTryRecorder {
   const maxQueued = deps.maxQueued ?? MAX_QUEUED_TRIES;
   const retryMs = deps.retryMs ?? 1_000;
+  const minGapMs = deps.minGapMs ?? MIN_WRITE_GAP_MS;
   let queue: Queued[] = [];
   /** Rows already described by a write that failed: written first by the next one. */
   let unwritten: NewCanaryTry[] = [];
   /** Tries beyond the bound: per canary, how many and since when. */
   let counted = new Map<string, { count: number; firstMs: number }>();
-  /** The next write: on the next turn (`setImmediate`) or, after a failure, in `retryMs`. */
-  let soon: NodeJS.Immediate | undefined;
-  let retry: NodeJS.Timeout | undefined;
+  /** The next write, when one is planned (the next turn, the end of the gap, or a retry). */
+  let next: NodeJS.Timeout | NodeJS.Immediate | undefined;
   let writing: Promise<void> | undefined;
+  let lastWriteMs = Number.NEGATIVE_INFINITY;
   let failing = false;
   let stopped = false;
 
@@ -78,26 +95,35 @@ export function createCanaryTryRecorder(deps: {
     } else counted.set(keyId, { count: n, firstMs: atMs });
   };
 
-  const rowOf = (item: Queued): NewCanaryTry => {
-    const details: AskerDetails = deps.describe?.(item.asker) ?? {
-      via: 'verify',
-      clientIp: null,
-      userAgent: null,
-      uri: null,
-      method: null,
-      askedBy: null,
-    };
-    return { keyId: item.keyId, triedAt: new Date(item.atMs), ...details };
+  /** One row per canary and distinct asker, with how many tries it stands for and the latest one's time. */
+  const rowsOf = (items: Queued[]): NewCanaryTry[] => {
+    const rows = new Map<string, NewCanaryTry & { count: number }>();
+    for (const item of items) {
+      const details = deps.describe?.(item.asker) ?? NO_DETAILS;
+      const group = JSON.stringify([item.keyId, details]);
+      const row = rows.get(group);
+      if (!row) rows.set(group, { keyId: item.keyId, triedAt: new Date(item.atMs), count: 1, ...details });
+      else {
+        row.count += 1;
+        if (item.atMs > row.triedAt.getTime()) row.triedAt = new Date(item.atMs);
+      }
+    }
+    return [...rows.values()];
+  };
+
+  const clearNext = () => {
+    clearTimeout(next as NodeJS.Timeout);
+    clearImmediate(next as NodeJS.Immediate);
+    next = undefined;
   };
 
   const write = async () => {
-    soon = undefined;
-    retry = undefined;
+    next = undefined;
     const taken = queue;
     const takenCounts = counted;
     queue = [];
     counted = new Map();
-    const rows = [...unwritten, ...taken.map(rowOf)];
+    const rows = [...unwritten, ...rowsOf(taken)];
     unwritten = [];
     for (const [keyId, c] of takenCounts) {
       rows.push({ keyId, triedAt: new Date(c.firstMs), via: 'unrecorded', count: c.count });
@@ -110,7 +136,7 @@ export function createCanaryTryRecorder(deps: {
     } catch (error) {
       if (!failing) {
         deps.logger.error(
-          { err: error, tries: rows.length },
+          { err: error, rows: rows.length },
           'could not write canary tries; keeping them in memory and retrying (their alarm waits)',
         );
       }
@@ -122,9 +148,11 @@ export function createCanaryTryRecorder(deps: {
         else count(row.keyId, row.triedAt.getTime(), row.count ?? 1);
       }
       if (!stopped) {
-        retry = setTimeout(start, retryMs);
-        retry.unref();
+        next = setTimeout(start, retryMs);
+        next.unref();
       }
+    } finally {
+      lastWriteMs = performance.now();
     }
   };
 
@@ -132,14 +160,19 @@ export function createCanaryTryRecorder(deps: {
     if (writing) return;
     writing = write().finally(() => {
       writing = undefined;
-      // More arrived while this write ran (and no retry is pending): write them next.
-      if (!stopped && retry === undefined && (queue.length > 0 || counted.size > 0)) schedule();
+      // More arrived while this write ran (and no retry is planned): write them after the gap.
+      if (!stopped && (queue.length > 0 || counted.size > 0)) schedule();
     });
   }
 
   const schedule = () => {
-    if (soon !== undefined || retry !== undefined || writing) return;
-    soon = setImmediate(start);
+    if (next !== undefined || writing) return;
+    const wait = lastWriteMs + minGapMs - performance.now();
+    if (wait <= 0) next = setImmediate(start);
+    else {
+      next = setTimeout(start, wait);
+      next.unref();
+    }
   };
 
   return {
@@ -149,16 +182,14 @@ export function createCanaryTryRecorder(deps: {
       if (!stopped) schedule();
     },
     get pending() {
-      let n = queue.length + unwritten.length;
+      let n = queue.length;
+      for (const row of unwritten) n += row.count ?? 1;
       for (const c of counted.values()) n += c.count;
       return n;
     },
     async flush() {
       await writing;
-      clearImmediate(soon);
-      clearTimeout(retry);
-      soon = undefined;
-      retry = undefined;
+      clearNext();
       start();
       await writing;
     },

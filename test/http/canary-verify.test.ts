@@ -147,7 +147,10 @@ describe('every presentation of a canary is recorded for its alarm', () => {
     const canary = await plantCanary();
     const answers = await Promise.all(Array.from({ length: 10 }, () => verify(canary.token)));
     expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
-    expect(await triesOf(canary.id)).toHaveLength(10);
+    const tries = await triesOf(canary.id);
+    // One asker (same token, no client passed on): rows that count them, not one per request.
+    expect(tries.reduce((n, t) => n + t.count, 0)).toBe(10);
+    expect(tries.length).toBeLessThanOrEqual(2);
   });
 
   it('a canary created elsewhere (another replica, the CLI) is caught once the database announces it, even if its string was answered as unknown just before', async () => {

@@ -36,18 +36,50 @@ const rowsOf = (keyId: string) => database.db.select().from(canaryTries).where(e
 const total = (rows: Array<{ count: number }>) => rows.reduce((n, r) => n + r.count, 0);
 
 describe('canary tries are written off the request path, from a bounded queue', () => {
-  it('record() only queues (the request is not kept waiting); the queue is written on the next turn', async () => {
+  it('record() only queues (the request is not kept waiting); a write holds one row per asker, counting its tries', async () => {
     const keyId = await canaryId();
     const recorder = createCanaryTryRecorder({
       db: database.db,
       logger: silentLogger,
-      describe: () => ASKER,
+      describe: (asker) => ({ ...ASKER, clientIp: asker as string }),
     });
-    for (let i = 0; i < 5; i++) recorder.record(keyId, Date.UTC(2026, 0, 1, 0, 0, i), undefined);
-    expect(recorder.pending).toBe(5);
+    for (let i = 0; i < 5; i++) recorder.record(keyId, Date.UTC(2026, 0, 1, 0, 0, i), '192.0.2.1');
+    recorder.record(keyId, Date.UTC(2026, 0, 1, 0, 0, 9), '198.51.100.7');
+    expect(recorder.pending).toBe(6);
     await recorder.flush();
     expect(recorder.pending).toBe(0);
-    expect(await rowsOf(keyId)).toHaveLength(5);
+    const rows = await rowsOf(keyId);
+    expect(rows).toHaveLength(2);
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          clientIp: '192.0.2.1',
+          count: 5,
+          triedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, 4)),
+        }),
+        expect.objectContaining({ clientIp: '198.51.100.7', count: 1 }),
+      ]),
+    );
+  });
+
+  it('a flood costs a few writes a second: after a write, the next waits for the gap', async () => {
+    const keyId = await canaryId();
+    let writes = 0;
+    const counting = new Proxy(database.db, {
+      get(target, prop, receiver) {
+        if (prop === 'transaction') writes += 1;
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+    const recorder = createCanaryTryRecorder({ db: counting, logger: silentLogger, minGapMs: 200 });
+    const started = performance.now();
+    while (performance.now() - started < 1_000) {
+      recorder.record(keyId, Date.now(), undefined);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await recorder.flush();
+    expect(writes).toBeLessThanOrEqual(7);
+    expect(total(await rowsOf(keyId))).toBeGreaterThan(50);
   });
 
   it('past the bound, tries are only counted: one row per canary holds their number, so "N more tries" stays exact', async () => {
@@ -62,7 +94,7 @@ describe('canary tries are written off the request path, from a bounded queue', 
     expect(recorder.pending).toBe(10);
     await recorder.flush();
     const rows = await rowsOf(keyId);
-    expect(rows.filter((r) => r.via === 'verify')).toHaveLength(3);
+    expect(total(rows.filter((r) => r.via === 'verify'))).toBe(3);
     expect(rows.filter((r) => r.via === 'unrecorded')).toMatchObject([
       { count: 7, clientIp: null, triedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, 3)) },
     ]);
@@ -90,6 +122,7 @@ describe('canary tries are written off the request path, from a bounded queue', 
     expect(recorder.pending).toBe(0);
     const rows = await rowsOf(keyId);
     expect(total(rows)).toBe(9);
-    expect(rows.filter((r) => r.via === 'verify')).toHaveLength(4);
+    // Past the bound while it waited, tries were kept as a count only.
+    expect(rows.filter((r) => r.via === 'unrecorded')).toHaveLength(1);
   });
 });
