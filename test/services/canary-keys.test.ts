@@ -6,7 +6,7 @@ import { generateToken } from '../../src/keys/token.ts';
 import { policyTick } from '../scheduler/policy-support.ts';
 import { recordingPoster } from '../scheduler/support.ts';
 import { HOUR, manualClock } from '../support/manual-clock.ts';
-import { runCliInProcess } from '../support/run-cli-in-process.ts';
+import { cliOn } from '../support/run-cli-in-process.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { testServices, uniqueName } from '../support/test-services.ts';
 
@@ -21,13 +21,7 @@ const DAY = 24 * HOUR;
 function setup() {
   const clock = manualClock('2026-03-01T12:00:00.000Z');
   const services = testServices(database, { clock });
-  const cli = (...args: string[]) => runCliInProcess(args, services);
-  const json = async (...args: string[]) => {
-    const r = await cli(...args, '--json');
-    expect(r.code, r.err).toBe(0);
-    return JSON.parse(r.out);
-  };
-  return { clock, services, cli, json };
+  return { clock, services, ...cliOn(services) };
 }
 
 /** A canary created with the CLI, as an operator plants one: its name, id and key string. */

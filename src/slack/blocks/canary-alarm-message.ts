@@ -1,18 +1,14 @@
 import type { KnownBlock } from '@slack/types';
 import { CANARY_QUIET_MS } from '../../keys/canary-alarm.ts';
-import type { CanaryTryView } from '../../services/canary-alarms.ts';
+import type { CanaryTryView, ClaimedCanaryAlarm } from '../../services/canary-alarms.ts';
 import { slackDate } from './slack-time.ts';
 import { clip, escapeMrkdwn, mrkdwn, plain } from './text.ts';
 
 /** One canary alarm as people read it. Display forms and ids only, never a key string. */
-export interface CanaryAlarmItem {
-  keyName: string;
-  display: string;
-  dueAt: Date;
-  tries: number;
-  latest: CanaryTryView | null;
-  previousAt: Date | null;
-}
+export type CanaryAlarmItem = Pick<
+  ClaimedCanaryAlarm,
+  'keyName' | 'display' | 'dueAt' | 'tries' | 'latest' | 'previousAt'
+>;
 
 /** A header, each alarm's section and the closing context stay far inside Slack's 50 blocks. */
 export const CANARY_ALARMS_PER_MESSAGE = 10;

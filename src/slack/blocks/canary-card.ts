@@ -1,8 +1,8 @@
-import type { ActionsBlock, Button, KnownBlock } from '@slack/types';
+import type { KnownBlock } from '@slack/types';
 import type { KeySummary } from '../../services/types.ts';
-import { ids } from '../ids.ts';
+import { cardActions, manageButtons } from './card-buttons.ts';
 import { slackDate } from './slack-time.ts';
-import { escapeMrkdwn, mrkdwn, plain } from './text.ts';
+import { escapeMrkdwn, mrkdwn } from './text.ts';
 
 /**
  * A canary's card on the App Home (3 blocks, inside a card's 4): what it is, its key's display form,
@@ -25,24 +25,7 @@ export function canaryCard(key: KeySummary, isAdmin: boolean, lastTriedAt: Date 
         mrkdwn(`*Last tried*\n${tried}`),
       ],
     },
-    canaryButtons(key, isAdmin),
+    cardActions(key.id, manageButtons(key.id, isAdmin)),
     { type: 'divider' },
   ];
-}
-
-function canaryButtons(key: KeySummary, isAdmin: boolean): ActionsBlock {
-  const elements: Button[] = [
-    { type: 'button', action_id: ids.home.history, text: plain('History'), value: key.id },
-    { type: 'button', action_id: ids.home.edit, text: plain('Edit…'), value: key.id },
-  ];
-  if (isAdmin) {
-    elements.push({
-      type: 'button',
-      action_id: ids.home.delete,
-      text: plain('Delete…'),
-      style: 'danger',
-      value: key.id,
-    });
-  }
-  return { type: 'actions', block_id: `${ids.home.cardBlockPrefix}${key.id}`, elements };
 }

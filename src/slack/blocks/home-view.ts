@@ -5,6 +5,7 @@ import type { UnrotatedLeak } from '../../services/unrotated-leaks.ts';
 import { encodeEndGraceValue } from '../end-grace-value.ts';
 import { ids } from '../ids.ts';
 import { canaryCard } from './canary-card.ts';
+import { cardActions, manageButtons } from './card-buttons.ts';
 import { leakPlace } from './leak-messages.ts';
 import { cardPolicyLine } from './policy-phrase.ts';
 import { slackDate, timeUntil } from './slack-time.ts';
@@ -207,26 +208,9 @@ function cardButtons(key: KeySummary, isAdmin: boolean): ActionsBlock {
     text: plain('Rotate…'),
     value: key.id,
   };
-  const history: Button = {
-    type: 'button',
-    action_id: ids.home.history,
-    text: plain('History'),
-    value: key.id,
-  };
   const elements: Button[] = [rotate];
   if (key.inGrace.length > 0) elements.push(endGraceButton(key));
-  elements.push(history, { type: 'button', action_id: ids.home.edit, text: plain('Edit…'), value: key.id });
-  // No confirm here: its dialog is the confirmation (type the key's name).
-  if (isAdmin) {
-    elements.push({
-      type: 'button',
-      action_id: ids.home.delete,
-      text: plain('Delete…'),
-      style: 'danger',
-      value: key.id,
-    });
-  }
-  return { type: 'actions', block_id: `${ids.home.cardBlockPrefix}${key.id}`, elements };
+  return cardActions(key.id, [...elements, ...manageButtons(key.id, isAdmin)]);
 }
 
 function endGraceButton(key: KeySummary): Button {
