@@ -5,7 +5,8 @@
  * and (f) the same verify load on a second rekey whose usage counter counts nothing
  * (bench/rekey-counting-switch.ts, counting off); then (g) what counting costs, measured on that one
  * process with counting switched on and off in alternating rounds, so nothing else differs; and (h)
- * the same comparison on verifyNow alone in this process (no HTTP, no sockets: nearly free of noise).
+ * the same comparison on verifyNow alone in this process (no HTTP, no sockets: nearly free of noise);
+ * (i) a canary key against unknown keys (see measureCanaries; BENCH_ONLY=canary runs only that).
  *
  *   DATABASE_URL  use this database (keys are added to it); otherwise a scratch database is created
  *                 on BENCH_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/test) and dropped.
@@ -27,11 +28,17 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { pino } from 'pino';
 import postgres from 'postgres';
 import { systemClock } from '../src/clock.ts';
 import { generateToken } from '../src/keys/token.ts';
+import { createCanaryTryRecorder } from '../src/services/canary-tries.ts';
+import { createCanaryWatch } from '../src/services/canary-watch.ts';
+import { createKey } from '../src/services/create-key.ts';
+import { KeyChanges } from '../src/services/key-changes.ts';
 import { UsageCounter, type UseSlot } from '../src/services/usage-counter.ts';
 import { createVerifyCache } from '../src/services/verify-cache.ts';
+import type { Db } from '../src/store/database.ts';
 import { openPostgres } from '../src/store/open-postgres.ts';
 import { seedKeys } from './seed.ts';
 
@@ -361,6 +368,111 @@ async function measureCounting(server: { url: string; child: ChildProcess }, req
     `${median(cpuRatios).toFixed(3)}× server CPU per request (range ${range(cpuRatios)})`;
 }
 
+/**
+ * (i) A canary must not be told from an unknown key by its timing. Over HTTP on the real rekey, in
+ * alternating rounds: the same canary again and again (answered from memory, each try queued for its
+ * alarm and written in batches), a key never seen before on every request (until unknown keys are
+ * ruled out in memory, each costs a database lookup), and one unknown key again and again (answered from
+ * the NOT_FOUND cache). Then, in this process, verifyNow on the canary against the cached unknown key
+ * (the request path's own cost, tries queued but written nowhere).
+ */
+async function measureCanaries(rekey: { url: string; child: ChildProcess }, databaseUrl: string) {
+  const database = await openPostgres(databaseUrl, { max: 2 });
+  const deps = {
+    db: database.db,
+    clock: systemClock,
+    changes: new KeyChanges(),
+    keyPrefix: 'rk_live',
+    admins: [],
+  };
+  const { token: canary } = await createKey(deps, {
+    name: `bench-canary-${randomBytes(3).toString('hex')}`,
+    alertChannel: 'CBENCH',
+    canary: true,
+    actor: { id: 'cli:bench', source: 'cli' },
+  });
+  for (let waited = 0; (await metric(rekey.url, 'rekey_canary_keys')) < 1; waited += 50) {
+    if (waited > 10_000) throw new Error('rekey did not learn of the canary within 10 s');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const seenUnknown = generateToken('rk_live').token;
+  await verifyOnce(rekey.url, seenUnknown);
+  const seconds = 2;
+  const rounds: Record<'canary' | 'fresh' | 'seen', Measured[]> = { canary: [], fresh: [], seen: [] };
+  const measure = {
+    canary: () => load('(i) canary key (memory)', rekey, staticRequests([canary]), seconds),
+    fresh: () =>
+      load(
+        '(i) unknown, never seen',
+        rekey,
+        dynamicRequest(() => generateToken('rk_live').token),
+        seconds,
+      ),
+    seen: () => load('(i) unknown, cached NOT_FOUND', rekey, staticRequests([seenUnknown]), seconds),
+  };
+  const order = ['canary', 'fresh', 'seen'] as const;
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < order.length; i++) {
+      const which = order[(round + i) % order.length]!;
+      rounds[which].push(await measure[which]());
+    }
+  }
+  const c = combine(rounds.canary);
+  const f = combine(rounds.fresh);
+  const u = combine(rounds.seen);
+  print(c);
+  print(f);
+  print(u);
+  const tries = await metric(rekey.url, 'rekey_canary_tries_total');
+
+  // The request path alone, in this process: the replica's own canary watch (loaded from the
+  // database) against a cached NOT_FOUND. The queue's writes go nowhere here.
+  const writes = { transaction: async () => 0 } as unknown as Db;
+  const logger = pino({ level: 'silent' });
+  const watch = createCanaryWatch({
+    db: database.db,
+    clock: systemClock,
+    logger,
+    recorder: createCanaryTryRecorder({ db: writes, logger }),
+  });
+  await watch.reload();
+  await database.close();
+  const cache = createVerifyCache({
+    lookupMany: async () => [],
+    clock: systemClock,
+    maxEntries: 1_000,
+    ttlMs: 600_000,
+    canaries: watch,
+  });
+  await cache.verify(seenUnknown);
+  const CALLS = 200_000;
+  const run = (token: string) => {
+    const started = process.cpuUsage();
+    for (let i = 0; i < CALLS; i++) cache.verifyNow(token);
+    const used = process.cpuUsage(started);
+    return ((used.user + used.system) * 1000) / CALLS;
+  };
+  run(canary);
+  run(seenUnknown);
+  const canaryNs: number[] = [];
+  const unknownNs: number[] = [];
+  for (let pair = 0; pair < 10; pair++) {
+    canaryNs.push(run(canary));
+    unknownNs.push(run(seenUnknown));
+    await watch.tries.flush();
+  }
+  console.log(
+    `(i) canary vs unknown keys over HTTP: p50 ${c.p50.toFixed(2)} ms canary, ${f.p50.toFixed(2)} ms never seen ` +
+      `(${(c.p50 / f.p50).toFixed(2)}×), ${u.p50.toFixed(2)} ms cached (${(c.p50 / u.p50).toFixed(2)}×); ` +
+      `p99 ${c.p99.toFixed(2)} / ${f.p99.toFixed(2)} / ${u.p99.toFixed(2)} ms; ` +
+      `server CPU ${c.cpuUs.toFixed(1)} / ${f.cpuUs.toFixed(1)} / ${u.cpuUs.toFixed(1)} µs per request; ${tries} canary tries counted`,
+  );
+  console.log(
+    `    (i) in this process: verifyNow ${median(canaryNs).toFixed(0)} ns on the canary vs ${median(unknownNs).toFixed(0)} ns on a cached unknown key ` +
+      `(${(median(canaryNs) / median(unknownNs)).toFixed(2)}×)`,
+  );
+}
+
 async function main() {
   const adminUrl = process.env.BENCH_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   let databaseUrl = process.env.DATABASE_URL;
@@ -417,6 +529,7 @@ async function main() {
     // Sanity: the rekey answers are real verdicts, not errors.
     const sample = (await verifyOnce(rekey.url, hot[0]!)) as { valid?: boolean };
     if (sample.valid !== true) throw new Error(`hot key did not verify: ${JSON.stringify(sample)}`);
+    if (process.env.BENCH_ONLY === 'canary') return await measureCanaries(rekey, databaseUrl);
 
     const hotRequests = staticRequests(hot);
     const hotAuthorize = authorizeRequests(hot);
@@ -506,6 +619,8 @@ async function main() {
       }),
     );
     print(d);
+
+    await measureCanaries(rekey, databaseUrl);
 
     const rss = await metric(rekey.url, 'process_resident_memory_bytes');
     const entries = await metric(rekey.url, 'rekey_verify_cache_entries');

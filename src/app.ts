@@ -4,6 +4,7 @@ import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import { startHealthMonitor } from './health-monitor.ts';
 import { createAuthorizeRoute } from './http/authorize-route.ts';
+import { createAskerDescriber } from './http/canary-asker.ts';
 import { createLeaksRoute } from './http/leaks-route.ts';
 import { createHttpServer } from './http/server.ts';
 import { createVerifyRoute } from './http/verify-route.ts';
@@ -94,7 +95,16 @@ export async function startRekey(config: Config, options: StartOptions): Promise
   });
   stoppers.push(() => usageFlusher.stop());
   // The gateways' path: cached verdicts, invalidated locally at once and across replicas by NOTIFY.
-  const verifyPath = await startVerifyPath({ config, database, changes, clock, metrics, logger, usage });
+  const verifyPath = await startVerifyPath({
+    config,
+    database,
+    changes,
+    clock,
+    metrics,
+    logger,
+    usage,
+    describeAsker: createAskerDescriber(config.REKEY_API_TOKENS),
+  });
   stoppers.push(() => verifyPath.stop());
   const services = createServices({
     db: database.db,
@@ -174,6 +184,7 @@ export async function startRekey(config: Config, options: StartOptions): Promise
   const jobs = startScheduledJobs({
     config,
     db: database.db,
+    database,
     clock,
     logger,
     metrics,

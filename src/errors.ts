@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'NOT_IN_GRACE'
   | 'KEY_CHANGED'
   | 'KEY_BUSY'
+  | 'CANARY_KEY'
   | 'DATABASE_UNAVAILABLE'
   | 'DATA_DIR_LOCKED'
   | 'CONFIG_INVALID'

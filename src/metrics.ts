@@ -122,6 +122,16 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
       labelNames: ['operation'] as const,
       registers: [registry],
     }),
+    canaryKeys: new Gauge({
+      name: 'rekey_canary_keys',
+      help: 'Canary (decoy) keys this replica knows and answers NOT_FOUND from memory',
+      registers: [registry],
+    }),
+    canaryTries: new Counter({
+      name: 'rekey_canary_tries_total',
+      help: 'Presentations of a canary key to verify or authorize on this replica: someone holds a decoy key',
+      registers: [registry],
+    }),
   };
   return m;
 }

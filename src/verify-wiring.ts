@@ -2,6 +2,8 @@ import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
+import { createCanaryTryRecorder, type DescribeAsker } from './services/canary-tries.ts';
+import { type CanaryWatch, createCanaryWatch } from './services/canary-watch.ts';
 import type { KeyChanges } from './services/key-changes.ts';
 import type { UsageCounter } from './services/usage-counter.ts';
 import { createVerifyCache, type VerifyCache } from './services/verify-cache.ts';
@@ -12,6 +14,8 @@ import { prepareVerificationLookupMany } from './store/secrets-store.ts';
 
 export interface VerifyPath {
   cache: VerifyCache;
+  /** The canaries this replica answers NOT_FOUND for, and the queue their tries are written from. */
+  canaries: CanaryWatch;
   /** The channel once LISTEN works (it may start later than the process). */
   readonly channel: InvalidationChannel | undefined;
   stop(): Promise<void>;
@@ -35,10 +39,25 @@ export async function startVerifyPath(deps: {
   heartbeatMs?: number;
   /** How long to wait before trying LISTEN again after it failed to start. */
   listenRetryMs?: number;
+  /** How a route's request is described in a canary's alarm (src/http/canary-asker.ts). */
+  describeAsker?: DescribeAsker;
 }): Promise<VerifyPath> {
   const { metrics, logger } = deps;
   const misses = metrics.cacheMisses;
+  // Canaries: in memory, checked before an unknown key is ruled out; their tries written off the
+  // request path (docs/architecture.md#canary-keys).
+  const canaries = createCanaryWatch({
+    db: deps.database.db,
+    clock: deps.clock,
+    logger,
+    recorder: createCanaryTryRecorder({ db: deps.database.db, logger, describe: deps.describeAsker }),
+    // A NOT_FOUND cached for a canary before this replica knew it would skip its alarm.
+    onAdded: (hashes) => cache.invalidate(hashes),
+    onSize: (n) => metrics.canaryKeys.set(n),
+    onTrip: () => metrics.canaryTries.inc(),
+  });
   const cache = createVerifyCache({
+    canaries,
     lookupMany: prepareVerificationLookupMany(deps.database.db),
     clock: deps.clock,
     maxEntries: deps.config.REKEY_CACHE_SIZE,
@@ -67,14 +86,18 @@ export async function startVerifyPath(deps: {
     },
     onInvalidateKeys: (keyIds: string[]) => {
       cache.invalidateKeys(keyIds);
+      canaries.keysChanged(keyIds);
       metrics.invalidationsReceived.inc({ origin: 'remote' });
     },
+    onCanariesChanged: () => void canaries.reload(),
     onDatabaseBack: () => {
       cache.clear();
+      void canaries.reload();
       logger.debug('verify cache cleared: the database answers again but invalidations may have been missed');
     },
     onResubscribed: () => {
       cache.clear();
+      void canaries.reload();
       logger.info('verify cache cleared: the invalidation channel reconnected and may have missed changes');
     },
     onStateChange: (up: boolean, reason?: unknown) => {
@@ -110,13 +133,19 @@ export async function startVerifyPath(deps: {
     }
   };
   await open();
+  await canaries.reload();
 
   const unsubscribe = connectVerifyInvalidation(deps.changes, cache, {
     onInvalidation: () => metrics.invalidationsReceived.inc({ origin: 'local' }),
   });
+  // A key created or deleted by this process: the canaries are current before the change returns.
+  const unsubscribeCanaries = deps.changes.subscribe((change) =>
+    change.type === 'created' || change.type === 'deleted' ? canaries.reload() : undefined,
+  );
 
   return {
     cache,
+    canaries,
     get channel() {
       return channel;
     },
@@ -124,7 +153,10 @@ export async function startVerifyPath(deps: {
       stopped = true;
       clearTimeout(retry);
       unsubscribe();
+      unsubscribeCanaries();
       await channel?.close();
+      // Last: the server has stopped, so the tries queued so far are all there will be.
+      await canaries.stop();
     },
   };
 }

@@ -1,4 +1,5 @@
 export * from './audit-events.ts';
+export * from './canary-tries.ts';
 export * from './keys.ts';
 export * from './leak-notices.ts';
 export * from './leak-reports.ts';

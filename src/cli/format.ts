@@ -37,6 +37,7 @@ export function formatPolicy(
 }
 
 export function formatKey(key: KeyWithUse, now: Date): string {
+  if (key.canary) return formatCanary(key);
   const lines = [
     `${key.name}`,
     `  products:     ${key.products.join(', ') || '—'}`,
@@ -56,7 +57,20 @@ export function formatKey(key: KeyWithUse, now: Date): string {
   return lines.join('\n');
 }
 
+/** `keys show` of a canary: what it is, where its alarms go, when it was last tried. */
+function formatCanary(key: KeyWithUse): string {
+  return [
+    `${key.name}`,
+    '  canary:       yes: a decoy key, never valid (answered NOT_FOUND); every use raises an alarm',
+    `  maintainers:  ${key.maintainers.join(', ') || '—'}`,
+    `  channel:      ${key.alertChannel ?? '—'}`,
+    `  key:          ${key.current?.display ?? '—'}`,
+    `  last tried:   ${iso(key.lastTriedAt ?? null)}`,
+  ].join('\n');
+}
+
 export function formatKeyLine(key: KeySummary): string {
+  if (key.canary) return `${key.name.padEnd(24)} ${key.current?.display ?? '—'}  CANARY (decoy key)`;
   const grace = key.inGrace.length > 0 ? `  (${key.inGrace.length} old key in grace)` : '';
   const overdue = key.overdue ? '  ROTATION OVERDUE' : '';
   return `${key.name.padEnd(24)} ${key.current?.display ?? '—'}  last rotated ${iso(key.lastRotatedAt)}${grace}${overdue}`;
@@ -73,6 +87,7 @@ export function formatAudit(entry: AuditEntry): string {
   } else if (typeof details.rotateEvery === 'string') {
     parts.push(`rotation policy ${details.rotateEvery}`);
   }
+  if (details.canary === true) parts.push('canary (decoy key)');
   return parts.join('  ');
 }
 

@@ -20,6 +20,9 @@ export const USAGE = `Usage: rekey keys <command> [options]   (add --json for ma
   keys create --name N [--products a,b] [--maintainers U1,U2] [--channel C1] [--rotate-every 90d]
               [--on-leak notify|rotate-1h|rotate-now]
                                     create a key; prints the key string once
+  keys create --name N --canary [--maintainers U1,U2] [--channel C1]
+                                    create a canary: a decoy key that is never valid; every
+                                    use raises an alarm in the channel and to the maintainers
   keys list                         list keys
   keys show N                       show one key, with any old key still in grace, and each
                                     one's use (last used, calls in the last hour and 24 hours)
@@ -73,6 +76,7 @@ export async function runCli(argv: string[], servicesOrOpen: CliServices, io: Cl
       hours: { type: 'string' },
       'rotate-every': { type: 'string' },
       'on-leak': { type: 'string' },
+      canary: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -104,12 +108,15 @@ export async function runCli(argv: string[], servicesOrOpen: CliServices, io: Cl
         alertChannel: values.channel ?? null,
         rotateEveryDays: rotateEvery === undefined ? null : rotateEveryDays(rotateEvery),
         ...(values['on-leak'] === undefined ? {} : { onLeak: onLeakOf(values['on-leak']) }),
+        canary: values.canary,
         actor,
       };
       const { key, token } = await (await open()).createKey(input);
       print(
         { key, token },
-        `Created key "${key.name}".\n\n  ${token}\n\nThis is the only time the key is shown: store it in your secret manager now.`,
+        key.canary
+          ? `Created canary key "${key.name}": it never works, and every use raises an alarm.\n\n  ${token}\n\nThis is the only time the key is shown: plant it where an intruder would look (a repository's .env, a CI variable, a wiki page).`
+          : `Created key "${key.name}".\n\n  ${token}\n\nThis is the only time the key is shown: store it in your secret manager now.`,
       );
       return 0;
     }

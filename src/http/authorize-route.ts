@@ -123,8 +123,11 @@ const LOG_EVERY_MS = 60_000;
  */
 export function createAuthorizeRoute(deps: {
   verify: Verifier;
-  /** Optional synchronous answer (cache hit or malformed); `undefined` means "ask `verify`". */
-  verifyNow?: (token: unknown) => VerifyResult | undefined;
+  /**
+   * Optional synchronous answer (cache hit, malformed, canary); `undefined` means "ask `verify`". Both
+   * get the request as `asker`: read only for a canary's alarm (src/http/canary-asker.ts).
+   */
+  verifyNow?: (token: unknown, asker?: unknown) => VerifyResult | undefined;
   apiTokens: readonly string[];
   metrics: Metrics;
   logger: Logger;
@@ -199,9 +202,9 @@ export function createAuthorizeRoute(deps: {
     if (key === undefined) return write(res, MISSING);
     const product = req.headers['x-rekey-product'];
     // A cache hit is answered in the same tick, with no promise in between: this is most traffic.
-    const now = deps.verifyNow?.(key);
+    const now = deps.verifyNow?.(key, req);
     if (now) return answer(res, now, product, started);
-    deps.verify(key).then(
+    deps.verify(key, req).then(
       (result) => answer(res, result, product, started),
       () => unavailable(res, started),
     );

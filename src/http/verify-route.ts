@@ -57,8 +57,11 @@ function createSerialiser() {
  */
 export function createVerifyRoute(deps: {
   verify: Verifier;
-  /** Optional synchronous answer (cache hit or malformed); `undefined` means "ask `verify`". */
-  verifyNow?: (token: unknown) => VerifyResult | undefined;
+  /**
+   * Optional synchronous answer (cache hit, malformed, canary); `undefined` means "ask `verify`". Both
+   * get the request as `asker`: read only for a canary's alarm (src/http/canary-asker.ts).
+   */
+  verifyNow?: (token: unknown, asker?: unknown) => VerifyResult | undefined;
   apiTokens: readonly string[];
   metrics: Metrics;
   logger: Logger;
@@ -92,7 +95,7 @@ export function createVerifyRoute(deps: {
     duration.observe((performance.now() - started) / 1000);
   };
 
-  const decide = (res: ServerResponse, text: string, started: number) => {
+  const decide = (req: IncomingMessage, res: ServerResponse, text: string, started: number) => {
     const body = parseVerifyBody(text);
     if (!body) {
       sendJson(res, 400, {
@@ -102,9 +105,9 @@ export function createVerifyRoute(deps: {
       return;
     }
     // A cache hit is answered in the same tick, with no promise in between: this is most traffic.
-    const now = deps.verifyNow?.(body.key);
+    const now = deps.verifyNow?.(body.key, req);
     if (now) return answer(res, now, started);
-    deps.verify(body.key).then(
+    deps.verify(body.key, req).then(
       (result) => answer(res, result, started),
       () => unavailable(res, started),
     );
@@ -128,7 +131,7 @@ export function createVerifyRoute(deps: {
         }
         return;
       }
-      decide(res, text, started);
+      decide(req, res, text, started);
     });
   };
 }

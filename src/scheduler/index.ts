@@ -2,7 +2,8 @@ import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import type { Db } from '../store/database.ts';
+import type { Database, Db } from '../store/database.ts';
+import { type CanaryAlarms, startCanaryAlarms } from './canary-alarm-job.ts';
 import { createNoticeClient } from './notice-client.ts';
 import type { SlackPoster } from './slack-poster.ts';
 import { type Scheduler, startScheduler } from './start-scheduler.ts';
@@ -26,11 +27,7 @@ export function startNotices(options: {
   slackClient?: SlackPoster;
 }): Scheduler | undefined {
   const { config, logger } = options;
-  const poster =
-    options.slackClient ??
-    (config.slackMode !== 'local' && config.SLACK_BOT_TOKEN
-      ? createNoticeClient({ token: config.SLACK_BOT_TOKEN, slackApiUrl: config.SLACK_API_URL, logger })
-      : undefined);
+  const poster = noticePoster(options);
   if (!poster) {
     logger.debug('no Slack client: the reminder scheduler is not running, nothing will be posted');
     return undefined;
@@ -47,10 +44,27 @@ export function startNotices(options: {
   });
 }
 
+/** The Slack client notices are posted with: the surface's, or one of the scheduler's own (Slack mode). */
+function noticePoster(options: Parameters<typeof startNotices>[0]): SlackPoster | undefined {
+  const { config } = options;
+  return (
+    options.slackClient ??
+    (config.slackMode !== 'local' && config.SLACK_BOT_TOKEN
+      ? createNoticeClient({
+          token: config.SLACK_BOT_TOKEN,
+          slackApiUrl: config.SLACK_API_URL,
+          logger: options.logger,
+        })
+      : undefined)
+  );
+}
+
 /** What `startScheduledJobs` started, to be stopped on shutdown before the database closes. */
 export interface ScheduledJobs {
   /** Undefined when there is no Slack client to post with (see startNotices). */
   notices: Scheduler | undefined;
+  /** Canary alarms, with the same Slack client and instance id as the notices (undefined without them). */
+  canaryAlarms: CanaryAlarms | undefined;
   usageRetention: { tick(): Promise<void>; stop(): Promise<void> };
   /** Stops every job and waits for their running ticks; the first failure is thrown once all stopped. */
   stop(): Promise<void>;
@@ -69,9 +83,29 @@ export interface ScheduledJobs {
  * | weekly digest   | REKEY_DIGEST_CRON    | each alert channel's keys due within 7 days   | policy-digest-job.ts   |
  * |                 | (UTC)                | or overdue (only with a Slack client)         |                        |
  * | usage retention | hourly, at minute 23 | drops hourly use counts older than 30 days    | usage-retention-job.ts |
+ * | canary alarms   | on each try (LISTEN) | a canary key was tried: its channel and       | canary-alarm-job.ts    |
+ * |                 | and every 2 s        | maintainers (only with a Slack client)        |                        |
  */
-export function startScheduledJobs(options: Parameters<typeof startNotices>[0]): ScheduledJobs {
-  const notices = startNotices(options);
+export function startScheduledJobs(
+  options: Parameters<typeof startNotices>[0] & {
+    /** For LISTEN (canary tries wake their alarms at once); without it they wait for the sweep. */
+    database?: Database;
+  },
+): ScheduledJobs {
+  const slackClient = noticePoster(options);
+  const notices = startNotices({ ...options, slackClient });
+  const canaryAlarms =
+    notices && slackClient
+      ? startCanaryAlarms({
+          db: options.db,
+          clock: options.clock,
+          poster: slackClient,
+          logger: options.logger.child({ component: 'canary-alarms' }),
+          metrics: options.metrics,
+          instanceId: notices.instanceId,
+          database: options.database,
+        })
+      : undefined;
   // In every mode, Slack or not: the verify API counts uses whether or not anyone is reminded.
   const usageRetention = startUsageRetention({
     db: options.db,
@@ -80,9 +114,14 @@ export function startScheduledJobs(options: Parameters<typeof startNotices>[0]):
   });
   return {
     notices,
+    canaryAlarms,
     usageRetention,
     async stop() {
-      const stopped = await Promise.allSettled([notices?.stop(), usageRetention.stop()]);
+      const stopped = await Promise.allSettled([
+        notices?.stop(),
+        canaryAlarms?.stop(),
+        usageRetention.stop(),
+      ]);
       const failed = stopped.find((outcome) => outcome.status === 'rejected');
       if (failed) throw failed.reason;
     },

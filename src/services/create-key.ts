@@ -1,3 +1,4 @@
+import { AppError } from '../errors.ts';
 import { hashToken } from '../keys/hash.ts';
 import type { OnLeak } from '../keys/on-leak.ts';
 import { formatRotateEvery } from '../keys/rotation-policy.ts';
@@ -8,6 +9,7 @@ import { insertKey } from '../store/keys-store.ts';
 import { runTransaction } from '../store/run-transaction.ts';
 import { insertSecret } from '../store/secrets-store.ts';
 import { assertAdmin } from './authorize.ts';
+import { canaryRefusal } from './canary-refusals.ts';
 import { assertKeyFields, distinct, keyNameTaken } from './key-fields.ts';
 import { toKeySummary } from './key-summary.ts';
 import type { Actor, KeySummary, ServiceDeps } from './types.ts';
@@ -21,6 +23,8 @@ export interface CreateKeyInput {
   rotateEveryDays?: number | null;
   /** What rekey does by itself when a working secret is reported leaked; `notify` when absent. */
   onLeak?: OnLeak;
+  /** A decoy key (docs/architecture.md#canary-keys): fixed for the key's life. */
+  canary?: boolean;
   actor: Actor;
 }
 
@@ -69,12 +73,14 @@ async function issueKey(
     onLeak: input.onLeak ?? 'notify',
   };
   assertKeyFields(fields, { requireMaintainers: input.actor.source === 'slack' });
+  const canary = input.canary === true;
+  if (canary) assertCanaryFields(fields);
   const now = deps.clock.now();
   const { token, parsed } = generateToken(deps.keyPrefix);
   try {
     const created = await runTransaction(deps.db, async (tx) => {
       if (input.requestId && (await findAuditEventByRequestId(tx, input.requestId))) return null;
-      const key = await insertKey(tx, { ...fields, createdAt: now });
+      const key = await insertKey(tx, { ...fields, canary, createdAt: now });
       const secret = await insertSecret(tx, {
         keyId: key.id,
         hash: hashToken(token),
@@ -89,8 +95,9 @@ async function issueKey(
         newSecretId: secret.id,
         requestId: input.requestId,
         details:
-          key.rotateEveryDays || key.onLeak !== 'notify'
+          canary || key.rotateEveryDays || key.onLeak !== 'notify'
             ? {
+                ...(canary ? { canary: true } : {}),
                 ...(key.rotateEveryDays ? { rotateEvery: formatRotateEvery(key.rotateEveryDays) } : {}),
                 ...(key.onLeak !== 'notify' ? { onLeak: key.onLeak } : {}),
               }
@@ -119,5 +126,28 @@ async function issueKey(
     }
     if (isUniqueViolation(error, 'keys_live_name_uq')) throw keyNameTaken(input.name, error);
     throw error;
+  }
+}
+
+/**
+ * A canary never gets a rotation policy nor an automatic leak action (it is never rotated), and its alarms must reach someone: an
+ * alert channel or at least one maintainer.
+ */
+function assertCanaryFields(fields: {
+  name: string;
+  maintainers: string[];
+  alertChannel: string | null;
+  rotateEveryDays: number | null;
+  onLeak: OnLeak;
+}) {
+  if (fields.rotateEveryDays !== null) throw canaryRefusal(fields.name, 'policy');
+  if (fields.onLeak !== 'notify') throw canaryRefusal(fields.name, 'on-leak');
+  if (fields.alertChannel === null && fields.maintainers.length === 0) {
+    const text =
+      'a canary needs an alert channel or a maintainer: its alarms go there, and an alarm nobody hears is no use';
+    throw new AppError('INVALID_INPUT', text, {
+      userMessage: `A canary needs an alert channel or a maintainer: its alarms go there. Nothing was created.`,
+      fields: { alertChannel: `${text[0]!.toUpperCase()}${text.slice(1)}.` },
+    });
   }
 }

@@ -3,6 +3,7 @@ import { insertAuditEvent } from '../store/audit-store.ts';
 import { isUniqueViolation } from '../store/is-unique-violation.ts';
 import { updateKeyFields } from '../store/keys-store.ts';
 import { assertAdmin } from './authorize.ts';
+import { canaryRefusal } from './canary-refusals.ts';
 import {
   assertKeyFields,
   distinct,
@@ -73,6 +74,8 @@ export async function editKey(deps: ServiceDeps, input: EditKeyInput): Promise<E
         throw keyChangedMeanwhile(key.name);
       }
       const changed = (Object.keys(wanted) as KeyField[]).filter((f) => !sameValue(wanted[f], current[f]));
+      if (key.canary && changed.includes('rotateEveryDays')) throw canaryRefusal(key.name, 'policy');
+      if (key.canary && changed.includes('onLeak')) throw canaryRefusal(key.name, 'on-leak');
       if (changed.some((field) => !MAINTAINER_FIELDS.includes(field))) {
         assertAdmin(input.actor, deps.admins, 'edit-key');
       }

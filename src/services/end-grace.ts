@@ -4,6 +4,7 @@ import { AppError } from '../errors.ts';
 import { endGraceExpiry } from '../keys/rotation.ts';
 import { insertAuditEvent } from '../store/audit-store.ts';
 import { findCurrentSecret, findSecretsInGrace, setSecretExpiry } from '../store/secrets-store.ts';
+import { canaryRefusal } from './canary-refusals.ts';
 import { toKeySummary, toSecretView } from './key-summary.ts';
 import { changeLockedKey, type DuplicateRequest } from './lock-live-key.ts';
 import type { KeyRef } from './resolve-key.ts';
@@ -60,6 +61,7 @@ export async function endGrace(deps: ServiceDeps, input: EndGraceInput): Promise
     lockTimeoutMs: input.lockTimeoutMs,
   };
   const outcome = await changeLockedKey(deps, request, async (tx, key, now) => {
+    if (key.canary) throw canaryRefusal(key.name, 'end-grace');
     const allInGrace = await findSecretsInGrace(tx, key.id, now);
     const current = await findCurrentSecret(tx, key.id);
     if (input.seen && current?.id !== input.seen.currentSecretId) throw keyChanged(key, allInGrace);

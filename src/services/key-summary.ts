@@ -26,6 +26,7 @@ export function toKeySummary(
     rotationDueAt: rotationDueAt(key),
     overdue: isOverdue(key, now),
     onLeak: key.onLeak,
+    canary: key.canary,
     current: current ? toSecretView(current) : null,
     inGrace: inGrace.map(toSecretView),
   };

@@ -9,6 +9,7 @@ import {
   notAMaintainer,
   notMaintainer,
 } from './authorize.ts';
+import { canaryRefusal } from './canary-refusals.ts';
 import { summariseKeys } from './list-keys.ts';
 import { findLiveKeyOrThrow, type KeyRef, keyDeleted } from './resolve-key.ts';
 import type { KeySummary, ServiceDeps } from './types.ts';
@@ -48,11 +49,18 @@ export function keyToManage(deps: ServiceDeps, input: KeyToManageInput): Promise
         if (deleted?.maintainers.includes(userId)) throw keyDeleted(deleted.name);
         throw noKeyOfYours(ref.name, action);
       }
+      refuseForCanary(live, action);
       return (await summariseKeys(deps.db, [live], deps.clock.now()))[0]!;
     }
     const key = await findLiveKeyOrThrow(deps.db, ref);
     if (!may(key.maintainers))
       throw input.stranger ? notAMaintainer(key, action) : notMaintainer(key, action);
+    refuseForCanary(key, action);
     return (await summariseKeys(deps.db, [key], deps.clock.now()))[0]!;
   });
+}
+
+/** Told when the dialog opens, to someone who may manage the canary: it is never rotated. */
+function refuseForCanary(key: { name: string; canary: boolean }, action: KeyAction): void {
+  if (key.canary && (action === 'rotate' || action === 'end-grace')) throw canaryRefusal(key.name, action);
 }

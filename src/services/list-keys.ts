@@ -5,6 +5,7 @@ import type { DbOrTx } from '../store/database.ts';
 import { withDatabaseErrors } from '../store/database-errors.ts';
 import { findKeyById, listLiveKeys } from '../store/keys-store.ts';
 import { findCurrentSecretsForKeys, findSecretsInGraceForKeys } from '../store/secrets-store.ts';
+import { findCanariesLastTried } from './canary-last-tried.ts';
 import { toKeySummary } from './key-summary.ts';
 import { findLiveKeyOrThrow, type KeyRef, UUID } from './resolve-key.ts';
 import type { KeySummary, ServiceDeps } from './types.ts';
@@ -69,6 +70,8 @@ export async function homeOf(
   keys: KeySummary[];
   uses: Map<string, UseSummary>;
   leaks: Map<string, UnrotatedLeak>;
+  /** Canaries' last tries, by key id (never tried: absent). */
+  canaryTries: Map<string, Date>;
   isAdmin: boolean;
   now: Date;
 }> {
@@ -80,7 +83,8 @@ export async function homeOf(
   ]);
   const uses = await withDatabaseErrors(() => useSummaries(deps, secretIds, now));
   const leaks = await withDatabaseErrors(() => findUnrotatedLeaks(deps.db, keys, now));
-  return { keys, uses, leaks, isAdmin: deps.admins.includes(userId), now };
+  const canaryTries = await withDatabaseErrors(() => findCanariesLastTried(deps.db, keys));
+  return { keys, uses, leaks, canaryTries, isAdmin: deps.admins.includes(userId), now };
 }
 
 /**

@@ -54,7 +54,7 @@ export interface PolicyClaimOptions {
 type Recipient = ClaimedPolicyNotice['pending'][number];
 
 /** The alert channel and every maintainer: a policy is the whole team's, not one rotator's. */
-function recipientsOf(key: KeyRow): Recipient[] {
+export function recipientsOf(key: KeyRow): Recipient[] {
   const list: Recipient[] = key.alertChannel ? [{ to: key.alertChannel, as: 'channel' }] : [];
   for (const user of new Set(key.maintainers)) {
     if (user !== key.alertChannel) list.push({ to: user, as: 'dm' });

@@ -12,6 +12,7 @@ import {
   insertLeakReportIfNew,
 } from '../store/leak-reports-store.ts';
 import { runTransaction } from '../store/run-transaction.ts';
+import { reportCanaryLeak } from './canary-leaks.ts';
 import { type Containment, containLeak } from './contain-leak.ts';
 import { toSecretView } from './key-summary.ts';
 import { scheduleLeakNotices } from './leak-outbox.ts';
@@ -90,7 +91,10 @@ export async function reportLeaks(deps: ServiceDeps, findings: LeakFinding[]): P
   const reports: LeakReport[] = [];
   for (const [i, finding] of findings.entries()) {
     const row = hashes[i] ? byHash.get(hashes[i]) : undefined;
-    reports.push(row ? await reportOne(deps, row.secretId, row.keyId, finding.place) : { status: 'unknown' });
+    if (!row) reports.push({ status: 'unknown' });
+    // A canary's string: its alarm goes off, and the report is answered as for an unknown key.
+    else if (row.canary) reports.push(await reportCanaryLeak(deps, { ...row, place: finding.place }));
+    else reports.push(await reportOne(deps, row.secretId, row.keyId, finding.place));
   }
   return reports;
 }

@@ -2,6 +2,7 @@ import { AppError } from '../errors.ts';
 import { type Delay, isDelay } from '../keys/delay.ts';
 import { generateToken } from '../keys/token.ts';
 import { findSecretsInGrace } from '../store/secrets-store.ts';
+import { canaryRefusal } from './canary-refusals.ts';
 import { toKeySummary, toSecretView } from './key-summary.ts';
 import { changeLockedKey } from './lock-live-key.ts';
 import { replaceCurrentSecret } from './replace-current-secret.ts';
@@ -43,6 +44,7 @@ export async function rotateKey(deps: ServiceDeps, input: RotateKeyInput): Promi
   const { token } = fresh;
 
   const result = await changeLockedKey(deps, { ...input, action: 'rotate' }, async (tx, key, now) => {
+    if (key.canary) throw canaryRefusal(key.name, 'rotate');
     const replaced = await replaceCurrentSecret(tx, {
       key,
       now,

@@ -3,6 +3,7 @@ import { formatRotateEvery, isRotateEveryDays, ROTATE_EVERY_RANGE_TEXT } from '.
 import { insertAuditEvent } from '../store/audit-store.ts';
 import { setKeyRotationPolicy } from '../store/keys-store.ts';
 import { findCurrentSecret, findSecretsInGrace } from '../store/secrets-store.ts';
+import { canaryRefusal } from './canary-refusals.ts';
 import { toKeySummary } from './key-summary.ts';
 import { changeLockedKey, type DuplicateRequest } from './lock-live-key.ts';
 import type { KeyRef } from './resolve-key.ts';
@@ -46,6 +47,7 @@ export async function setRotationPolicy(
   }
   const request = { ...input, action: 'policy' as const };
   const outcome = await changeLockedKey(deps, request, async (tx, key, now) => {
+    if (key.canary && days !== null) throw canaryRefusal(key.name, 'policy');
     const before = formatRotateEvery(key.rotateEveryDays);
     const after = formatRotateEvery(days);
     const summary = async (row: typeof key) =>

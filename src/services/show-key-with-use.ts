@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.ts';
+import { findCanariesLastTried } from './canary-last-tried.ts';
 import { showKey } from './list-keys.ts';
 import type { KeyRef } from './resolve-key.ts';
 import type { KeySummary, SecretView, ServiceDeps } from './types.ts';
@@ -13,6 +14,8 @@ export interface SecretWithUse extends SecretView {
 export interface KeyWithUse extends Omit<KeySummary, 'current' | 'inGrace'> {
   current: SecretWithUse | null;
   inGrace: SecretWithUse[];
+  /** Canaries only: when it was last presented or seen leaked (null: never). */
+  lastTriedAt?: Date | null;
 }
 
 /**
@@ -35,5 +38,8 @@ export async function showKeyWithUse(deps: ServiceDeps, ref: KeyRef): Promise<Ke
     const use = summaries.get(secret.id)!;
     return { ...secret, lastUsedAt: use.lastUsedAt, uses: { lastHour: use.lastHour, last24h: use.last24h } };
   };
-  return { ...key, current: key.current && withUse(key.current), inGrace: key.inGrace.map(withUse) };
+  const shown = { ...key, current: key.current && withUse(key.current), inGrace: key.inGrace.map(withUse) };
+  if (!key.canary) return shown;
+  const tried = await findCanariesLastTried(deps.db, [key]);
+  return { ...shown, lastTriedAt: tried.get(key.id) ?? null };
 }

@@ -41,13 +41,18 @@ export interface KeySummary {
   rotateEvery: string | null;
   /** When the policy wants the key rotated next (src/keys/rotation-policy.ts); null without a policy. */
   rotationDueAt: Date | null;
-  /** Past that date as of when this summary was made. */
+  /** Past that date as of when this summary was made (never for a canary: it has no policy). */
   overdue: boolean;
   /**
    * What rekey does by itself when a working secret of the key is reported leaked (src/keys/on-leak.ts).
    * Always set by toKeySummary (so `keys list/show --json` give it); optional only for hand-made summaries.
    */
   onLeak?: OnLeak;
+  /**
+   * A decoy key: never valid, answered like an unknown key, every use an alarm (never rotated). Always
+   * set by toKeySummary (so `--json` gives it for every key); absent reads as false.
+   */
+  canary?: boolean;
   current: SecretView | null;
   /** Old secrets still working, soonest expiry first. */
   inGrace: SecretView[];

@@ -9,11 +9,16 @@ import {
   NOT_FOUND,
   type VerifyResult,
 } from '../keys/verification.ts';
+import type { CanaryCheck } from './canary-watch.ts';
 import type { UsageCounter } from './usage-counter.ts';
 import { createVerdictLoader, type VerdictLoaderOptions } from './verdict-loader.ts';
 import { type CountedFacts, createVerdictStore, type VerdictStoreOptions } from './verdict-store.ts';
 
-export type Verifier = (token: unknown) => Promise<VerifyResult>;
+/**
+ * `asker`: what the adapter knows of who presented the key (the HTTP routes pass the request). Opaque
+ * here; read only if the key is a canary, to describe the try in its alarm.
+ */
+export type Verifier = (token: unknown, asker?: unknown) => Promise<VerifyResult>;
 
 export interface VerifyCacheOptions extends VerdictStoreOptions, Omit<VerdictLoaderOptions, 'store'> {
   clock: Clock;
@@ -25,6 +30,8 @@ export interface VerifyCacheOptions extends VerdictStoreOptions, Omit<VerdictLoa
    * NOT_FOUND count nowhere. Without it nothing is counted (the CLI's short-lived verifier).
    */
   usage?: UsageCounter;
+  /** The canaries (canary-watch.ts): answered NOT_FOUND like any unknown key, and their tries recorded. */
+  canaries?: CanaryCheck;
 }
 
 export interface VerifyCache {
@@ -33,7 +40,7 @@ export interface VerifyCache {
    * The synchronous hot path: the verdict when it needs no database (malformed, or a cache hit),
    * otherwise `undefined` — then call `verify`. Lets the HTTP route answer a hit without a promise.
    */
-  verifyNow(token: unknown): VerifyResult | undefined;
+  verifyNow(token: unknown, asker?: unknown): VerifyResult | undefined;
   /** Drops the cached verdicts of these secret hashes (hex). Takes effect for every later request. */
   invalidate(hashes: readonly string[]): void;
   /** Drops the cached verdicts of every secret of these keys (their name, products or deletion changed). */
@@ -100,7 +107,9 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
   let lastMissToken: string | undefined;
   let lastMissDigest = '';
 
-  const verifyNow = (token: unknown): VerifyResult | undefined => {
+  const { canaries } = options;
+
+  const verifyNow = (token: unknown, asker?: unknown): VerifyResult | undefined => {
     // Only shape bounds before hashing; the checksum is checked on a miss. A hit needs no checksum:
     // only hashes of tokens that passed it are ever stored, so finding the hash proves the token
     // well-formed (barring a SHA-256 collision). That saves the checksum on most requests, and a
@@ -113,16 +122,19 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
       return cached ? answer(cached) : NOT_FOUND;
     }
     if (!isWellFormedToken(token)) return MALFORMED;
+    // A canary is a well-formed key this replica knows is never valid: answered here, where any other
+    // unknown key that needs no lookup is, with the same NOT_FOUND (docs/architecture.md#canary-keys).
+    if (canaries?.trip(digest, asker)) return NOT_FOUND;
     lastMissToken = token;
     lastMissDigest = digest;
     return undefined;
   };
 
-  const verify: Verifier = async (token) => {
+  const verify: Verifier = async (token, asker) => {
     // The verify route asks verifyNow first: a miss it has just seen is not hashed and probed again.
     // (Were the memo ever stale, the lookup below would still give the right answer.)
     if (lastMissToken === undefined || token !== lastMissToken) {
-      const now = verifyNow(token);
+      const now = verifyNow(token, asker);
       if (now) return now;
     }
     const digest = lastMissDigest;

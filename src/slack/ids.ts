@@ -37,6 +37,8 @@ export const ids = {
     channel: 'key_channel_block',
     policy: 'key_policy_block',
     onLeak: 'key_on_leak_block',
+    /** The New key dialog's "Canary" choice (a decoy key). */
+    canary: 'key_canary_block',
     /** The Delete dialog's "type the name" input. */
     confirmName: 'key_confirm_name_block',
   },
@@ -50,6 +52,7 @@ export const ids = {
     channel: 'key_channel_select',
     policy: 'key_policy_select',
     onLeak: 'key_on_leak_select',
+    canary: 'key_canary_checkbox',
     confirmName: 'key_confirm_name_input',
   },
   /**
@@ -85,4 +88,6 @@ export const ids = {
   },
   /** The value of the one acknowledgement checkbox. */
   ackValue: 'understood',
+  /** The value of the New key dialog's Canary checkbox. */
+  canaryValue: 'canary',
 } as const;

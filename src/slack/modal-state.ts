@@ -85,6 +85,8 @@ export function readKeyFormState(view: Pick<ViewOutput, 'state'>): {
   alertChannel?: string | null;
   policy?: string;
   onLeak?: string;
+  /** New key only: the Canary box was ticked. */
+  canary?: boolean;
 } {
   const values = view.state.values;
   const onLeak = values[ids.blocks.onLeak]?.[ids.actions.onLeak];
@@ -93,6 +95,7 @@ export function readKeyFormState(view: Pick<ViewOutput, 'state'>): {
   const maintainers = values[ids.blocks.maintainers]?.[ids.actions.maintainers];
   const channel = values[ids.blocks.channel]?.[ids.actions.channel];
   const policy = values[ids.blocks.policy]?.[ids.actions.policy];
+  const canary = values[ids.blocks.canary]?.[ids.actions.canary];
   return {
     ...(name ? { name: (name.value ?? '').trim() } : {}),
     ...(products
@@ -107,6 +110,9 @@ export function readKeyFormState(view: Pick<ViewOutput, 'state'>): {
     ...(channel ? { alertChannel: channel.selected_conversation ?? null } : {}),
     ...(policy ? { policy: policy.selected_option?.value ?? '' } : {}),
     ...(onLeak ? { onLeak: onLeak.selected_option?.value ?? '' } : {}),
+    ...(canary
+      ? { canary: (canary.selected_options ?? []).some((option) => option.value === ids.canaryValue) }
+      : {}),
   };
 }
 

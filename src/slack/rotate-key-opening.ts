@@ -27,7 +27,8 @@ export async function prepareRotateKeyModal(
         ...(wanted.leaked ? { stranger: true } : {}),
       })
     : undefined;
-  const keys = await deps.services.listKeysManageableBy(userId);
+  // A canary is never rotated: it is on the Home, never in the picker.
+  const keys = (await deps.services.listKeysManageableBy(userId)).filter((key) => !key.canary);
   if (keys.length === 0) {
     return {
       message: buildErrorMessage(

@@ -19,6 +19,8 @@ export interface InvalidationChannelEvents {
   onDatabaseBack(): void;
   /** Up: cross-replica invalidation works. Down: only the TTL bounds staleness. */
   onStateChange(up: boolean, reason?: unknown): void;
+  /** A canary key was created (`db|canaries`): the canaries kept in memory must be read again. */
+  onCanariesChanged?(): void;
 }
 
 export interface InvalidationChannel {
@@ -37,8 +39,8 @@ export interface InvalidationChannelOptions {
 }
 
 /**
- * Payload: `db|<hash>,<hash>…` or `db|key:<key id>` from the database's triggers (every change,
- * whoever made it), or `<origin>|ping` from a replica's heartbeat, which only that replica acts on.
+ * Payload: `db|<hash>,<hash>…`, `db|key:<key id>` or `db|canaries` from the database's triggers (every
+ * change, whoever made it), or `<origin>|ping` from a replica's heartbeat, which only that replica acts on.
  */
 function encode(origin: string, body: string): string {
   return `${origin}|${body}`;
@@ -76,6 +78,7 @@ export async function openInvalidationChannel(
     const keyIds: string[] = [];
     for (const item of message.body.split(',')) {
       if (HASH.test(item)) hashes.push(item);
+      else if (item === 'canaries') events.onCanariesChanged?.();
       else {
         const key = KEY_ITEM.exec(item);
         if (key) keyIds.push(key[1]!);

@@ -7,15 +7,15 @@ export type NewLeakReport = typeof leakReports.$inferInsert;
 /**
  * Secrets of live keys among `hashes`, in ONE statement (`hash in (…)` on the unique hash index):
  * however many strings a message or a scanner's batch holds, looking them up costs one round trip.
- * A deleted key's secrets are absent (a deleted key is unknown).
+ * A deleted key's secrets are absent (a deleted key is unknown); a canary's are marked, for its alarm.
  */
 export async function findSecretsOfLiveKeysByHashes(
   db: DbOrTx,
   hashes: readonly string[],
-): Promise<Array<{ hash: string; secretId: string; keyId: string }>> {
+): Promise<Array<{ hash: string; secretId: string; keyId: string; canary: boolean }>> {
   if (hashes.length === 0) return [];
   return db
-    .select({ hash: secrets.hash, secretId: secrets.id, keyId: secrets.keyId })
+    .select({ hash: secrets.hash, secretId: secrets.id, keyId: secrets.keyId, canary: keys.canary })
     .from(secrets)
     .innerJoin(keys, eq(keys.id, secrets.keyId))
     .where(and(inArray(secrets.hash, [...hashes]), isNull(keys.deletedAt)));

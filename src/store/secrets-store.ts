@@ -96,11 +96,15 @@ export function prepareVerificationLookupMany(
   return (hashes) => statement.execute({ hashes: [...hashes] });
 }
 
-/** The query behind prepareVerificationLookupMany (its plan is tested to use the unique hash index). */
+/**
+ * The query behind prepareVerificationLookupMany (its plan is tested to use the unique hash index). A
+ * canary's secret is never found here: it is answered from memory before any lookup (canary-watch.ts),
+ * and should one reach the database anyway (a replica that has not heard of it yet) it is an unknown key.
+ */
 export function verificationLookupManyQuery(db: Db) {
   return db
     .select({ hash: secrets.hash, ...verificationColumns })
     .from(secrets)
     .innerJoin(keys, eq(keys.id, secrets.keyId))
-    .where(sql`${secrets.hash} = any(${sql.placeholder('hashes')}::text[])`);
+    .where(sql`${secrets.hash} = any(${sql.placeholder('hashes')}::text[]) and not ${keys.canary}`);
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOUR, manualClock } from '../support/manual-clock.ts';
-import { runCliInProcess } from '../support/run-cli-in-process.ts';
+import { cliOn } from '../support/run-cli-in-process.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { testServices, uniqueName } from '../support/test-services.ts';
 
@@ -15,13 +15,7 @@ const DAY = 24 * HOUR;
 function setup() {
   const clock = manualClock('2026-03-01T12:00:00.000Z');
   const services = testServices(database, { clock });
-  const cli = (...args: string[]) => runCliInProcess(args, services);
-  const json = async (...args: string[]) => {
-    const r = await cli(...args, '--json');
-    expect(r.code, r.err).toBe(0);
-    return JSON.parse(r.out);
-  };
-  return { clock, services, cli, json };
+  return { clock, services, ...cliOn(services) };
 }
 
 describe('rekey keys … --rotate-every: a rotation policy per key', () => {

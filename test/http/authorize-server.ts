@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '../../src/clock.ts';
 import { createAuthorizeRoute } from '../../src/http/authorize-route.ts';
+import { createAskerDescriber } from '../../src/http/canary-asker.ts';
 import { createHttpServer, type RouteHandler } from '../../src/http/server.ts';
 import { createVerifyRoute } from '../../src/http/verify-route.ts';
 import type { VerifyResult } from '../../src/keys/verification.ts';
@@ -10,7 +11,7 @@ import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import type { KeyChanges } from '../../src/services/key-changes.ts';
 import type { Verifier } from '../../src/services/verify-key.ts';
 import type { Database } from '../../src/store/database.ts';
-import { startVerifyPath } from '../../src/verify-wiring.ts';
+import { startVerifyPath, type VerifyPath } from '../../src/verify-wiring.ts';
 
 /** At least 32 characters, as config requires of REKEY_API_TOKENS. */
 export const GATEWAY_TOKEN = 'gateway-token-for-tests-0123456789abcdef';
@@ -27,7 +28,7 @@ export async function startAuthorizeServer(options: {
   verifier?: { verify: Verifier; verifyNow?: (token: unknown) => VerifyResult | undefined };
   /** POST /v1/leaks, when the test needs it (it reports through services of its own). */
   leaks?: RouteHandler;
-}): Promise<{ url: string; metrics: Metrics; server: Server; close(): Promise<void> }> {
+}): Promise<{ url: string; metrics: Metrics; server: Server; path: VerifyPath; close(): Promise<void> }> {
   const logger = options.logger ?? createLogger('silent');
   const metrics = createMetrics();
   const path = await startVerifyPath({
@@ -37,6 +38,7 @@ export async function startAuthorizeServer(options: {
     clock: options.clock,
     metrics,
     logger,
+    describeAsker: createAskerDescriber([GATEWAY_TOKEN]),
   });
   const verifier = options.verifier ?? path.cache;
   const route = { verify: verifier.verify, verifyNow: verifier.verifyNow, metrics, logger };
@@ -53,6 +55,7 @@ export async function startAuthorizeServer(options: {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     metrics,
     server,
+    path,
     close: async () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

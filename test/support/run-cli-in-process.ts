@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { openCliServices } from '../../src/cli/open-cli-services.ts';
 import { type CliServices, reportCliError, runCli } from '../../src/cli/run-cli.ts';
 
@@ -17,6 +18,20 @@ export async function runCliInProcess(args: string[], services: CliServices) {
 }
 
 export type CliResult = Awaited<ReturnType<typeof runCliInProcess>>;
+
+/**
+ * `rekey …` against these services: `cli` gives the exit code and text, `json` runs the command with
+ * `--json`, fails the test unless it succeeded, and gives its parsed output.
+ */
+export function cliOn(services: CliServices) {
+  const cli = (...args: string[]) => runCliInProcess(args, services);
+  const json = async (...args: string[]) => {
+    const r = await cli(...args, '--json');
+    expect(r.code, r.err).toBe(0);
+    return JSON.parse(r.out);
+  };
+  return { cli, json };
+}
 
 /**
  * `npx rekey …` run from the project folder `cwd`, in this process: what `src/cli/main.ts` does (open

@@ -27,18 +27,27 @@ export function buildEditKeyModal(input: {
             mrkdwn(`*Maintainers*\n${key.maintainers.map((m) => `<@${m}>`).join(', ') || '_none_'}`),
           ],
         },
-        policyInput(key.rotateEveryDays),
-        onLeakInput(key.onLeak),
+        ...(key.canary ? [] : [policyInput(key.rotateEveryDays), onLeakInput(key.onLeak)]),
         {
           type: 'context',
           elements: [
-            mrkdwn('Only rekey admins can change a key’s name, products, maintainers or alert channel.'),
+            mrkdwn(
+              key.canary
+                ? 'A canary is never rotated, so it has no rotation policy. Only rekey admins can change its name, products, maintainers or alert channel.'
+                : 'Only rekey admins can change a key’s name, products, maintainers or alert channel.',
+            ),
           ],
         },
       ];
   blocks.push({
     type: 'context',
-    elements: [mrkdwn('The key itself does not change: to get a new key string, rotate it.')],
+    elements: [
+      mrkdwn(
+        key.canary
+          ? 'The canary’s key string never changes: it stays where it was planted.'
+          : 'The key itself does not change: to get a new key string, rotate it.',
+      ),
+    ],
   });
   return {
     type: 'modal',

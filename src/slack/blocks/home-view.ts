@@ -4,6 +4,8 @@ import type { KeySummary, SecretView } from '../../services/types.ts';
 import type { UnrotatedLeak } from '../../services/unrotated-leaks.ts';
 import { encodeEndGraceValue } from '../end-grace-value.ts';
 import { ids } from '../ids.ts';
+import { canaryCard } from './canary-card.ts';
+import { cardActions, manageButtons } from './card-buttons.ts';
 import { leakPlace } from './leak-messages.ts';
 import { cardPolicyLine } from './policy-phrase.ts';
 import { slackDate, timeUntil } from './slack-time.ts';
@@ -29,6 +31,8 @@ export interface HomeInput {
   uses?: ReadonlyMap<string, UseSummary>;
   /** Keys reported leaked and not rotated since, by key id: their card says so in red. */
   leaks?: ReadonlyMap<string, UnrotatedLeak>;
+  /** Canaries' last tries, by key id (never tried: absent). */
+  canaryTries?: ReadonlyMap<string, Date>;
 }
 
 type Uses = ReadonlyMap<string, UseSummary>;
@@ -72,7 +76,11 @@ export function buildHomeView(input: HomeInput): HomeView {
     { type: 'divider' },
   );
   for (const key of shown) {
-    blocks.push(...keyCard(key, input.now, input.uses ?? new Map(), input.isAdmin, input.leaks?.get(key.id)));
+    blocks.push(
+      ...(key.canary
+        ? canaryCard(key, input.isAdmin, input.canaryTries?.get(key.id))
+        : keyCard(key, input.now, input.uses ?? new Map(), input.isAdmin, input.leaks?.get(key.id))),
+    );
   }
   if (pages > 1) {
     blocks.push(pager(page, pages));
@@ -206,26 +214,9 @@ function cardButtons(key: KeySummary, isAdmin: boolean): ActionsBlock {
     text: plain('Rotate…'),
     value: key.id,
   };
-  const history: Button = {
-    type: 'button',
-    action_id: ids.home.history,
-    text: plain('History'),
-    value: key.id,
-  };
   const elements: Button[] = [rotate];
   if (key.inGrace.length > 0) elements.push(endGraceButton(key));
-  elements.push(history, { type: 'button', action_id: ids.home.edit, text: plain('Edit…'), value: key.id });
-  // No confirm here: its dialog is the confirmation (type the key's name).
-  if (isAdmin) {
-    elements.push({
-      type: 'button',
-      action_id: ids.home.delete,
-      text: plain('Delete…'),
-      style: 'danger',
-      value: key.id,
-    });
-  }
-  return { type: 'actions', block_id: `${ids.home.cardBlockPrefix}${key.id}`, elements };
+  return cardActions(key.id, [...elements, ...manageButtons(key.id, isAdmin)]);
 }
 
 function endGraceButton(key: KeySummary): Button {

@@ -129,14 +129,13 @@ export function onLeakInput(initial: OnLeak = 'notify'): InputBlock {
   };
 }
 
-/** The fields as a dialog shows them, in the order people read them. */
+/** The fields as a dialog shows them, in the order people read them (a canary has no policy to set). */
 export function keyFieldInputs(key?: KeySummary): InputBlock[] {
   return [
     nameInput(key?.name),
     productsInput(key?.products),
     maintainersInput(key?.maintainers),
     channelInput(key?.alertChannel ?? null),
-    policyInput(key?.rotateEveryDays ?? null),
-    onLeakInput(key?.onLeak),
+    ...(key?.canary ? [] : [policyInput(key?.rotateEveryDays ?? null), onLeakInput(key?.onLeak)]),
   ];
 }

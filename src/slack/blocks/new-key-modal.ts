@@ -1,4 +1,4 @@
-import type { ModalView } from '@slack/types';
+import type { InputBlock, ModalView } from '@slack/types';
 import { ids } from '../ids.ts';
 import { keyFieldInputs } from './key-inputs.ts';
 import { mrkdwn, plain } from './text.ts';
@@ -13,6 +13,7 @@ export function buildNewKeyModal(): ModalView {
     close: plain('Cancel'),
     blocks: [
       ...keyFieldInputs(),
+      canaryInput(),
       {
         type: 'context',
         elements: [
@@ -22,5 +23,31 @@ export function buildNewKeyModal(): ModalView {
         ],
       },
     ],
+  };
+}
+
+/** The Canary choice: a decoy key, fixed for its life (docs/architecture.md#canary-keys). */
+function canaryInput(): InputBlock {
+  return {
+    type: 'input',
+    block_id: ids.blocks.canary,
+    optional: true,
+    label: plain('Canary'),
+    hint: plain(
+      'Cannot be changed later. A canary takes no rotation policy and is never rotated; its alarms go to the alert channel and its maintainers.',
+    ),
+    element: {
+      type: 'checkboxes',
+      action_id: ids.actions.canary,
+      options: [
+        {
+          text: plain('Make it a canary (a decoy key)'),
+          description: plain(
+            'Never valid: answered like an unknown key. Plant it where an intruder would look; every use raises an alarm.',
+          ),
+          value: ids.canaryValue,
+        },
+      ],
+    },
   };
 }

@@ -54,7 +54,7 @@ export function buildRevealModal(input: {
  * After "Create key": the new key, shown once, like a rotation's reveal. This view and the ephemeral
  * DM are the only places its string goes.
  */
-export function buildCreatedKeyModal(input: { keyName: string; token: string }): ModalView {
+export function buildCreatedKeyModal(input: { keyName: string; token: string; canary?: boolean }): ModalView {
   return {
     type: 'modal',
     callback_id: ids.views.created,
@@ -69,7 +69,9 @@ export function buildCreatedKeyModal(input: { keyName: string; token: string }):
       {
         type: 'section',
         text: mrkdwn(
-          ':lock: *It will not be shown again.* rekey stores only its hash. Put it in your secrets manager and deploy it.',
+          input.canary
+            ? ":bird: *It will not be shown again.* It is a canary: it never works. Plant it where an intruder would look (a repository's `.env`, a CI variable, a wiki page); whoever presents it raises an alarm in the key's alert channel and to its maintainers."
+            : ':lock: *It will not be shown again.* rekey stores only its hash. Put it in your secrets manager and deploy it.',
         ),
       },
       {

@@ -10,6 +10,7 @@ const BLOCK_OF_FIELD: Record<string, string> = {
   alertChannel: ids.blocks.channel,
   rotateEveryDays: ids.blocks.policy,
   onLeak: ids.blocks.onLeak,
+  canary: ids.blocks.canary,
   confirmName: ids.blocks.confirmName,
 };
 

@@ -38,6 +38,7 @@ export function handleNewKeySubmit(deps: SlackDeps) {
         alertChannel: form.alertChannel ?? null,
         rotateEveryDays: policy.days,
         ...(isOnLeak(form.onLeak) ? { onLeak: form.onLeak } : {}),
+        canary: form.canary === true,
         actor: { id: userId, source: 'slack' },
         requestId: creationRequestId(view.id, userId),
       });
@@ -58,7 +59,7 @@ export function handleNewKeySubmit(deps: SlackDeps) {
     }
     const { key, token } = result;
     deps.logger.info({ keyId: key.id, keyName: key.name, userId }, 'key created from Slack');
-    const reveal = buildCreatedKeyModal({ keyName: key.name, token });
+    const reveal = buildCreatedKeyModal({ keyName: key.name, token, canary: key.canary === true });
     await revealInDialog(deps, { ack, view }, reveal, { keyId: key.id, userId, what: 'key creation' });
     await Promise.all([
       deliverNewKey(deps, { userId, keyName: key.name, token }),
