@@ -9,10 +9,8 @@ import { rotatedKey, schedulerEra, tick } from '../scheduler/support.ts';
 import { createTestKey, rotateTestKey } from '../support/fixtures.ts';
 import { MINUTE, manualClock } from '../support/manual-clock.ts';
 import { type RunningPgbouncer, startPgbouncer } from '../support/pgbouncer.ts';
-import { FrontendWire } from '../support/postgres-wire.ts';
-import { rotationCommittedAt, watchForExpiry } from '../support/rotation-timing.ts';
+import { expectRotationSeenWithin } from '../support/rotation-timing.ts';
 import { PROJECT_ROOT, type RunningRekey, runCliProcess, startRekeyProcess } from '../support/spawn-rekey.ts';
-import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 import {
   onRealPostgres,
   openTestDatabase,
@@ -20,6 +18,7 @@ import {
   type TestDatabase,
 } from '../support/test-database.ts';
 import { testServices } from '../support/test-services.ts';
+import { startWireRecorder, type WireRecorder } from '../support/wire-recorder.ts';
 
 const TOKEN = 'pgbouncer-token-0123456789abcdefghij';
 const AUTH = `Bearer ${TOKEN}`;
@@ -35,8 +34,7 @@ describe.runIf(onRealPostgres)('behind PgBouncer in transaction pooling mode', (
   let database: TestDatabase;
   let bouncer: RunningPgbouncer;
   /** Between rekey and PgBouncer: what every pooled connection sent, read off the wire. */
-  let wire: TcpProxy;
-  const sent = new Map<number, FrontendWire>();
+  let wire: WireRecorder;
   let pooled: Record<string, string>;
   let replicas: RunningRekey[] = [];
   let services: ReturnType<typeof testServices>;
@@ -47,15 +45,7 @@ describe.runIf(onRealPostgres)('behind PgBouncer in transaction pooling mode', (
     services = testServices(database, { clock: manualClock(new Date()) });
     bouncer = await startPgbouncer(TEST_DATABASE_URL!, { poolSize: 3 });
     const bouncerUrl = new URL(bouncer.urlFor(database.url!));
-    wire = await startTcpProxy(
-      { host: bouncerUrl.hostname, port: Number(bouncerUrl.port) },
-      {
-        onClientData: (connection, chunk) => {
-          if (!sent.has(connection)) sent.set(connection, new FrontendWire());
-          sent.get(connection)!.push(chunk);
-        },
-      },
-    );
+    wire = await startWireRecorder({ host: bouncerUrl.hostname, port: Number(bouncerUrl.port) });
     const throughWire = new URL(bouncerUrl);
     throughWire.port = String(wire.port);
     pooled = {
@@ -72,7 +62,7 @@ describe.runIf(onRealPostgres)('behind PgBouncer in transaction pooling mode', (
   }, 90_000);
   afterAll(async () => {
     await Promise.all(replicas.map((r) => r.stop()));
-    await wire?.close();
+    await wire?.stop();
     await bouncer?.stop();
     await database?.close();
   });
@@ -146,7 +136,7 @@ describe.runIf(onRealPostgres)('behind PgBouncer in transaction pooling mode', (
     const wrong = answers
       .map((answer, i) => ({ status: answer.status, json: answer.json, expected: cases[i]!.expected }))
       .filter(({ status, json, expected }) => status !== 200 || !matches(json, expected));
-    expect(wrong, bouncer.log()).toEqual([]);
+    expect(wrong, `${bouncer.log()}\n${replicas.map((r) => r.output()).join('\n')}`).toEqual([]);
     for (const c of cases) if (c.secretId) counted.set(c.secretId, (counted.get(c.secretId) ?? 0) + 1);
     countedSecretIds = [...counted.keys()];
   });
@@ -173,24 +163,15 @@ describe.runIf(onRealPostgres)('behind PgBouncer in transaction pooling mode', (
 
   it('an immediate rotation made with the CLI through PgBouncer reaches both replicas within 1 s of its commit', async () => {
     const { token, key } = await createTestKey(services);
-    for (const replica of replicas) {
-      for (let i = 0; i < 2; i++) {
-        expect((await postVerify(replica.url, { key: token }, AUTH)).json).toMatchObject({ valid: true });
-      }
-    }
-    const watch = watchForExpiry(
-      replicas.map((r) => r.url),
-      token,
-      AUTH,
-    );
-    await cli(['keys', 'rotate', key.name, '--delay', 'now', '--yes']);
-    const committedAt = await rotationCommittedAt(database.db, key.id);
-    const seen = await watch.until(committedAt + 5_000);
-    for (const replica of replicas) {
-      const at = seen.get(replica.url);
-      expect(at, `${replica.url} never answered EXPIRED`).toBeDefined();
-      expect(at! - committedAt).toBeLessThan(1_000);
-    }
+    await expectRotationSeenWithin(1_000, {
+      db: database.db,
+      replicaUrls: replicas.map((r) => r.url),
+      key: { id: key.id, token },
+      auth: AUTH,
+      rotate: async () => {
+        await cli(['keys', 'rotate', key.name, '--delay', 'now', '--yes']);
+      },
+    });
   });
 
   describe('three scheduler instances through PgBouncer', () => {
@@ -251,11 +232,11 @@ describe.runIf(onRealPostgres)('behind PgBouncer in transaction pooling mode', (
   });
 
   it('sends PgBouncer nothing that needs a session: no named statement, no SET outside a transaction, no LISTEN, no session lock', async () => {
-    const statements = [...sent.values()].flatMap((c) => c.statements);
+    const { total, statements, boundNames } = await wire.report();
     // Everything above went through here: the replicas, the CLI and the scheduler instances.
-    expect(statements.length).toBeGreaterThan(100);
+    expect(total).toBeGreaterThan(100);
     expect(statements.filter((s) => s.name !== '').map((s) => s.sql)).toEqual([]);
-    expect([...sent.values()].flatMap((c) => c.boundNames)).toEqual([]);
+    expect(boundNames).toEqual([]);
     const sessionScoped = /^\s*(set\s+(?!local\b)|reset\b|listen\b|unlisten\b|prepare\b)|pg_advisory_lock\(/i;
     expect(statements.filter((s) => sessionScoped.test(s.sql)).map((s) => s.sql)).toEqual([]);
   });

@@ -62,3 +62,11 @@ function cStrings(body: Buffer, count: number): string[] {
   }
   return out;
 }
+
+/** What a wire recorder saw (see test/store/fixtures/wire-recorder.ts). */
+export interface WireReport {
+  total: number;
+  /** Each distinct statement once. */
+  statements: WireStatement[];
+  boundNames: string[];
+}

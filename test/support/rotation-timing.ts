@@ -1,4 +1,5 @@
 import { and, desc, eq } from 'drizzle-orm';
+import { expect } from 'vitest';
 import { auditEvents } from '../../db/schema/index.ts';
 import type { Db } from '../../src/store/database.ts';
 import { postVerify } from '../http/verify-server.ts';
@@ -45,4 +46,39 @@ export function watchForExpiry(urls: readonly string[], token: string, auth: str
       return new Map(await Promise.all(watching));
     },
   };
+}
+
+/**
+ * A key cached as valid on every replica (asked twice each, so only the invalidation channel can change
+ * their answer), then rotated `now` by `rotate` (typically the CLI, in another process): expects every
+ * replica to answer EXPIRED within `withinMs` of that rotation's commit, and gives each one's delay.
+ */
+export async function expectRotationSeenWithin(
+  withinMs: number,
+  options: {
+    db: Db;
+    replicaUrls: readonly string[];
+    key: { id: string; token: string };
+    auth: string;
+    rotate: () => Promise<void>;
+  },
+): Promise<Map<string, number | undefined>> {
+  const { key, auth } = options;
+  for (const url of options.replicaUrls) {
+    for (let i = 0; i < 2; i++) {
+      expect((await postVerify(url, { key: key.token }, auth)).json).toMatchObject({ valid: true });
+    }
+  }
+  const watch = watchForExpiry(options.replicaUrls, key.token, auth);
+  await options.rotate();
+  const committedAt = await rotationCommittedAt(options.db, key.id);
+  const seen = await watch.until(committedAt + Math.max(5_000, 2 * withinMs));
+  const delays = new Map(
+    [...seen].map(([url, at]) => [url, at === undefined ? undefined : at - committedAt]),
+  );
+  for (const [url, delay] of delays) {
+    // undefined (never EXPIRED) fails this too.
+    expect(delay, `${url}: ms from the rotation's commit to EXPIRED`).toBeLessThan(withinMs);
+  }
+  return delays;
 }
