@@ -47,8 +47,14 @@ while (!ready && performance.now() - started < 120_000 && server.exitCode === nu
   if (!ready) await new Promise((r) => setTimeout(r, 100));
 }
 if (!ready) {
+  const exitedAtStart = server.exitCode !== null;
   server.kill('SIGKILL');
-  fail('node dist/main.js did not answer 200 on /readyz within 120 s', output);
+  fail(
+    exitedAtStart
+      ? `node dist/main.js exited at start with ${server.exitCode}`
+      : 'node dist/main.js did not answer 200 on /readyz within 120 s',
+    output,
+  );
 }
 console.log(`node dist/main.js: /readyz 200 after ${Math.round(performance.now() - started)} ms`);
 const page = await fetch(`${base}/`);
