@@ -10,6 +10,8 @@ import { postVerify } from './verify-server.ts';
 
 const TOKEN = 'role-replica-token-0123456789abcdefg';
 const AUTH = `Bearer ${TOKEN}`;
+/** Tests that run the CLI (tsx, a process each): seconds apiece on a busy machine. */
+const CLI_TEST_MS = 90_000;
 
 /** Split roles share one PostgreSQL server: one bot, two verify replicas, each its own process. */
 describe.runIf(onRealPostgres)('one bot and two verify replicas on one PostgreSQL', () => {
@@ -74,20 +76,24 @@ describe.runIf(onRealPostgres)('one bot and two verify replicas on one PostgreSQ
     }
   });
 
-  it('an immediate rotation made with the CLI reaches both verify replicas within 1 s of its commit', async () => {
-    const { token, key } = await createTestKey(services);
-    await expectRotationSeenWithin(1_000, {
-      db: database.db,
-      replicaUrls: replicas.map((r) => r.url),
-      key: { id: key.id, token },
-      auth: AUTH,
-      rotate: async () => {
-        const cli = await runCliProcess(['keys', 'rotate', key.name, '--delay', 'now', '--yes'], {
-          cwd: PROJECT_ROOT,
-          env: { DATABASE_URL: database.url! },
-        });
-        expect(cli.code, cli.stderr).toBe(0);
-      },
-    });
-  });
+  it(
+    'an immediate rotation made with the CLI reaches both verify replicas within 1 s of its commit',
+    async () => {
+      const { token, key } = await createTestKey(services);
+      await expectRotationSeenWithin(1_000, {
+        db: database.db,
+        replicaUrls: replicas.map((r) => r.url),
+        key: { id: key.id, token },
+        auth: AUTH,
+        rotate: async () => {
+          const cli = await runCliProcess(['keys', 'rotate', key.name, '--delay', 'now', '--yes'], {
+            cwd: PROJECT_ROOT,
+            env: { DATABASE_URL: database.url! },
+          });
+          expect(cli.code, cli.stderr).toBe(0);
+        },
+      });
+    },
+    CLI_TEST_MS,
+  );
 });

@@ -22,6 +22,8 @@ import { startWireRecorder, type WireRecorder } from '../support/wire-recorder.t
 
 const TOKEN = 'pgbouncer-token-0123456789abcdefghij';
 const AUTH = `Bearer ${TOKEN}`;
+/** Tests that run the CLI (tsx, a process each): seconds apiece on a busy machine. */
+const CLI_TEST_MS = 90_000;
 
 /** Expected answer of the verify API for one key string. */
 type Expected = { valid: true; status: 'active' | 'expiring' } | { valid: false; code: string };
@@ -81,27 +83,31 @@ describe.runIf(onRealPostgres)('behind PgBouncer in transaction pooling mode', (
   const counted = new Map<string, number>();
   let countedSecretIds: string[] = [];
 
-  it('the CLI creates and rotates a key through PgBouncer', async () => {
-    const created = (await cli(['keys', 'create', '--name', 'pooled-key', '--products', 'orders'])) as {
-      token: string;
-      key: { current: { id: string } };
-    };
-    expect(created.token).toMatch(/^rk_live_/);
-    const rotated = (await cli(['keys', 'rotate', 'pooled-key', '--delay', '1h', '--yes'])) as {
-      token: string;
-      oldSecret: { id: string };
-    };
-    expect(rotated.oldSecret.id).toBe(created.key.current.id);
-    // What the CLI wrote through the pooler is what the replicas (also through it) answer.
-    expect((await postVerify(replicas[0]!.url, { key: created.token }, AUTH)).json).toMatchObject({
-      valid: true,
-      status: 'expiring',
-    });
-    expect((await postVerify(replicas[1]!.url, { key: rotated.token }, AUTH)).json).toMatchObject({
-      valid: true,
-      status: 'active',
-    });
-  });
+  it(
+    'the CLI creates and rotates a key through PgBouncer',
+    async () => {
+      const created = (await cli(['keys', 'create', '--name', 'pooled-key', '--products', 'orders'])) as {
+        token: string;
+        key: { current: { id: string } };
+      };
+      expect(created.token).toMatch(/^rk_live_/);
+      const rotated = (await cli(['keys', 'rotate', 'pooled-key', '--delay', '1h', '--yes'])) as {
+        token: string;
+        oldSecret: { id: string };
+      };
+      expect(rotated.oldSecret.id).toBe(created.key.current.id);
+      // What the CLI wrote through the pooler is what the replicas (also through it) answer.
+      expect((await postVerify(replicas[0]!.url, { key: created.token }, AUTH)).json).toMatchObject({
+        valid: true,
+        status: 'expiring',
+      });
+      expect((await postVerify(replicas[1]!.url, { key: rotated.token }, AUTH)).json).toMatchObject({
+        valid: true,
+        status: 'active',
+      });
+    },
+    CLI_TEST_MS,
+  );
 
   it('two replicas answer 200 concurrent verifications, every one right', async () => {
     const active = await createTestKey(services);
@@ -161,18 +167,22 @@ describe.runIf(onRealPostgres)('behind PgBouncer in transaction pooling mode', (
     expect(Object.fromEntries(seen)).toEqual(Object.fromEntries(counted));
   });
 
-  it('an immediate rotation made with the CLI through PgBouncer reaches both replicas within 1 s of its commit', async () => {
-    const { token, key } = await createTestKey(services);
-    await expectRotationSeenWithin(1_000, {
-      db: database.db,
-      replicaUrls: replicas.map((r) => r.url),
-      key: { id: key.id, token },
-      auth: AUTH,
-      rotate: async () => {
-        await cli(['keys', 'rotate', key.name, '--delay', 'now', '--yes']);
-      },
-    });
-  });
+  it(
+    'an immediate rotation made with the CLI through PgBouncer reaches both replicas within 1 s of its commit',
+    async () => {
+      const { token, key } = await createTestKey(services);
+      await expectRotationSeenWithin(1_000, {
+        db: database.db,
+        replicaUrls: replicas.map((r) => r.url),
+        key: { id: key.id, token },
+        auth: AUTH,
+        rotate: async () => {
+          await cli(['keys', 'rotate', key.name, '--delay', 'now', '--yes']);
+        },
+      });
+    },
+    CLI_TEST_MS,
+  );
 
   describe('three scheduler instances through PgBouncer', () => {
     const instances: Database[] = [];
