@@ -38,6 +38,8 @@ export async function openScratchDatabase(name: string, options: { max: number }
     throw error;
   }
   return {
+    /** For another process (a rekey started by the benchmark). */
+    url: url.toString(),
     client,
     db: drizzle(client, { schema }) as unknown as Db,
     statements: () => statements,

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Clock, systemClock } from './clock.ts';
-import type { Config } from './config.ts';
+import type { Config, Role } from './config.ts';
 import { startHealthMonitor } from './health-monitor.ts';
 import { createAuthorizeRoute } from './http/authorize-route.ts';
 import { createAskerDescriber } from './http/canary-asker.ts';
@@ -10,19 +10,18 @@ import { createHttpServer } from './http/server.ts';
 import { createVerifyRoute } from './http/verify-route.ts';
 import { LOCAL_ADMINS } from './local/demo-workspace.ts';
 import { localModeRefusal } from './local/local-mode-folder.ts';
-import { startLocalMode } from './local/start-local-mode.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { type SlackPoster, startScheduledJobs } from './scheduler/index.ts';
+import type { SlackPoster } from './scheduler/index.ts';
 import { KeyChanges } from './services/key-changes.ts';
 import { createServices, type Services } from './services/services.ts';
 import { UsageCounter } from './services/usage-counter.ts';
 import { startUsageFlusher } from './services/usage-flusher.ts';
-import { slackOptionsFromConfig, startSlack } from './slack/start-slack.ts';
+import type { SlackSurface } from './slack/start-slack.ts';
 import type { Database } from './store/database.ts';
 import { openHealthProbe } from './store/health-probe.ts';
 import { openDatabase } from './store/open-database.ts';
-import { startVerifyPath } from './verify-wiring.ts';
+import { startVerifyPath, type VerifyPath } from './verify-wiring.ts';
 
 export interface Rekey {
   config: Config;
@@ -63,13 +62,34 @@ export interface StartOptions {
   usage?: UsageCounter;
 }
 
+/**
+ * What each REKEY_ROLE starts (README: "Operate rekey in production"). Split roles keep the gateways'
+ * path apart from Slack: a Slack or scheduler failure cannot take verification down, and a verify
+ * replica never loads Bolt, the scheduler or the embedded database's modules (they are imported below
+ * only where they run), which keeps it small.
+ *
+ * | part                                           | all | verify | bot |
+ * | ---------------------------------------------- | --- | ------ | --- |
+ * | /healthz, /readyz, /metrics                    |  x  |   x    |  x  |
+ * | verify cache + LISTEN, verify, authorize       |  x  |   x    |     |
+ * | usage counting and its flusher, /openapi.json  |  x  |   x    |     |
+ * | Slack (HTTP or Socket Mode), /v1/leaks         |  x  |        |  x  |
+ * | scheduler (notices, digest, usage retention)   |  x  |        |  x  |
+ * | local mode's page (embedded database only)     |  x  |        |     |
+ */
+export function roleRuns(role: Role): { verify: boolean; bot: boolean } {
+  return { verify: role !== 'bot', bot: role !== 'verify' };
+}
+
 /** Wiring only: config → database → services → HTTP. Each surface registers itself here. */
 export async function startRekey(config: Config, options: StartOptions): Promise<Rekey> {
   const { logger } = options;
   const clock = options.clock ?? systemClock;
-  // Only on the embedded database: the page lets anyone on this machine act as a demo admin, and the
-  // scheduler would deliver real reminders to the fake. Without Slack credentials but with
-  // DATABASE_URL, rekey serves the verify API only.
+  const role = config.REKEY_ROLE;
+  const runs = roleRuns(role);
+  // Only on the embedded database (so only as `all`: split roles need PostgreSQL): the page lets anyone
+  // on this machine act as a demo admin, and the scheduler would deliver real reminders to the fake.
+  // Without Slack credentials but with DATABASE_URL, rekey serves the verify API only.
   const wantsLocalMode = options.localMode ?? (config.slackMode === 'local' && !config.DATABASE_URL);
   const database = options.database ?? (await openDatabase(config));
   // …and only on a folder local mode created itself, never on an install's real keys.
@@ -77,98 +97,124 @@ export async function startRekey(config: Config, options: StartOptions): Promise
     wantsLocalMode && !options.database
       ? await localModeRefusal(config.REKEY_DATA_DIR, database, clock)
       : undefined;
-  const localMode = wantsLocalMode && localModeRefused === undefined;
+  const localMode = runs.bot && wantsLocalMode && localModeRefused === undefined;
   const metrics = createMetrics({ defaults: true });
   /** What each surface registers to be stopped on shutdown, before the database closes. */
   const stoppers: Array<() => Promise<void> | void> = [];
   const changes = new KeyChanges((error, change) =>
     logger.error({ err: error, keyId: change.keyId, change: change.type }, 'a key-change listener failed'),
   );
-  // Usage counting: in memory on the verify path, written every REKEY_USAGE_FLUSH. Registered first so
-  // it stops last: its final flush comes after every other surface stopped, right before the database closes.
   const usage = options.usage ?? new UsageCounter();
-  const usageFlusher = startUsageFlusher({
-    counter: usage,
-    db: database.db,
-    intervalMs: config.REKEY_USAGE_FLUSH,
-    logger,
-  });
-  stoppers.push(() => usageFlusher.stop());
-  // The gateways' path: cached verdicts, invalidated locally at once and across replicas by NOTIFY.
-  const verifyPath = await startVerifyPath({
-    config,
-    database,
-    changes,
-    clock,
-    metrics,
-    logger,
-    usage,
-    describeAsker: createAskerDescriber(config.REKEY_API_TOKENS),
-  });
-  stoppers.push(() => verifyPath.stop());
+
+  // --- verify role: the gateways' path ---
+  let verifyPath: VerifyPath | undefined;
+  if (runs.verify) {
+    // Usage counting: in memory on the verify path, written every REKEY_USAGE_FLUSH. Registered first
+    // so it stops last: its final flush comes after every other surface stopped, right before the
+    // database closes.
+    const usageFlusher = startUsageFlusher({
+      counter: usage,
+      db: database.db,
+      intervalMs: config.REKEY_USAGE_FLUSH,
+      logger,
+      onFailingChange: (failing) => metrics.usageFlushFailing.set(failing ? 1 : 0),
+    });
+    stoppers.push(() => usageFlusher.stop());
+    // Cached verdicts, invalidated locally at once and across replicas by NOTIFY.
+    verifyPath = await startVerifyPath({
+      config,
+      database,
+      changes,
+      clock,
+      metrics,
+      logger,
+      usage,
+      describeAsker: createAskerDescriber(config.REKEY_API_TOKENS),
+    });
+    const started = verifyPath;
+    stoppers.push(() => started.stop());
+  }
+  // --- end verify role ---
+
   const services = createServices({
     db: database.db,
     clock,
     changes,
     keyPrefix: config.REKEY_KEY_PREFIX,
     admins: localMode ? [...config.REKEY_ADMINS, ...LOCAL_ADMINS] : config.REKEY_ADMINS,
-    verifyCache: verifyPath.cache,
+    verifyCache: verifyPath?.cache,
   });
 
   // /readyz answers from memory; the database is asked once a second, on a connection of its own.
   const probe = openHealthProbe(database);
   const health = await startHealthMonitor({
     check: probe.check,
-    onChange: (ready, reason) =>
-      ready
-        ? logger.info('ready again: the database answers and its migrations are applied')
-        : logger.warn({ err: reason }, 'not ready: /readyz answers 503 until the database answers again'),
+    onChange: (ready, reason) => {
+      metrics.ready.set(ready ? 1 : 0);
+      if (ready) logger.info('ready again: the database answers and its migrations are applied');
+      else logger.warn({ err: reason }, 'not ready: /readyz answers 503 until the database answers again');
+    },
   });
+  metrics.ready.set(health.ready() ? 1 : 0);
   stoppers.push(async () => {
     health.stop();
     await probe.close();
   });
 
-  // --- Slack: Bolt's listener on /slack/events (HTTP mode) or Socket Mode; ---
+  // --- bot role: Bolt's listener on /slack/events (HTTP mode) or Socket Mode; ---
   // --- local mode: the same Bolt app against an in-process fake, plus the page at / ---
   let selfUrl = '';
   const local = localMode
-    ? await startLocalMode({ services, logger, metrics, selfUrl: () => selfUrl })
+    ? await (await import('./local/start-local-mode.ts')).startLocalMode({
+        services,
+        logger,
+        metrics,
+        selfUrl: () => selfUrl,
+      })
     : undefined;
   if (local) stoppers.push(() => local.stop());
-  const slack =
-    local?.slack ??
-    (config.slackMode === 'local'
-      ? undefined
-      : await startSlack(slackOptionsFromConfig(config, { services, logger, metrics })));
-  if (slack && !local) stoppers.push(() => slack.stop());
-  // --- end Slack ---
+  let slack: SlackSurface | undefined = local?.slack;
+  if (!slack && runs.bot && config.slackMode !== 'local') {
+    const { slackOptionsFromConfig, startSlack } = await import('./slack/start-slack.ts');
+    slack = await startSlack(slackOptionsFromConfig(config, { services, logger, metrics }));
+    const started = slack;
+    stoppers.push(() => started.stop());
+  }
+  // --- end bot role ---
 
   const server = createHttpServer({
     logger,
     metrics,
+    role,
     slack: slack?.handler,
     extra: local?.routes,
-    verify: createVerifyRoute({
-      verify: verifyPath.cache.verify,
-      verifyNow: verifyPath.cache.verifyNow,
-      apiTokens: config.REKEY_API_TOKENS,
-      metrics,
-      logger,
-    }),
+    verify:
+      verifyPath &&
+      createVerifyRoute({
+        verify: verifyPath.cache.verify,
+        verifyNow: verifyPath.cache.verifyNow,
+        apiTokens: config.REKEY_API_TOKENS,
+        metrics,
+        logger,
+      }),
     ready: health.ready,
-    leaks: createLeaksRoute({
-      reportLeaks: services.reportLeaks,
-      scannerTokens: config.REKEY_SCANNER_TOKENS,
-      logger,
-    }),
-    authorize: createAuthorizeRoute({
-      verify: verifyPath.cache.verify,
-      verifyNow: verifyPath.cache.verifyNow,
-      apiTokens: config.REKEY_API_TOKENS,
-      metrics,
-      logger,
-    }),
+    leaks: runs.bot
+      ? createLeaksRoute({
+          reportLeaks: services.reportLeaks,
+          scannerTokens: config.REKEY_SCANNER_TOKENS,
+          logger,
+          metrics,
+        })
+      : undefined,
+    authorize:
+      verifyPath &&
+      createAuthorizeRoute({
+        verify: verifyPath.cache.verify,
+        verifyNow: verifyPath.cache.verifyNow,
+        apiTokens: config.REKEY_API_TOKENS,
+        metrics,
+        logger,
+      }),
   });
   // Local mode's page lets whoever loads it act as any demo user: it listens on loopback only.
   const host = options.host ?? (localMode ? '127.0.0.1' : '0.0.0.0');
@@ -179,20 +225,23 @@ export async function startRekey(config: Config, options: StartOptions): Promise
   const port = (server.address() as AddressInfo).port;
   selfUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
 
-  // Scheduled jobs (src/scheduler/index.ts): reminders and expiry alerts, usage retention. Started once
-  // the server is up.
-  const jobs = startScheduledJobs({
-    config,
-    db: database.db,
-    database,
-    clock,
-    logger,
-    metrics,
-    // The surface's notice client, not its interactive one: a rate-limited burst of notices must not
-    // hold up the views.open a /rotate-key has to make within Slack's 3 s.
-    slackClient: options.slackClient ?? slack?.noticeClient,
-  });
-  stoppers.push(() => jobs.stop());
+  // Scheduled jobs (src/scheduler/index.ts), bot role: reminders and expiry alerts, rotation-policy
+  // notices, usage retention. Started once the server is up.
+  if (runs.bot) {
+    const { startScheduledJobs } = await import('./scheduler/index.ts');
+    const jobs = startScheduledJobs({
+      config,
+      db: database.db,
+      database,
+      clock,
+      logger,
+      metrics,
+      // The surface's notice client, not its interactive one: a rate-limited burst of notices must not
+      // hold up the views.open a /rotate-key has to make within Slack's 3 s.
+      slackClient: options.slackClient ?? slack?.noticeClient,
+    });
+    stoppers.push(() => jobs.stop());
+  }
 
   let closing: Promise<void> | undefined;
   const close = () => {

@@ -32,13 +32,18 @@ async function main() {
     await seedDemoKeys(rekey.services, (text) => process.stdout.write(`${text}\n`));
   }
   logger.info(
-    { port: rekey.port, database: rekey.database.driver, slackMode: config.slackMode },
+    {
+      port: rekey.port,
+      database: rekey.database.driver,
+      slackMode: config.slackMode,
+      role: config.REKEY_ROLE,
+    },
     `rekey is listening on ${rekey.url}`,
   );
   if (rekey.localModeRefused) {
     logger.warn(rekey.localModeRefused);
     process.stderr.write(`\n${rekey.localModeRefused}\n\n`);
-  } else if (config.slackMode === 'local' && !rekey.localMode) {
+  } else if (config.slackMode === 'local' && !rekey.localMode && config.REKEY_ROLE === 'all') {
     logger.warn(
       'no Slack credentials: serving the verify API only (the local Slack simulation runs only on the embedded database; set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to connect to Slack)',
     );

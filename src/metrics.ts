@@ -39,9 +39,10 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
       labelNames: ['outcome'] as const,
       registers: [registry],
       collect() {
+        // Every outcome is exported from the first scrape, at 0 until it happens: an alert on
+        // increase() (deploy/prometheus/rekey-alerts.yml) cannot see a series' first step from absent.
         for (const outcome of Object.keys(verifyTally) as VerifyOutcome[]) {
-          const count = verifyTally[outcome];
-          if (count > 0) this.inc({ outcome }, count);
+          this.inc({ outcome }, verifyTally[outcome]);
           verifyTally[outcome] = 0;
         }
       },
@@ -125,6 +126,23 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
     canaryKeys: new Gauge({
       name: 'rekey_canary_keys',
       help: 'Canary (decoy) keys this replica knows and answers NOT_FOUND from memory',
+      registers: [registry],
+    }),
+    // What the alert rules in deploy/prometheus/rekey-alerts.yml read, beside the metrics above.
+    ready: new Gauge({
+      name: 'rekey_ready',
+      help: '1 while /readyz answers 200 (the database answers and has every migration); 0 while it answers 503',
+      registers: [registry],
+    }),
+    usageFlushFailing: new Gauge({
+      name: 'rekey_usage_flush_failing',
+      help: '1 while usage counts cannot be written (they wait in memory for the next flush that works)',
+      registers: [registry],
+    }),
+    // Label-free, so each exports 0 from the start and the first one counted shows in increase().
+    leakReports: new Counter({
+      name: 'rekey_leak_reports_total',
+      help: 'New reports of a working key seen where others can read it (a Slack message or a scanner finding)',
       registers: [registry],
     }),
     canaryTries: new Counter({

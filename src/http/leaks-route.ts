@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { isAppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
 import type { Services } from '../services/services.ts';
 import { createBearerCheck, refuseUnauthorized } from './bearer.ts';
 import { BodyTooLargeError, readBodyThen } from './read-body.ts';
@@ -40,6 +41,8 @@ export function createLeaksRoute(deps: {
   /** REKEY_SCANNER_TOKENS. */
   scannerTokens: readonly string[];
   logger: Logger;
+  /** `rekey_leak_reports_total`: new reports of a working key (what the RekeyLeakReported alert reads). */
+  metrics?: Pick<Metrics, 'leakReports'>;
 }) {
   const authorised = createBearerCheck(deps.scannerTokens);
 
@@ -77,6 +80,7 @@ export function createLeaksRoute(deps: {
       return;
     }
     const known = labels.filter((l) => l.label === 'true_positive').length;
+    if (reported > 0) deps.metrics?.leakReports.inc(reported);
     if (known > 0)
       deps.logger.info({ findings: findings.length, known, reported }, 'a scanner reported leaked keys');
     sendJson(res, 200, labels);

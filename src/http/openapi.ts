@@ -91,7 +91,9 @@ export const openApiDocument = {
     version: '1',
     description:
       'Key verification for gateways and services, forward authorisation for nginx, Envoy and Traefik, ' +
-      'leak reports from secret scanners, and the operational endpoints. Slack’s own endpoint (/slack/events) is not described here.',
+      'leak reports from secret scanners, and the operational endpoints. Slack’s own endpoint (/slack/events) is not described here. ' +
+      'A process started with REKEY_ROLE=verify answers only verify, authorize, the operational endpoints and this document; ' +
+      'one with REKEY_ROLE=bot only /v1/leaks and the operational endpoints (not this document). Elsewhere they answer 404.',
   },
   paths: {
     '/v1/keys/verify': {

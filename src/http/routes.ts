@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Role } from '../config.ts';
 import type { Metrics } from '../metrics.ts';
+import { AUTHORIZE_PATH } from './authorize-route.ts';
 import { LEAKS_PATH } from './leaks-route.ts';
 import { sendOpenApi } from './openapi.ts';
 import { sendJson, sendText } from './respond.ts';
@@ -10,10 +12,26 @@ export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void |
 /** The gateways' verify route: `POST` on exactly this path is matched before anything else. */
 export const VERIFY_PATH = '/v1/keys/verify';
 
+/**
+ * The paths a split role answers (README: "Operate rekey in production"); `all` answers every route.
+ * Anything else is 404 there, as if it did not exist: a verify replica has no Slack endpoint, page or
+ * leak route to reach, a bot no verify API. The authorize entry covers every path below it.
+ */
+const ROLE_PATHS: Record<Exclude<Role, 'all'>, ReadonlySet<string>> = {
+  verify: new Set([VERIFY_PATH, AUTHORIZE_PATH, '/healthz', '/readyz', '/metrics', '/openapi.json']),
+  bot: new Set(['/slack/events', LEAKS_PATH, '/healthz', '/readyz', '/metrics']),
+};
+
+export function roleServes(role: Role, path: string): boolean {
+  return role === 'all' || ROLE_PATHS[role].has(path);
+}
+
 export interface RouteDeps {
   metrics: Metrics;
-  /** POST /v1/keys/verify (src/http/verify-route.ts). */
-  verify: RouteHandler;
+  /** REKEY_ROLE: the routes below are filtered by what it serves (default `all`: every one). */
+  role?: Role;
+  /** POST /v1/keys/verify (src/http/verify-route.ts); absent on a bot. */
+  verify?: RouteHandler;
   /** /v1/keys/authorize and every path below it, any method (src/http/authorize-route.ts). */
   authorize?: (req: IncomingMessage, res: ServerResponse) => void;
   /** POST /v1/leaks: secret scanners' findings (src/http/leaks-route.ts); absent in tests that need none. */
@@ -50,6 +68,7 @@ export function createRoutes(
   onError: (error: unknown, res: ServerResponse, path: string) => void,
 ): HttpRoutes {
   const { verify, slack, metrics } = deps;
+  const notFound: RouteHandler = (_req, res) => sendJson(res, 404, { error: 'not_found' });
   // POST /v1/keys/verify → `verify` (src/http/verify-route.ts) and /v1/keys/authorize[/…], any method →
   // `authorize` (src/http/authorize-route.ts) are answered before this table is read; the rest:
   const byPath = new Map<string, RouteHandler>([
@@ -59,9 +78,9 @@ export function createRoutes(
     [
       VERIFY_PATH,
       (req, res) =>
-        req.method === 'POST'
-          ? verify(req, res)
-          : sendJson(res, 405, { error: 'method_not_allowed' }, { allow: 'POST' }),
+        req.method !== 'POST'
+          ? sendJson(res, 405, { error: 'method_not_allowed' }, { allow: 'POST' })
+          : (verify ?? notFound)(req, res),
     ],
     ['/healthz', (_req, res) => sendJson(res, 200, { ok: true })],
     [
@@ -88,5 +107,11 @@ export function createRoutes(
       }),
     );
   }
-  return { verify, authorize: deps.authorize, byPath };
+  const role = deps.role ?? 'all';
+  for (const path of byPath.keys()) if (!roleServes(role, path)) byPath.delete(path);
+  return {
+    verify: verify && roleServes(role, VERIFY_PATH) ? verify : notFound,
+    authorize: roleServes(role, AUTHORIZE_PATH) ? deps.authorize : undefined,
+    byPath,
+  };
 }

@@ -21,6 +21,8 @@ export function startUsageFlusher(deps: {
   db: Db;
   intervalMs: number;
   logger: Logger;
+  /** Told when writes start failing and when they work again (the `rekey_usage_flush_failing` gauge). */
+  onFailingChange?: (failing: boolean) => void;
 }): UsageFlusher {
   const { counter, logger } = deps;
   let failing = false;
@@ -34,7 +36,10 @@ export function startUsageFlusher(deps: {
     if (counts.length === 0) return;
     try {
       await addUseCounts(deps.db, counts);
-      if (failing) logger.info({ entries: counts.length }, 'usage counts are being written again');
+      if (failing) {
+        logger.info({ entries: counts.length }, 'usage counts are being written again');
+        deps.onFailingChange?.(false);
+      }
       failing = false;
     } catch (error) {
       if (final) {
@@ -50,6 +55,7 @@ export function startUsageFlusher(deps: {
           { err: error, entries: counts.length, retryInMs: deps.intervalMs },
           'could not write usage counts: keeping them in memory and trying again at each flush',
         );
+        deps.onFailingChange?.(true);
       }
       failing = true;
     }

@@ -25,8 +25,27 @@ async function migrateOnce(url: string): Promise<void> {
   }
 }
 
-export async function openPostgres(url: string, options: { max?: number } = {}): Promise<Database> {
-  await migrateOnce(url);
+export interface PostgresOptions {
+  /** The pool's size (default 20). */
+  max?: number;
+  /**
+   * `transaction`: `url` is a transaction pooler (PgBouncer `pool_mode = transaction`), which hands each
+   * transaction to whichever server connection is free. Nothing may then rely on a session: no named
+   * prepared statements (PgBouncer before 1.21 does not carry them, and a statement prepared on one
+   * server connection is unknown on the next), no session settings (rekey only uses `SET LOCAL`), no
+   * session advisory lock and no LISTEN. Those two go to `directUrl` instead.
+   */
+  pooler?: 'none' | 'transaction';
+  /**
+   * A direct (session) connection to the same database, for what a transaction pooler cannot carry:
+   * LISTEN (REKEY_LISTEN_DATABASE_URL) and the migrations' advisory lock. Default: `url`.
+   */
+  directUrl?: string;
+}
+
+export async function openPostgres(url: string, options: PostgresOptions = {}): Promise<Database> {
+  const directUrl = options.directUrl ?? url;
+  await migrateOnce(directUrl);
   const client = withCrashSafeBegin(
     postgres(url, {
       max: options.max ?? 20,
@@ -34,6 +53,9 @@ export async function openPostgres(url: string, options: { max?: number } = {}):
       // Fail fast when the server is gone, so callers can answer 503 instead of hanging.
       connect_timeout: 5,
       idle_timeout: 60,
+      // The one switch for a transaction pooler: every statement unnamed, including the verify path's
+      // `.prepare()`d lookup (Drizzle hands preparing to postgres.js, which honours this client-wide).
+      prepare: options.pooler !== 'transaction',
     }),
   );
   const db = drizzle(client, { schema });
@@ -41,7 +63,7 @@ export async function openPostgres(url: string, options: { max?: number } = {}):
     db,
     driver: 'postgres',
     sql: client,
-    openListener: () => postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 5 }),
+    openListener: () => postgres(directUrl, { max: 1, onnotice: () => {}, connect_timeout: 5 }),
     ping: async () => {
       await db.execute(sql`select 1`);
     },

@@ -23,6 +23,9 @@ let h: SlackHarness;
 let server: Server;
 let url: string;
 const logs: string[] = [];
+const metrics = createMetrics();
+const leakReportsCounted = async () =>
+  (await metrics.registry.getSingleMetric('rekey_leak_reports_total')!.get()).values[0]?.value ?? 0;
 beforeAll(async () => {
   database = await openTestDatabase();
   // rekey's Slack surface on the same services: what the route reports reaches people through it.
@@ -30,10 +33,15 @@ beforeAll(async () => {
   const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(line) });
   server = createHttpServer({
     logger,
-    metrics: createMetrics(),
+    metrics,
     verify: (_req, res) => sendJson(res, 404, {}),
     ready: () => true,
-    leaks: createLeaksRoute({ reportLeaks: h.services.reportLeaks, scannerTokens: [SCANNER_TOKEN], logger }),
+    leaks: createLeaksRoute({
+      reportLeaks: h.services.reportLeaks,
+      scannerTokens: [SCANNER_TOKEN],
+      logger,
+      metrics,
+    }),
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/leaks`;
@@ -115,8 +123,11 @@ describe('POST /v1/leaks', () => {
     await h.idle();
     const from = h.fake.calls.length;
     const logsFrom = logs.length;
+    const countedBefore = await leakReportsCounted();
 
     expect((await report([finding(token)])).json).toEqual([{ label: 'true_positive' }]);
+    // What the RekeyLeakReported alert reads (deploy/prometheus/rekey-alerts.yml).
+    expect(await leakReportsCounted()).toBe(countedBefore + 1);
     await h.idle();
     for (const channel of ['UADA', 'UGRACE', ALERTS]) {
       const posts = postsTo(channel, from);
@@ -142,6 +153,7 @@ describe('POST /v1/leaks', () => {
     await h.idle();
     expect(postsTo('UADA', from)).toHaveLength(1);
     expect(await leakAudits(key.id)).toHaveLength(1);
+    expect(await leakReportsCounted()).toBe(countedBefore + 1);
 
     // Found somewhere else: a new report, audited — and summed into the next round, not told at once.
     await report([finding(token, `${COMMIT}#L2`)]);

@@ -16,6 +16,7 @@ const SOURCES = {
   'claim-then-hang': 'test/scheduler/fixtures/claim-then-hang.ts',
   'report-then-die': 'test/slack/fixtures/report-then-die.ts',
   'build-template': 'test/support/build-template.ts',
+  'wire-recorder': 'test/store/fixtures/wire-recorder.ts',
 } as const;
 export type ChildScript = keyof typeof SOURCES;
 

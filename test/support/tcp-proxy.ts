@@ -9,10 +9,18 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-/** A TCP proxy to `target` on a free loopback port: the database "goes away" without stopping it. */
-export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+/**
+ * A TCP proxy to `target` on a free loopback port: the database "goes away" without stopping it.
+ * `onClientData` sees every byte each client sends (connections numbered from 1), e.g. to read what a
+ * driver really says on the wire.
+ */
+export async function startTcpProxy(
+  target: { host: string; port: number },
+  options: { onClientData?: (connection: number, chunk: Buffer) => void } = {},
+): Promise<TcpProxy> {
   const open = new Set<Socket>();
   let refusing = false;
+  let connections = 0;
   const track = (socket: Socket) => {
     open.add(socket);
     socket.on('close', () => open.delete(socket));
@@ -24,6 +32,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       return;
     }
     const upstream = new (client.constructor as typeof Socket)();
+    const connection = ++connections;
+    if (options.onClientData) client.on('data', (chunk: Buffer) => options.onClientData!(connection, chunk));
     track(client);
     track(upstream);
     upstream.connect(target.port, target.host);

@@ -50,6 +50,7 @@ export function handleMessagePosted(deps: SlackDeps) {
     }
     for (const report of reports) {
       if (report.status === 'unknown' || !report.reported) continue;
+      if (report.status === 'live') deps.metrics.leakReports.inc();
       deps.logger.warn(
         {
           keyId: report.key.id,
