@@ -138,7 +138,7 @@ export async function startRekey(config: Config, options: StartOptions): Promise
     logger,
     metrics,
     slack: slack?.handler,
-    extra: local?.routes,
+    pages: local?.routes,
     verify: createVerifyRoute({
       verify: verifyPath.cache.verify,
       verifyNow: verifyPath.cache.verifyNow,
