@@ -251,7 +251,7 @@ describe('HTTP routes, with any body and any headers', () => {
           `${sent.method} ${sent.path} → ${answer.status}`,
         ).toEqual([]);
       }),
-      60,
+      40,
     );
     expect(logs.filter((line) => line.includes('"msg":"request failed"'))).toEqual([]);
     expect((await fetch(`${rekey.url}/healthz`)).status).toBe(200);
