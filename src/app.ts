@@ -6,6 +6,7 @@ import { startHealthMonitor } from './health-monitor.ts';
 import { createAuthorizeRoute } from './http/authorize-route.ts';
 import { createAskerDescriber } from './http/canary-asker.ts';
 import { createLeaksRoute } from './http/leaks-route.ts';
+import { roleServes } from './http/routes.ts';
 import { createHttpServer } from './http/server.ts';
 import { createVerifyRoute } from './http/verify-route.ts';
 import { LOCAL_ADMINS } from './local/demo-workspace.ts';
@@ -185,9 +186,10 @@ export async function startRekey(config: Config, options: StartOptions): Promise
   const server = createHttpServer({
     logger,
     metrics,
-    role,
+    // A route this role does not serve is left out of the table: 404, as if it did not exist.
+    serves: (route) => roleServes(role, route),
     slack: slack?.handler,
-    extra: local?.routes,
+    pages: local?.routes,
     verify:
       verifyPath &&
       createVerifyRoute({

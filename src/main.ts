@@ -55,21 +55,63 @@ async function main() {
     );
   }
 
-  const stop = (signal: string) => {
-    logger.info({ signal }, 'shutting down');
+  // A signal to the process group of `npm start` — Ctrl-C in a terminal, systemd's default
+  // `KillMode=control-group` — reaches node twice: once directly, once passed on by npm. So a repeated
+  // SIGTERM or SIGINT never cuts the shutdown short; only a third SIGINT (a second Ctrl-C under npm, a
+  // third one straight to node) leaves at once, for someone who would rather not wait.
+  let interrupts = 0;
+  let stopping = false;
+  /** Stops gracefully once, however often it is asked; exits `code` when done. */
+  const shutDown = (fields: object, code: number) => {
+    stopping = true;
+    logger.info(fields, 'shutting down');
     // Graceful shutdown has 10 s; after that, leave anyway rather than hang a deploy.
-    const force = setTimeout(() => process.exit(1), 10_000);
+    const force = setTimeout(() => {
+      logger.error('shutdown took longer than 10 s: exiting without finishing it');
+      process.exit(1);
+    }, 10_000);
     force.unref();
     rekey.close().then(
-      () => process.exit(0),
+      () => process.exit(code),
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(1);
       },
     );
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  const stop = (signal: NodeJS.Signals) => {
+    if (signal === 'SIGINT' && ++interrupts >= 3) {
+      logger.warn(
+        { signal },
+        'third Ctrl-C: exiting now without finishing the shutdown (uses counted since the last flush are lost)',
+      );
+      process.exit(130);
+    }
+    if (stopping) {
+      logger.info(
+        { signal },
+        signal === 'SIGINT'
+          ? 'already shutting down (press Ctrl-C again to exit at once)'
+          : 'already shutting down',
+      );
+      return;
+    }
+    shutDown({ signal }, 0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+
+  // Last resort only: every request ends in an answer of its own, 500 at worst (src/http/server.ts).
+  // A promise that fails with no one to hear it is a bug to log, not a reason to fail every gateway;
+  // an exception that reached the top may have left anything half-done, so rekey stops cleanly (in-flight
+  // requests answered, counted uses written) and its supervisor starts it again.
+  process.on('unhandledRejection', (reason) => {
+    logger.error({ err: reason }, 'a promise failed with nothing to handle it (a bug); rekey carries on');
+  });
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ err: error }, 'an uncaught exception (a bug): stopping cleanly');
+    if (!stopping) shutDown({ reason: 'uncaught exception' }, 1);
+  });
 }
 
 await main();

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Verifier } from '../services/verify-key.ts';
 import { createBearerCheck } from './bearer.ts';
+import { answerFailure } from './respond.ts';
 import { createResponseBatch } from './response-batch.ts';
 
 /** Requests to this path and every path below it are authorisation questions (Envoy appends the path). */
@@ -204,10 +205,14 @@ export function createAuthorizeRoute(deps: {
     // A cache hit is answered in the same tick, with no promise in between: this is most traffic.
     const now = deps.verifyNow?.(key, req);
     if (now) return answer(res, now, product, started);
-    deps.verify(key, req).then(
-      (result) => answer(res, result, product, started),
-      () => unavailable(res, started),
-    );
+    deps
+      .verify(key, req)
+      .then(
+        (result) => answer(res, result, product, started),
+        () => unavailable(res, started),
+      )
+      // A throw while answering comes after the server's own catch has returned: 500 here.
+      .catch((error: unknown) => answerFailure(deps.logger, error, res, AUTHORIZE_PATH));
   };
 }
 

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Logger } from '../logger.ts';
 
 export function sendJson(
   res: ServerResponse,
@@ -23,4 +24,20 @@ export function sendText(
 ) {
   res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/**
+ * What a request gets when its handler failed (a bug, or a dependency that threw): a 500 without
+ * details, logged with its route and method; when the answer had already begun, the connection is cut
+ * instead. The process carries on: one failing request never takes the others down.
+ */
+export function answerFailure(
+  logger: Pick<Logger, 'error'>,
+  error: unknown,
+  res: ServerResponse,
+  route: string,
+): void {
+  logger.error({ err: error, route, method: res.req?.method }, 'request failed');
+  if (!res.headersSent) sendJson(res, 500, { error: 'internal', message: 'rekey failed to answer' });
+  else if (!res.writableEnded) res.destroy();
 }

@@ -5,8 +5,9 @@ import type { Metrics } from '../metrics.ts';
 import type { Verifier } from '../services/verify-key.ts';
 import { createBearerCheck, refuseUnauthorized } from './bearer.ts';
 import { BodyTooLargeError, readBodyThen } from './read-body.ts';
-import { sendJson } from './respond.ts';
+import { answerFailure, sendJson } from './respond.ts';
 import { createResponseBatch } from './response-batch.ts';
+import { VERIFY_PATH } from './routes.ts';
 
 const BODY_LIMIT = 4096;
 
@@ -95,6 +96,10 @@ export function createVerifyRoute(deps: {
     duration.observe((performance.now() - started) / 1000);
   };
 
+  // The body is read in callbacks, after the server's own catch has returned: a throw there is caught
+  // here and ends this request with 500, like any other handler's.
+  const fail = (res: ServerResponse, error: unknown) => answerFailure(deps.logger, error, res, VERIFY_PATH);
+
   const decide = (req: IncomingMessage, res: ServerResponse, text: string, started: number) => {
     const body = parseVerifyBody(text);
     if (!body) {
@@ -107,10 +112,13 @@ export function createVerifyRoute(deps: {
     // A cache hit is answered in the same tick, with no promise in between: this is most traffic.
     const now = deps.verifyNow?.(body.key, req);
     if (now) return answer(res, now, started);
-    deps.verify(body.key, req).then(
-      (result) => answer(res, result, started),
-      () => unavailable(res, started),
-    );
+    deps
+      .verify(body.key, req)
+      .then(
+        (result) => answer(res, result, started),
+        () => unavailable(res, started),
+      )
+      .catch((error: unknown) => fail(res, error));
   };
 
   return (req: IncomingMessage, res: ServerResponse) => {
@@ -131,7 +139,11 @@ export function createVerifyRoute(deps: {
         }
         return;
       }
-      decide(req, res, text, started);
+      try {
+        decide(req, res, text, started);
+      } catch (error) {
+        fail(res, error);
+      }
     });
   };
 }

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { readBody } from '../http/read-body.ts';
 import { sendJson, sendText } from '../http/respond.ts';
-import type { RouteHandler } from '../http/server.ts';
+import type { PathRoute } from '../http/routes.ts';
 import { isDemoUser } from './demo-workspace.ts';
 import type { LocalWorkspace } from './local-workspace.ts';
 
@@ -50,33 +50,45 @@ function refuseForeign(req: IncomingMessage, res: ServerResponse, post: boolean)
  * The local-mode page and its small API. Files are read per request (they are tiny and this is a demo);
  * every API call names a demo user, and anything else is refused with a 400 that says why.
  */
-export function createPageRoutes(workspace: LocalWorkspace): Map<string, RouteHandler> {
-  const routes = new Map<string, RouteHandler>();
+export function createPageRoutes(workspace: LocalWorkspace): PathRoute[] {
+  const routes: PathRoute[] = [];
   for (const [path, [file, type]] of Object.entries(STATIC)) {
-    routes.set(path, (_req, res) => {
-      res.setHeader('cache-control', 'no-store');
-      sendText(res, 200, readFileSync(PUBLIC(file), 'utf8'), type);
+    routes.push({
+      path,
+      methods: ['GET'],
+      handle: (_req, res) => {
+        res.setHeader('cache-control', 'no-store');
+        sendText(res, 200, readFileSync(PUBLIC(file), 'utf8'), type);
+      },
     });
   }
-  routes.set('/local/api/state', (req, res) => {
-    if (refuseForeign(req, res, false)) return;
-    const user = new URL(req.url ?? '/', 'http://local').searchParams.get('user') ?? 'U0ADA';
-    if (!isDemoUser(user)) return sendJson(res, 400, { message: `unknown demo user ${user}` });
-    sendJson(res, 200, workspace.stateFor(user));
+  routes.push({
+    path: '/local/api/state',
+    methods: ['GET'],
+    handle: (req, res) => {
+      if (refuseForeign(req, res, false)) return;
+      const user = new URL(req.url ?? '/', 'http://local').searchParams.get('user') ?? 'U0ADA';
+      if (!isDemoUser(user)) return sendJson(res, 400, { message: `unknown demo user ${user}` });
+      sendJson(res, 200, workspace.stateFor(user));
+    },
   });
 
+  // The server answers any other method 405 before these run (src/http/server.ts).
   const post = (name: string, handle: (body: Json & { user: string }) => Promise<Json | undefined>) => {
-    routes.set(`/local/api/${name}`, async (req: IncomingMessage, res: ServerResponse) => {
-      if (req.method !== 'POST') return sendJson(res, 405, { message: 'POST only' });
-      if (refuseForeign(req, res, true)) return;
-      let body: Json;
-      try {
-        body = await jsonBody(req);
-      } catch (error) {
-        return sendJson(res, 400, { message: `bad request: ${(error as Error).message}` });
-      }
-      if (!isDemoUser(body.user)) return sendJson(res, 400, { message: 'unknown demo user' });
-      sendJson(res, 200, (await handle(body as Json & { user: string })) ?? {});
+    routes.push({
+      path: `/local/api/${name}`,
+      methods: ['POST'],
+      handle: async (req: IncomingMessage, res: ServerResponse) => {
+        if (refuseForeign(req, res, true)) return;
+        let body: Json;
+        try {
+          body = await jsonBody(req);
+        } catch (error) {
+          return sendJson(res, 400, { message: `bad request: ${(error as Error).message}` });
+        }
+        if (!isDemoUser(body.user)) return sendJson(res, 400, { message: 'unknown demo user' });
+        sendJson(res, 200, (await handle(body as Json & { user: string })) ?? {});
+      },
     });
   };
   post('message', async (b) => {

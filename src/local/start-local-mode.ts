@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { startFakeSlack } from '../fake-slack/fake-slack.ts';
-import type { RouteHandler } from '../http/server.ts';
+import type { PathRoute } from '../http/routes.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Services } from '../services/services.ts';
@@ -10,7 +10,7 @@ import { createPageRoutes } from './page-routes.ts';
 
 export interface LocalMode {
   slack: SlackSurface;
-  routes: Map<string, RouteHandler>;
+  routes: PathRoute[];
   stop(): Promise<void>;
 }
 

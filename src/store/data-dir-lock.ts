@@ -1,11 +1,15 @@
+import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
+  fstatSync,
   ftruncateSync,
+  linkSync,
   mkdirSync,
   openSync,
   readFileSync,
   rmSync,
+  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -45,10 +49,18 @@ function loadOsFileLock(): OsFileLock | null {
 
 const osFileLock = loadOsFileLock();
 
+function parseLock(text: string): LockInfo | null {
+  try {
+    const info = JSON.parse(text) as LockInfo;
+    return typeof info?.pid === 'number' ? info : null;
+  } catch {
+    return null;
+  }
+}
+
 function readLock(path: string): LockInfo | null {
   try {
-    const info = JSON.parse(readFileSync(path, 'utf8')) as LockInfo;
-    return typeof info?.pid === 'number' ? info : null;
+    return parseLock(readFileSync(path, 'utf8'));
   } catch {
     return null;
   }
@@ -135,37 +147,107 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** A lock file with no holder written in it this young may be a holder still starting: it counts as held. */
+export const YOUNG_LOCK_MS = 10_000;
+
+/** The lock file as one read saw it: the same file (inode) and the same bytes are the same lock. */
+interface SeenLock {
+  ino: number;
+  text: string;
+  holder: LockInfo | null;
+  ageMs: number;
+}
+
+function seeLock(path: string): SeenLock | null {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  try {
+    const stat = fstatSync(fd);
+    const text = readFileSync(fd, 'utf8');
+    return { ino: stat.ino, text, holder: parseLock(text), ageMs: Date.now() - stat.mtimeMs };
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
- * Where no OS lock loads: `O_EXCL` creation is atomic, and a file left by a process that is gone from
- * this host is taken over. Unlike the OS lock, it trusts the pid.
+ * Where no OS lock loads, the lock is the existence of `rekey.lock`, and it must never admit two
+ * processes:
+ * - It appears whole: the holder's details are written to a file of its own, which is then hard-linked
+ *   as `rekey.lock` — atomic, and refused if the name exists. So no one ever reads a lock half-written.
+ * - A lock naming a live process, or naming nobody but younger than YOUNG_LOCK_MS, is held.
+ * - A stale one (its process is gone from this host, or it names nobody and is older) is taken over by
+ *   one process at a time: whoever creates `rekey.lock.break-<that lock>` first (atomic too) checks it
+ *   is still that same file and removes it; everyone then races for the name again, and one wins.
+ * Unlike the OS lock, it trusts the pid: a crashed holder's file stops the next start if its pid is
+ * alive again (the refusal says what to remove).
  */
 function acquirePidFileLock(dir: string, path: string, info: LockInfo): () => void {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = openSync(path, 'wx');
-      writeSync(fd, JSON.stringify(info));
-      closeSync(fd);
+  const mine = JSON.stringify(info);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    if (linkWhole(path, mine)) {
       let released = false;
       return () => {
         if (released) return;
         released = true;
-        if (readLock(path)?.pid === process.pid) rmSync(path, { force: true });
+        // Only our own file: nobody replaces a lock whose holder is alive.
+        if (seeLock(path)?.text === mine) rmSync(path, { force: true });
       };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = readLock(path);
-      const stale = holder === null || (holder.host === info.host && !isAlive(holder.pid));
-      if (stale) {
-        // Empty or unreadable (a crash mid-write, or a clean stop under the OS lock), or its process
-        // is gone: take it over.
-        rmSync(path, { force: true });
-        continue;
-      }
-      throw lockedError(dir, holder);
     }
+    const seen = seeLock(path);
+    if (!seen) continue; // released meanwhile: race for it again
+    const { holder } = seen;
+    const stale = holder ? holder.host === info.host && !isAlive(holder.pid) : seen.ageMs > YOUNG_LOCK_MS;
+    if (!stale) throw lockedError(dir, holder);
+    if (!breakStaleLock(path, seen)) sleepSync(20); // someone else is taking it over: see who won
   }
   throw new AppError(
     'DATA_DIR_LOCKED',
-    `Could not take the lock on ${path}; remove it if no rekey process is running.`,
+    `Could not take the lock on ${path}: it kept changing hands. If no rekey process is running, ` +
+      `remove ${path} and any ${LOCK_FILE}.break-* next to it.`,
   );
+}
+
+/** Creates `path` holding `text`, whole, unless it exists already (false then). */
+function linkWhole(path: string, text: string): boolean {
+  const draft = `${path}.${process.pid}.${randomBytes(6).toString('hex')}`;
+  writeFileSync(draft, text, { flag: 'wx' });
+  try {
+    linkSync(draft, path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    rmSync(draft, { force: true });
+  }
+}
+
+/**
+ * Removes the stale lock `seen`, if this process is the one to do it and it is still that very file.
+ * False if another process is removing it: the caller looks again.
+ */
+function breakStaleLock(path: string, seen: SeenLock): boolean {
+  const id = createHash('sha256').update(`${seen.ino}:${seen.text}`).digest('hex').slice(0, 16);
+  const breaker = `${path}.break-${id}`;
+  try {
+    closeSync(openSync(breaker, 'wx'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+  try {
+    // Only a breaker of this very lock removes it, and that is us: it cannot change between this look
+    // and the removal. If it already changed (taken over and re-taken since we read it), leave it.
+    const now = seeLock(path);
+    if (now && now.ino === seen.ino && now.text === seen.text) rmSync(path);
+  } finally {
+    rmSync(breaker, { force: true });
+  }
+  return true;
 }

@@ -180,13 +180,153 @@ const outputs: Array<[string, { blocks?: readonly unknown[] }]> = [
   ).map((m, i): [string, { blocks?: readonly unknown[] }] => [`scheduler notice ${i}`, m]),
 ];
 
+type Json = Record<string, unknown>;
+type TextObject = { type: string; text: string };
+
+const count = (html: string, fragment: string) => html.split(fragment).length - 1;
+
+/** What a reader sees of an HTML fragment: its text, tags dropped and entities read. */
+const visibleText = (html: string) =>
+  html
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&');
+
+/**
+ * The words a text object must show: its words of four letters or more, leaving out what Slack itself
+ * turns into something else (`<…>` mentions, dates and links, `:emoji:` shortcodes).
+ */
+const wordsOf = (text: TextObject | undefined) =>
+  (text?.text ?? '')
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/:[a-z0-9_+-]+:/g, ' ')
+    .match(/[A-Za-z]{4,}/g) ?? [];
+
+/** Every text object a block holds, wherever Block Kit puts one. */
+function textsOf(block: Json): TextObject[] {
+  const texts: TextObject[] = [];
+  const visit = (value: unknown) => {
+    if (Array.isArray(value)) return value.forEach(visit);
+    if (!value || typeof value !== 'object') return;
+    const object = value as Json;
+    if ((object.type === 'plain_text' || object.type === 'mrkdwn') && typeof object.text === 'string') {
+      texts.push(object as TextObject);
+      return;
+    }
+    // A confirm dialog travels as data for the page to show when pressed, and a text input's
+    // placeholder as its attribute, not as text (both checked with their element).
+    for (const [name, inner] of Object.entries(object)) {
+      if (name !== 'confirm' && name !== 'placeholder') visit(inner);
+    }
+  };
+  visit(block);
+  return texts;
+}
+
+/** What each element must look like on the page: its own control, named by its action id. */
+function expectElement(element: Json, html: string) {
+  const where = `${element.type} ${element.action_id}`;
+  expect(html, where).toContain(`data-action-id="${element.action_id}"`);
+  const options = (element.options as Json[] | undefined) ?? [];
+  switch (element.type) {
+    case 'button':
+      expect(html, where).toMatch(new RegExp(`<button [^>]*data-action-id="${element.action_id}"`));
+      if (element.value !== undefined)
+        expect(html, where).toContain(`data-value="${escapeHtml(element.value)}"`);
+      if (element.style) expect(html, where).toContain(`bk-button-${element.style}`);
+      return;
+    case 'radio_buttons':
+    case 'checkboxes': {
+      const input = element.type === 'radio_buttons' ? 'radio' : 'checkbox';
+      expect(count(html, `type="${input}"`), where).toBe(options.length);
+      const initial = [element.initial_option, ...((element.initial_options as unknown[]) ?? [])].filter(
+        Boolean,
+      );
+      expect(count(html, ' checked'), where).toBe(initial.length);
+      return;
+    }
+    case 'static_select':
+      expect(count(html, '<option'), where).toBe(options.length + 1);
+      expect(count(html, ' selected'), where).toBe(element.initial_option ? 1 : 0);
+      return;
+    case 'plain_text_input':
+      expect(html, where).toMatch(
+        element.multiline ? /<textarea class="bk-text-input"/ : /<input class="bk-text-input"/,
+      );
+      if (element.initial_value) expect(html, where).toContain(escapeHtml(element.initial_value));
+      if (element.placeholder)
+        expect(html, where).toContain(
+          `placeholder="${escapeHtml((element.placeholder as TextObject).text)}"`,
+        );
+      return;
+    case 'multi_users_select':
+      expect(html, where).toContain('<select multiple');
+      expect(count(html, ' selected'), where).toBe(
+        (element.initial_users as string[] | undefined)?.length ?? 0,
+      );
+      return;
+    case 'conversations_select':
+      expect(html, where).toContain('<select class="bk-select"');
+      expect(count(html, ' selected'), where).toBe(element.initial_conversation ? 1 : 0);
+      return;
+    default:
+      throw new Error(`no expectation for element type ${element.type}: add one`);
+  }
+}
+
+/**
+ * What each block type must look like on the page — its own markup, each of its parts, every word of
+ * its text — so that a block rendered empty, cut short or as the wrong thing fails.
+ */
+function expectRendered(block: Json, html: string) {
+  const where = JSON.stringify(block).slice(0, 200);
+  const shown = visibleText(html);
+  for (const word of textsOf(block).flatMap(wordsOf)) expect(shown, where).toContain(word);
+  const elements = (block.elements as Json[] | undefined) ?? [];
+  switch (block.type) {
+    case 'header':
+      expect(html, where).toMatch(/^<h2 class="bk-header">.+<\/h2>$/);
+      return;
+    case 'divider':
+      expect(html, where).toBe('<hr class="bk-divider">');
+      return;
+    case 'section': {
+      expect(html, where).toMatch(/^<section class="bk-section"/);
+      expect(count(html, 'class="bk-field"'), where).toBe(
+        (block.fields as unknown[] | undefined)?.length ?? 0,
+      );
+      if (block.accessory) expectElement(block.accessory as Json, html);
+      return;
+    }
+    case 'context':
+      expect(html, where).toMatch(/^<div class="bk-context">/);
+      expect(count(html, '<span>') + count(html, '<img'), where).toBe(elements.length);
+      return;
+    case 'actions':
+      expect(html, where).toMatch(new RegExp(`^<div class="bk-actions" data-block-id="${block.block_id}">`));
+      for (const element of elements) expectElement(element, html);
+      expect(count(html, '<button'), where).toBe(elements.filter((e) => e.type === 'button').length);
+      return;
+    case 'input':
+      expect(html, where).toMatch(new RegExp(`^<div class="bk-input" data-block-id="${block.block_id}">`));
+      expect(html, where).toContain(
+        `<label class="bk-label">${escapeHtml((block.label as TextObject).text)}`,
+      );
+      expect(html.includes('(optional)'), where).toBe(Boolean(block.optional));
+      expectElement(block.element as Json, html);
+      return;
+    default:
+      throw new Error(`no expectation for block type ${block.type}: add one`);
+  }
+}
+
 describe('the local page renders what the bot emits', () => {
   it.each(outputs)('renders every block of: %s', (_name, output) => {
     expect(output.blocks?.length).toBeGreaterThan(0);
-    for (const block of output.blocks ?? []) {
-      const html = renderBlock(block, { now });
-      expect(html.length, JSON.stringify(block)).toBeGreaterThan(0);
-    }
+    for (const block of output.blocks ?? []) expectRendered(block as Json, renderBlock(block, { now }));
   });
 
   it('offers the workspace’s people and channels in user and conversation selects, with the key’s own chosen', () => {

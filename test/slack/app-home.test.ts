@@ -10,7 +10,7 @@ import { HOUR, MINUTE } from '../support/manual-clock.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { cliActor, slackActor } from '../support/test-services.ts';
 import { KEY_STRING, rotationsOf, type SlackHarness, startSlackHarness } from './harness.ts';
-import { type HomeShown, HomeUser } from './home-driver.ts';
+import { cardText, type HomeShown, HomeUser } from './home-driver.ts';
 
 let database: TestDatabase;
 let h: SlackHarness;
@@ -25,15 +25,6 @@ afterAll(async () => {
 
 const json = (value: unknown) => JSON.stringify(value);
 const unix = (at: Date) => Math.floor(at.getTime() / 1000);
-
-/** A card's blocks: from the block after the previous divider to its buttons. */
-function card(home: HomeShown, keyId: string): string {
-  const end = home.blocks.findIndex((b) => b.block_id === `${ids.home.cardBlockPrefix}${keyId}`);
-  if (end < 0) return '';
-  let start = end;
-  while (start > 0 && home.blocks[start - 1]!.type !== 'divider') start--;
-  return json(home.blocks.slice(start, end + 1));
-}
 
 const cardOrder = (home: HomeShown) =>
   home.blocks
@@ -61,7 +52,7 @@ describe('the Home tab', () => {
 
     expect(home.type).toBe('home');
     expect(cardOrder(home)).toEqual([b.key.id, a.key.id, c.key.id]);
-    const inGrace = card(home, b.key.id);
+    const inGrace = cardText(home, b.key.id);
     expect(inGrace).toContain('bb-home-2');
     expect(inGrace).toContain('orders, search');
     expect(inGrace).toContain('<#CORDERS>');
@@ -72,7 +63,7 @@ describe('the Home tab', () => {
     expect(inGrace).toContain('(in 2 hours 30 minutes)');
     expect(inGrace).toContain(`*Last rotated*\\n<!date^${unix(rotatedAt)}^`);
     for (const other of [a, c]) {
-      const text = card(home, other.key.id);
+      const text = cardText(home, other.key.id);
       expect(text).toContain(other.key.name);
       expect(text).toContain(other.key.current!.display);
       expect(text).toContain('never rotated');
@@ -148,7 +139,7 @@ describe('Rotate… on a card', () => {
     // The rotator's own Home now shows the card in grace.
     const home = await refreshed;
     expect(cardOrder(home)[0]).toBe(key.key.id);
-    expect(card(home, key.key.id)).toContain(key.key.current!.display);
+    expect(cardText(home, key.key.id)).toContain(key.key.current!.display);
     expect(json(home)).not.toMatch(KEY_STRING);
   });
 });
@@ -170,14 +161,14 @@ describe('the old key’s use on the card', () => {
     ]);
     const user = new HomeUser(h, 'UUSE1');
     h.services.clock.advance(3 * MINUTE);
-    const busy = card(await user.openHome(), key.key.id);
+    const busy = cardText(await user.openHome(), key.key.id);
     expect(busy).toContain('still works; it stops');
     expect(busy).toContain('last used 3 min ago · 1\u00a0204 calls in the last hour');
     expect(busy).toContain(`\\n${'never used'}`); // the new key, not yet presented
     expect(busy).not.toContain('looks done');
 
     h.services.clock.advance(HOUR);
-    const idle = card(await user.openHome(), key.key.id);
+    const idle = cardText(await user.openHome(), key.key.id);
     expect(idle).toContain(`not used since <!date^${unix(now)}^`);
     expect(idle).toContain('The move looks done');
   });
@@ -230,8 +221,8 @@ describe('End grace now', () => {
     expect(json(notice.params)).not.toMatch(KEY_STRING);
 
     for (const home of [judeHome, karlHome]) {
-      expect(card(home, key.key.id)).not.toContain(key.key.current!.display);
-      expect(card(home, key.key.id)).toContain(rotation.newSecret.display);
+      expect(cardText(home, key.key.id)).not.toContain(key.key.current!.display);
+      expect(cardText(home, key.key.id)).toContain(rotation.newSecret.display);
       expect(jude.cardButton(key.key.id, ids.home.endGrace, home)).toBeUndefined();
     }
   });
@@ -242,17 +233,25 @@ describe('End grace now', () => {
     const milo = new HomeUser(h, 'UMILO');
     await milo.openHome();
     const button = milo.cardButton(key.key.id, ids.home.endGrace)!;
-    const modalsBefore = h.fake.callsTo('views.open').length;
-    await Promise.all([milo.press(button), milo.press(button)]);
+    const callsBefore = h.fake.calls.length;
+    const home = await milo.nextPublish(() => Promise.all([milo.press(button), milo.press(button)]));
     await h.idle();
     const audit = await h.services.keyAudit({ id: key.key.id });
     expect(audit.events.filter((e) => e.action === 'end_grace')).toHaveLength(1);
     expect(await h.services.verifyKey(key.token)).toEqual({ valid: false, code: 'EXPIRED' });
-    // A second click that arrived after the first finished learns there is nothing left to end.
-    for (const call of h.fake.callsTo('views.open').slice(modalsBefore)) {
-      expect(json(call.params.view)).toContain('Nothing to end');
-      expect(json(call.params.view)).not.toContain('not ended');
-    }
+    // Both clicks carry what the card showed, so the second is the same request: it does nothing and
+    // says nothing — no dialog, no ephemeral or DM calling it a failure. The channel hears of it once,
+    // and the refreshed card has no old key left to end.
+    const calls = h.fake.calls.slice(callsBefore);
+    expect(calls.filter((c) => c.method === 'views.open')).toEqual([]);
+    expect(calls.filter((c) => c.method === 'chat.postEphemeral')).toEqual([]);
+    const posted = calls.filter((c) => c.method === 'chat.postMessage');
+    expect(posted.map((c) => c.params.channel)).toEqual(['CALERTS']);
+    expect(json(posted[0]!.params)).toContain('ended');
+    expect(cardText(home, key.key.id)).toContain('*Current key*');
+    expect(cardText(home, key.key.id)).not.toContain(key.key.current!.display);
+    expect(milo.cardButton(key.key.id, ids.home.endGrace, home)).toBeUndefined();
+    expect(h.logs.filter((line) => line.includes('an App Home button failed'))).toEqual([]);
   });
 
   it('explains a database failure and changes nothing', async () => {
@@ -340,8 +339,9 @@ describe('a stale Home', () => {
       expect(json(notice)).toContain('no longer a maintainer of \\"ii-mia\\"');
       expect(json(notice)).toContain(reason);
       expect(json(notice)).toContain('<@UNOAH>');
-      // The stale card is gone from the Home published right after.
+      // The stale card is gone from the Home published right after: Mia maintains nothing now.
       expect(json(refreshed)).not.toContain('ii-mia');
+      expect(json(refreshed)).toContain('You do not maintain any API key yet');
     }
 
     await h.idle();
@@ -361,7 +361,7 @@ describe('a stale Home', () => {
 describe('a Home that another maintainer made stale', () => {
   it('explains that the grace period already ended and changes nothing', async () => {
     const key = await createTestKey(h.services, { name: 'll-rosa', maintainers: ['UROSA', 'USAM'] });
-    await rotateTestKey(h.services, { id: key.key.id }, '24h');
+    const rotation = await rotateTestKey(h.services, { id: key.key.id }, '24h');
     const sam = new HomeUser(h, 'USAM');
     const stale = await sam.openHome();
     await h.services.endGrace({
@@ -377,6 +377,12 @@ describe('a Home that another maintainer made stale', () => {
     const notice = await sam.waitForModal();
     expect(json(notice)).toContain('no old key still working');
     expect((await h.services.keyAudit({ id: key.key.id })).events).toHaveLength(eventsBefore);
+    // The refreshed card shows the key as it now is: the new key current, no old key, nothing to end.
+    const now = cardText(refreshed, key.key.id);
+    expect(now).toContain(`*Current key*\\n\`${rotation.newSecret.display}\``);
+    expect(now).not.toContain(key.key.current!.display);
+    expect(now).not.toContain('grace period');
+    expect(sam.cardButton(key.key.id, ids.home.rotate, refreshed)).toBeDefined();
     expect(sam.cardButton(key.key.id, ids.home.endGrace, refreshed)).toBeUndefined();
   });
 });
@@ -391,7 +397,7 @@ describe('a Home made stale by a newer rotation', () => {
     const first = await rotateTestKey(h.services, { id: key.key.id }, '24h');
     const tess = new HomeUser(h, 'UTESS');
     const stale = await tess.openHome();
-    expect(card(stale, key.key.id)).toContain(key.key.current!.display);
+    expect(cardText(stale, key.key.id)).toContain(key.key.current!.display);
     // Uri rotates again: the key every client uses now (first.token) goes into its grace period.
     const second = await rotateTestKey(h.services, { id: key.key.id }, '48h', slackActor('UURI'));
     await h.slack.home.settled();
@@ -412,8 +418,8 @@ describe('a Home made stale by a newer rotation', () => {
     expect(json(notice)).toContain('nothing was ended');
     expect(json(notice)).toContain(first.newSecret.display);
     // The refreshed card shows both old keys and offers End grace for what it now shows.
-    expect(card(refreshed, key.key.id)).toContain(first.newSecret.display);
-    expect(card(refreshed, key.key.id)).toContain(second.newSecret.display);
+    expect(cardText(refreshed, key.key.id)).toContain(first.newSecret.display);
+    expect(cardText(refreshed, key.key.id)).toContain(second.newSecret.display);
     expect(decodeEndGraceValue(tess.cardButton(key.key.id, ids.home.endGrace, refreshed)!.value)).toEqual({
       keyId: key.key.id,
       seen: {
@@ -447,7 +453,7 @@ describe('refreshing', () => {
     const key = await createTestKey(h.services, { name: 'jj-olga', maintainers: ['UOLGA', 'UPETE'] });
     const pete = new HomeUser(h, 'UPETE');
     const before = await pete.openHome();
-    expect(card(before, key.key.id)).toContain('never rotated');
+    expect(cardText(before, key.key.id)).toContain('never rotated');
 
     const olga = h.user('UOLGA');
     const after = await pete.nextPublish(async () => {
@@ -456,7 +462,7 @@ describe('refreshing', () => {
       await olga.submit({ [ids.blocks.delay]: '48h', [ids.blocks.ack]: ids.ackValue });
       await olga.submit();
     });
-    const text = card(after, key.key.id);
+    const text = cardText(after, key.key.id);
     expect(text).toContain(key.key.current!.display);
     expect(text).not.toContain('never rotated');
     expect(text).toContain('(in 2 days)');
@@ -466,14 +472,21 @@ describe('refreshing', () => {
 
   it('republishes a Home when the old key on it stops working', async () => {
     const key = await createTestKey(h.services, { name: 'kk-quin', maintainers: ['UQUIN'] });
-    await rotateTestKey(h.services, { id: key.key.id }, '1h');
+    const rotation = await rotateTestKey(h.services, { id: key.key.id }, '1h');
     h.services.clock.advance(HOUR - 200);
     const quin = new HomeUser(h, 'UQUIN');
     const before = await quin.openHome();
-    expect(card(before, key.key.id)).toContain(key.key.current!.display);
+    const inGrace = cardText(before, key.key.id);
+    expect(inGrace).toContain(`*New key*\\n\`${rotation.newSecret.display}\``);
+    expect(inGrace).toContain(`*Old key*\\n\`${key.key.current!.display}\` still works`);
 
     const after = await quin.nextPublish(async () => h.services.clock.advance(500));
-    expect(card(after, key.key.id)).not.toContain(key.key.current!.display);
+    const ended = cardText(after, key.key.id);
+    expect(ended).toContain('*kk-quin*');
+    expect(ended).toContain(`*Current key*\\n\`${rotation.newSecret.display}\``);
+    expect(ended).not.toContain(key.key.current!.display);
+    expect(ended).not.toContain('grace period');
+    expect(quin.cardButton(key.key.id, ids.home.rotate, after)).toBeDefined();
     expect(quin.cardButton(key.key.id, ids.home.endGrace, after)).toBeUndefined();
   });
 });

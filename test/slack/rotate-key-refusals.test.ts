@@ -111,6 +111,19 @@ describe('answers that stop the journey before it starts', () => {
     expect(replyText(reply)).toContain('Check the name');
   });
 
+  it('never repeats a key string pasted where the name belongs, and says to treat it as exposed', async () => {
+    const pasted = await createTestKey(h.services, { maintainers: ['UYUL'] });
+    const yul = h.user('UYUL');
+    await yul.command(pasted.token);
+    const reply = await yul.waitForReply();
+    expect(replyText(reply)).toContain('looks like an API key, not the name of one');
+    expect(replyText(reply)).toContain('rotate its key');
+    expect(JSON.stringify(reply)).not.toMatch(KEY_STRING);
+    expect(
+      h.fake.callsTo('views.open').filter((c) => JSON.stringify(c.params).includes(pasted.key.name)),
+    ).toEqual([]);
+  });
+
   it('tells the user when the named key was deleted', async () => {
     const gone = await createTestKey(h.services, { maintainers: ['UXAV'] });
     await createTestKey(h.services, { maintainers: ['UXAV'] });

@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { acquireDataDirLock } from '../../src/store/data-dir-lock.ts';
+import { acquireDataDirLock, YOUNG_LOCK_MS } from '../../src/store/data-dir-lock.ts';
 import { childScript } from '../support/child-scripts.ts';
 
 const newFolder = () => mkdtempSync(join(tmpdir(), 'rekey-lock-'));
@@ -21,9 +21,13 @@ afterEach(() => {
   for (const child of started.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
-/** A separate process that tries the lock on `dir` when told "go". Resolves once it is ready. */
-async function contender(dir: string): Promise<Contender> {
-  const child = spawn(process.execPath, [childScript('hold-data-dir-lock'), dir], {
+/**
+ * A separate process that tries the lock on `dir` when told "go" (with `pidFile`, the lock of
+ * platforms where no OS file lock loads). Resolves once it is ready.
+ */
+async function contender(dir: string, options: { pidFile?: boolean } = {}): Promise<Contender> {
+  const args = [childScript('hold-data-dir-lock'), dir, ...(options.pidFile ? ['--pid-file'] : [])];
+  const child = spawn(process.execPath, args, {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   started.push(child);
@@ -120,16 +124,65 @@ describe('the embedded database folder lock', () => {
   });
 
   describe('where no OS lock is available (a pid file)', () => {
+    const pidFile = { osLock: null };
+    /** A lock file left by a process that no longer exists on this host. */
+    const deadHolder = (dir: string) =>
+      writeFileSync(
+        lockFile(dir),
+        JSON.stringify({
+          pid: 2 ** 22 + 12345,
+          host: hostname(),
+          startedAt: '2026-01-01T00:00:00.000Z',
+          command: 'x',
+        }),
+      );
+
     it('refuses while the holder runs and takes over a lock left by a process that no longer exists', () => {
       const dir = newFolder();
-      const release = acquireDataDirLock(dir, { osLock: null });
-      expect(() => acquireDataDirLock(dir, { osLock: null })).toThrow(/in use by process \d+/);
-      const info = JSON.parse(readFileSync(lockFile(dir), 'utf8'));
-      writeFileSync(lockFile(dir), JSON.stringify({ ...info, pid: 2 ** 22 + 12345 }));
-      const again = acquireDataDirLock(dir, { osLock: null });
+      const release = acquireDataDirLock(dir, pidFile);
+      expect(() => acquireDataDirLock(dir, pidFile)).toThrow(/in use by process \d+/);
+      release();
+      deadHolder(dir);
+      const again = acquireDataDirLock(dir, pidFile);
       expect(JSON.parse(readFileSync(lockFile(dir), 'utf8')).pid).toBe(process.pid);
       again();
+      expect(readdirSync(dir)).toEqual([]);
+    });
+
+    it('counts an empty lock file as held while it is young: its holder may not have written itself yet', () => {
+      const dir = newFolder();
+      writeFileSync(lockFile(dir), '');
+      expect(() => acquireDataDirLock(dir, pidFile)).toThrow(
+        /in use by another process \(it is starting up\)/,
+      );
+      expect(readFileSync(lockFile(dir), 'utf8')).toBe('');
+      // Left empty for longer than any start takes: abandoned (a crash mid-write), so taken over.
+      const old = (Date.now() - YOUNG_LOCK_MS - 1_000) / 1000;
+      utimesSync(lockFile(dir), old, old);
+      const release = acquireDataDirLock(dir, pidFile);
+      expect(JSON.parse(readFileSync(lockFile(dir), 'utf8')).pid).toBe(process.pid);
       release();
     });
+
+    it('grants the folder to exactly one of several processes that try at the same moment, free or left stale', async () => {
+      for (const stale of [false, true]) {
+        const dir = newFolder();
+        if (stale) deadHolder(dir);
+        const contenders = await Promise.all([1, 2, 3, 4].map(() => contender(dir, { pidFile: true })));
+        for (const c of contenders) c.child.stdin!.write('go\n');
+        const outcomes = await Promise.all(contenders.map((c) => c.outcome));
+        expect(
+          outcomes.filter((o) => o === 'held'),
+          outcomes.join('\n'),
+        ).toHaveLength(1);
+        const winner = contenders[outcomes.indexOf('held')]!;
+        expect(JSON.parse(readFileSync(lockFile(dir), 'utf8')).pid).toBe(winner.child.pid);
+        for (const outcome of outcomes.filter((o) => o !== 'held')) {
+          expect(outcome).toContain(`in use by process ${winner.child.pid}`);
+        }
+        // Nothing left behind but the lock itself.
+        expect(readdirSync(dir)).toEqual(['rekey.lock']);
+      }
+    }, 60_000);
   });
 });

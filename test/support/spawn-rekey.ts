@@ -32,12 +32,19 @@ export interface RunningRekey {
  */
 type Entry = 'main' | 'npm-start' | 'cli';
 
-function spawnEntry(entry: Entry, args: string[], cwd: string, env: NodeJS.ProcessEnv): ChildProcess {
+function spawnEntry(
+  entry: Entry,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  detached = false,
+): ChildProcess {
   const stdio: ['ignore', 'pipe', 'pipe'] = ['ignore', 'pipe', 'pipe'];
-  if (entry === 'npm-start') return spawn('npm', ['start', '--silent'], { cwd: PROJECT_ROOT, env, stdio });
+  if (entry === 'npm-start')
+    return spawn('npm', ['start', '--silent'], { cwd: PROJECT_ROOT, env, stdio, detached });
   // One Node process (no npm in between), so signals sent to the child reach rekey itself.
   const script = entry === 'main' ? [childScript('main')] : [CLI];
-  return spawn(process.execPath, [...script, ...args], { cwd, env, stdio });
+  return spawn(process.execPath, [...script, ...args], { cwd, env, stdio, detached });
 }
 
 /**
@@ -49,9 +56,14 @@ export function startRekeyProcess(options: {
   cwd: string;
   env?: Record<string, string>;
   npmStart?: boolean;
+  /**
+   * In a process group of its own (its pid is the group's id), as a terminal or systemd starts it:
+   * `process.kill(-child.pid, signal)` then signals every process of it, npm and node alike.
+   */
+  detached?: boolean;
 }): Promise<RunningRekey> {
   const env = cleanEnv({ PORT: '0', ...options.env });
-  const child = spawnEntry(options.npmStart ? 'npm-start' : 'main', [], options.cwd, env);
+  const child = spawnEntry(options.npmStart ? 'npm-start' : 'main', [], options.cwd, env, options.detached);
   let out = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const printed = (text: string) =>

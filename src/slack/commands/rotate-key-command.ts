@@ -1,10 +1,18 @@
 import type { AllMiddlewareArgs, RespondFn, SlackCommandMiddlewareArgs } from '@slack/bolt';
+import { TOKEN_LIKE } from '../../keys/token.ts';
 import { buildErrorMessage, buildHelpMessage, type SlackMessage } from '../blocks/messages.ts';
 import type { SlackDeps } from '../deps.ts';
 import { prepareRotateKeyModal } from '../rotate-key-opening.ts';
 import { logFailure, userMessageFor } from '../slack-errors.ts';
 
 type CommandArgs = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
+
+/** A key string typed where a key's name belongs (a paste into the wrong box). */
+const KEY_STRING = new RegExp(TOKEN_LIKE.source);
+
+const KEY_TYPED_AS_NAME =
+  'That looks like an API key, not the name of one, so rekey did not look it up (it never repeats a key string in Slack). ' +
+  'Type the key’s name, e.g. `/rotate-key payments-api`. If that key string is real, treat it as exposed and rotate its key.';
 
 /**
  * `/rotate-key [name|help]`. Acknowledge at once (Slack waits 3 s), then look the keys up and open the
@@ -18,6 +26,8 @@ export function handleRotateKeyCommand(deps: SlackDeps) {
       return;
     }
     await ack();
+    // Echoed back in "no key named …", a pasted key string would travel through Slack once more.
+    if (KEY_STRING.test(text)) return await reply(deps, respond, buildErrorMessage(KEY_TYPED_AS_NAME));
     try {
       const opening = await prepareRotateKeyModal(deps, command.user_id, { name: text || undefined });
       if ('message' in opening) return await reply(deps, respond, opening.message);
