@@ -20,15 +20,19 @@ export const USAGE = `Usage: rekey keys <command> [options]   (add --json for ma
                                     create a key; prints the key string once
   keys list                         list keys
   keys show N                       show one key, with any old key still in grace, and each
-                                    one's use (last used, calls in the last hour and 24 hours)
+                                    one's use (last used, calls in the last hour and 24 hours,
+                                    its top clients)
   keys rotate N --delay now|1h|3h|24h|48h|72h --yes
                                     rotate; the old key keeps working for the delay
   keys end-grace N --yes            stop every old key of N now
   keys policy N --rotate-every 90d|none
                                     rotate N every 1d … 730d (reminders before it is due), or no policy
   keys audit N                      the key's history
-  keys usage N [--hours H]          calls per clock hour to each of N's keys, newest first
-                                    (the last 24 hours unless H is given, at most ${MAX_USAGE_HOURS})`;
+  keys usage N [--hours H] [--clients]
+                                    calls per clock hour to each of N's keys, newest first
+                                    (the last 24 hours unless H is given, at most ${MAX_USAGE_HOURS}),
+                                    with a 24-hour sparkline per key; --clients adds who sent each
+                                    (address and user agent, as the gateway passed them)`;
 
 const csv = (v: string | undefined) =>
   (v ?? '')
@@ -68,6 +72,7 @@ export async function runCli(argv: string[], servicesOrOpen: CliServices, io: Cl
       channel: { type: 'string' },
       delay: { type: 'string' },
       hours: { type: 'string' },
+      clients: { type: 'boolean', default: false },
       'rotate-every': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -199,7 +204,7 @@ export async function runCli(argv: string[], servicesOrOpen: CliServices, io: Cl
       if (hours !== undefined && !(/^\d+$/.test(values.hours!) && hours >= 1 && hours <= MAX_USAGE_HOURS)) {
         throw usageError(`--hours must be a whole number from 1 to ${MAX_USAGE_HOURS}.`);
       }
-      const usage = await (await open()).keyUsage({ key: ref, hours });
+      const usage = await (await open()).keyUsage({ key: ref, hours, clients: values.clients });
       print(usage, formatKeyUsage(usage));
       return 0;
     }

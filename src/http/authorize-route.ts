@@ -5,6 +5,7 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Verifier } from '../services/verify-key.ts';
 import { createBearerCheck } from './bearer.ts';
+import { clientIpFromHeaders, userAgentFromHeaders } from './client-identity.ts';
 import { createResponseBatch } from './response-batch.ts';
 
 /** Requests to this path and every path below it are authorisation questions (Envoy appends the path). */
@@ -124,7 +125,7 @@ const LOG_EVERY_MS = 60_000;
 export function createAuthorizeRoute(deps: {
   verify: Verifier;
   /** Optional synchronous answer (cache hit or malformed); `undefined` means "ask `verify`". */
-  verifyNow?: (token: unknown) => VerifyResult | undefined;
+  verifyNow?: (token: unknown, ip?: string | null, userAgent?: string | null) => VerifyResult | undefined;
   apiTokens: readonly string[];
   metrics: Metrics;
   logger: Logger;
@@ -198,10 +199,13 @@ export function createAuthorizeRoute(deps: {
     const key = presentedKey(req);
     if (key === undefined) return write(res, MISSING);
     const product = req.headers['x-rekey-product'];
+    // Who the gateway says presented it (X-Forwarded-For / X-Real-IP, User-Agent): counted, never decisive.
+    const ip = clientIpFromHeaders(req.headers);
+    const userAgent = userAgentFromHeaders(req.headers);
     // A cache hit is answered in the same tick, with no promise in between: this is most traffic.
-    const now = deps.verifyNow?.(key);
+    const now = deps.verifyNow?.(key, ip, userAgent);
     if (now) return answer(res, now, product, started);
-    deps.verify(key).then(
+    deps.verify(key, ip, userAgent).then(
       (result) => answer(res, result, product, started),
       () => unavailable(res, started),
     );

@@ -13,7 +13,15 @@ import type { UsageCounter } from './usage-counter.ts';
 import { createVerdictLoader, type VerdictLoaderOptions } from './verdict-loader.ts';
 import { type CountedFacts, createVerdictStore, type VerdictStoreOptions } from './verdict-store.ts';
 
-export type Verifier = (token: unknown) => Promise<VerifyResult>;
+/**
+ * Verifies a key string. `ip` and `userAgent`: who presented it, as the gateway passed them (absent or
+ * null: unknown), for the usage counter's client tally; they never change the verdict.
+ */
+export type Verifier = (
+  token: unknown,
+  ip?: string | null,
+  userAgent?: string | null,
+) => Promise<VerifyResult>;
 
 export interface VerifyCacheOptions extends VerdictStoreOptions, Omit<VerdictLoaderOptions, 'store'> {
   clock: Clock;
@@ -33,7 +41,7 @@ export interface VerifyCache {
    * The synchronous hot path: the verdict when it needs no database (malformed, or a cache hit),
    * otherwise `undefined` — then call `verify`. Lets the HTTP route answer a hit without a promise.
    */
-  verifyNow(token: unknown): VerifyResult | undefined;
+  verifyNow(token: unknown, ip?: string | null, userAgent?: string | null): VerifyResult | undefined;
   /** Drops the cached verdicts of these secret hashes (hex). Takes effect for every later request. */
   invalidate(hashes: readonly string[]): void;
   /** Drops the cached verdicts of every secret of these keys (their name, products or deletion changed). */
@@ -86,10 +94,10 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
    * Every verdict on a secret the database knows passes here, from a hit or a lookup, valid or not,
    * so this is the one place it is counted: a few field writes in its slot, nothing else.
    */
-  const answer = (secret: CountedFacts): VerifyResult => {
+  const answer = (secret: CountedFacts, ip?: string | null, userAgent?: string | null): VerifyResult => {
     const now = nowMs();
     const verdict = decideVerification(secret, now);
-    if (usage !== undefined) usage.record(secret, now, verdict === EXPIRED);
+    if (usage !== undefined) usage.record(secret, now, verdict === EXPIRED, ip ?? null, userAgent ?? null);
     return verdict;
   };
 
@@ -100,7 +108,11 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
   let lastMissToken: string | undefined;
   let lastMissDigest = '';
 
-  const verifyNow = (token: unknown): VerifyResult | undefined => {
+  const verifyNow = (
+    token: unknown,
+    ip?: string | null,
+    userAgent?: string | null,
+  ): VerifyResult | undefined => {
     // Only shape bounds before hashing; the checksum is checked on a miss. A hit needs no checksum:
     // only hashes of tokens that passed it are ever stored, so finding the hash proves the token
     // well-formed (barring a SHA-256 collision). That saves the checksum on most requests, and a
@@ -110,7 +122,7 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
     const cached = store.get(digest);
     if (cached !== undefined) {
       options.onHit?.();
-      return cached ? answer(cached) : NOT_FOUND;
+      return cached ? answer(cached, ip, userAgent) : NOT_FOUND;
     }
     if (!isWellFormedToken(token)) return MALFORMED;
     lastMissToken = token;
@@ -118,11 +130,11 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
     return undefined;
   };
 
-  const verify: Verifier = async (token) => {
+  const verify: Verifier = async (token, ip, userAgent) => {
     // The verify route asks verifyNow first: a miss it has just seen is not hashed and probed again.
     // (Were the memo ever stale, the lookup below would still give the right answer.)
     if (lastMissToken === undefined || token !== lastMissToken) {
-      const now = verifyNow(token);
+      const now = verifyNow(token, ip, userAgent);
       if (now) return now;
     }
     const digest = lastMissDigest;
@@ -130,7 +142,7 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
     options.onMiss?.();
     const secret = await loader.load(digest, hexOf(digest));
     // Decided after the lookup, with the clock read now: the same rule as a hit.
-    return secret ? answer(secret) : NOT_FOUND;
+    return secret ? answer(secret, ip, userAgent) : NOT_FOUND;
   };
 
   return {
