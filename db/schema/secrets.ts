@@ -31,7 +31,7 @@ export const secrets = pgTable(
     /**
      * Cutover-owned: the next instant the "every client seems to have moved" check owes this old secret
      * a look (when its last use will be REKEY_QUIET_AFTER old, or a poll while nothing is known).
-     * Null means not planned yet, i.e. due at once; 'infinity' means settled (noticed, or it expires
+     * Null means not planned yet, i.e. due at once; 9999-12-31 means settled (noticed, or it expires
      * before it can go quiet).
      */
     cutoverLookAt: at('cutover_look_at'),

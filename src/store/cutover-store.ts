@@ -8,6 +8,12 @@ const ts = (at: Date) => sql`${at.toISOString()}::timestamptz`;
 /** The expression `secrets_cutover_due_idx` is built on; the queries must use it verbatim. */
 const cutoverDue = sql`coalesce(s.cutover_look_at, '-infinity'::timestamptz)`;
 
+/**
+ * The next look of a secret that is settled (told, or it expires first): later than any real look, and
+ * a date every driver reads back (PostgreSQL's 'infinity' is an Invalid Date to JavaScript).
+ */
+export const CUTOVER_SETTLED = new Date('9999-12-31T00:00:00.000Z');
+
 /** An old secret the cutover check owes a look, with what the look and its notice need. */
 export interface CutoverSecretRow {
   secretId: string;
@@ -180,14 +186,14 @@ export async function insertCutoverSkipped(
     .onConflictDoNothing({ target: [notifications.secretId, notifications.kind] });
 }
 
-/** Each secret's next cutover look, in one statement; null settles it ('infinity': never due again). */
+/** Each secret's next cutover look, in one statement; null settles it (CUTOVER_SETTLED: never due again). */
 export async function setCutoverLookAt(
   tx: DbOrTx,
   plans: ReadonlyArray<{ secretId: string; at: Date | null }>,
 ) {
   if (plans.length === 0) return;
   const values = sql.join(
-    plans.map((p) => sql`(${p.secretId}::uuid, ${p.at === null ? sql`'infinity'::timestamptz` : ts(p.at)})`),
+    plans.map((p) => sql`(${p.secretId}::uuid, ${ts(p.at ?? CUTOVER_SETTLED)})`),
     sql`, `,
   );
   await tx.execute(sql`
