@@ -1,4 +1,4 @@
-import type { KnownBlock } from '@slack/types';
+import type { AnyBlock } from '@slack/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageCounter } from '../../src/services/usage-counter.ts';
 import { buildHomeView } from '../../src/slack/blocks/home-view.ts';
@@ -48,10 +48,11 @@ async function oldKeyStillSent(agents: { first: string } = { first: 'python-requ
   return { clock, services, slack, key };
 }
 
-const sectionTexts = (blocks: readonly KnownBlock[]) =>
+const sectionTexts = (blocks: readonly AnyBlock[]) =>
   blocks.flatMap((b) => {
     if (b.type !== 'section') return [];
-    return [b.text?.text ?? '', ...(b.fields ?? []).map((f) => f.text)];
+    const section = b as { text?: { text: string }; fields?: Array<{ text: string }> };
+    return [section.text?.text ?? '', ...(section.fields ?? []).map((f) => f.text)];
   });
 
 const NAMED =
