@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_USER_AGENT } from '../../src/http/client-identity.ts';
+import type { openApiDocument } from '../../src/http/openapi.ts';
 import { UsageCounter } from '../../src/services/usage-counter.ts';
 import type { ClientCount } from '../../src/store/usage-store.ts';
 import { createTestKey } from '../support/fixtures.ts';
@@ -100,5 +101,19 @@ describe('who presented a key, as the gateway passes it on', () => {
       { ip: null, userAgent: null, uses: 1 },
       { ip: '192.0.2.4', userAgent: 'Go-http-client/1.1', uses: 1 },
     ]);
+  });
+
+  it('is documented in /openapi.json: verify’s optional "client", authorize’s client headers', async () => {
+    // biome-ignore lint/suspicious/noExplicitAny: walking a JSON document as served
+    const served = (await (await fetch(`${server.url}/openapi.json`)).json()) as any;
+    const body = served.paths['/v1/keys/verify'].post.requestBody.content['application/json'].schema;
+    expect(body.required).toEqual(['key']);
+    expect(body.properties.client).toMatchObject({
+      type: 'object',
+      additionalProperties: false,
+      properties: { ip: { type: 'string' }, userAgent: { type: 'string', maxLength: MAX_USER_AGENT } },
+    });
+    const headers = served.components.pathItems.Authorize.get.parameters.map((p: { name: string }) => p.name);
+    expect(headers).toEqual(expect.arrayContaining(['X-Forwarded-For', 'X-Real-IP', 'User-Agent']));
   });
 });
