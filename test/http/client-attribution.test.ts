@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_USER_AGENT } from '../../src/http/client-identity.ts';
-import type { openApiDocument } from '../../src/http/openapi.ts';
 import { UsageCounter } from '../../src/services/usage-counter.ts';
 import type { ClientCount } from '../../src/store/usage-store.ts';
 import { createTestKey } from '../support/fixtures.ts';
