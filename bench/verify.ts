@@ -5,7 +5,8 @@
  * and (f) the same verify load on a second rekey whose usage counter counts nothing
  * (bench/rekey-counting-switch.ts, counting off); then (g) what counting costs, measured on that one
  * process with counting switched on and off in alternating rounds, so nothing else differs; and (h)
- * the same comparison on verifyNow alone in this process (no HTTP, no sockets: nearly free of noise).
+ * the same comparison on verifyNow alone in this process (no HTTP, no sockets: nearly free of noise);
+ * then (i) and (j), the same two comparisons for client attribution (who presented each key).
  *
  *   DATABASE_URL  use this database (keys are added to it); otherwise a scratch database is created
  *                 on BENCH_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/test) and dropped.
@@ -16,6 +17,10 @@
  *   BENCH_COUNTING_PAIRS (default 10) × 2 rounds of BENCH_COUNTING_SECONDS (default 2) for (g): on/off,
  *                 off/on, … (no side always first); per pair, the ratio of throughput and of server CPU
  *                 per request; their medians and ranges are the figures.
+ *   BENCH_CLIENT_PAIRS (default 6): the same for (i), client attribution switched on and off on a third
+ *                 rekey (counting on either way), for verify with a "client" body and for authorize with
+ *                 X-Forwarded-For and User-Agent, hot keys each presented by 3 clients; (j) is its
+ *                 in-process counterpart, like (h).
  *
  * Servers run as child processes; autocannon runs in this process, so load generation costs the same
  * for every run. The machine has 2 cores: generator and server share them identically in each run.
@@ -40,6 +45,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const COUNTING_PAIRS = Number(process.env.BENCH_COUNTING_PAIRS ?? 10);
 const COUNTING_SECONDS = Number(process.env.BENCH_COUNTING_SECONDS ?? 2);
+const CLIENT_PAIRS = Number(process.env.BENCH_CLIENT_PAIRS ?? 6);
 const KEY_COUNT = 10_000;
 const GRACE_SECRETS_PER_KEY = 14;
 const HOT_KEYS = 100;
@@ -255,6 +261,7 @@ function switchCounting(server: { child: ChildProcess }, on: boolean): Promise<v
 
 let countingShare = Number.NaN;
 let countingGoal = 'goal: counting ≤ 3 % of hot throughput: not measured';
+let clientsGoal = 'goal: client attribution ≤ 3 % of hot throughput: not measured';
 
 /**
  * (h) The verify path's own CPU with and without counting, in this process, without HTTP: verifyNow
@@ -314,30 +321,36 @@ async function measureCountingInProcess(): Promise<{ onNs: number; offNs: number
 }
 
 /**
- * (g) Counting on vs off on one process, in pairs of short rounds (on/off, off/on, …), with a bare
- * load generator (no per-response listener). Per pair, throughput and server CPU per request are
- * compared; a burst of outside load hits both rounds of a pair about equally, so the median of the
- * per-pair ratios is the figure, and their range says how much noise there was.
+ * One process whose counting (or client attribution) is switched on and off between rounds, in pairs of
+ * short rounds (on/off, off/on, …), with a bare load generator (no per-response listener). Per pair,
+ * throughput and server CPU per request are compared; a burst of outside load hits both rounds of a
+ * pair about equally, so the median of the per-pair ratios is the figure, and their range says how much
+ * noise there was. Used by (g) counting and (i) client attribution.
  */
-async function measureCounting(server: { url: string; child: ChildProcess }, requests: Request[]) {
+async function measureSwitch(
+  label: string,
+  server: { url: string; child: ChildProcess },
+  requests: Request[],
+  headers: Record<string, string>,
+  pairs: number,
+): Promise<string> {
   await switchCounting(server, true);
-  await load('warm-up', server, requests, 2, VERIFY_HEADERS, false);
+  await load('warm-up', server, requests, 2, headers, false);
   let on = true;
   const rpsRatios: number[] = [];
   const cpuRatios: number[] = [];
   const rounds: Measured[] = [];
-  for (let pair = 0; pair < COUNTING_PAIRS; pair++) {
+  for (let pair = 0; pair < pairs; pair++) {
     const measured: Record<'on' | 'off', Measured | undefined> = { on: undefined, off: undefined };
     for (const want of pair % 2 === 0 ? [true, false] : [false, true]) {
       if (on !== want) await switchCounting(server, want);
       on = want;
-      const label = `(g) counting ${want ? 'on' : 'off'}`;
       measured[want ? 'on' : 'off'] = await load(
-        label,
+        `${label} ${want ? 'on' : 'off'}`,
         server,
         requests,
         COUNTING_SECONDS,
-        VERIFY_HEADERS,
+        headers,
         false,
       );
     }
@@ -352,13 +365,121 @@ async function measureCounting(server: { url: string; child: ChildProcess }, req
   print(combine(offRounds));
   const range = (values: number[]) => `${Math.min(...values).toFixed(3)}–${Math.max(...values).toFixed(3)}`;
   console.log(
-    `    (g) on/off per pair: throughput ${rpsRatios.map((r) => r.toFixed(3)).join(', ')}; ` +
+    `    ${label} on/off per pair: throughput ${rpsRatios.map((r) => r.toFixed(3)).join(', ')}; ` +
       `server CPU per request ${cpuRatios.map((r) => r.toFixed(3)).join(', ')}`,
   );
-  countingGoal =
-    `goal: counting costs ≤ 3 % of hot throughput: (g) on/off in one process, median of ${COUNTING_PAIRS} pairs ` +
-    `${median(rpsRatios).toFixed(3)}× throughput (range ${range(rpsRatios)}), ` +
-    `${median(cpuRatios).toFixed(3)}× server CPU per request (range ${range(cpuRatios)})`;
+  const totalOn = combine(onRounds);
+  const totalOff = combine(offRounds);
+  return (
+    `median of ${pairs} pairs ${median(rpsRatios).toFixed(3)}× throughput (range ${range(rpsRatios)}), ` +
+    `${median(cpuRatios).toFixed(3)}× server CPU per request (range ${range(cpuRatios)}); totals ` +
+    `${totalOn.rps.toFixed(0)} vs ${totalOff.rps.toFixed(0)} req/s, ${totalOn.cpuUs.toFixed(1)} vs ` +
+    `${totalOff.cpuUs.toFixed(1)} µs server CPU per request`
+  );
+}
+
+/** (g) Usage counting on vs off, on one process (bench/rekey-counting-switch.ts). */
+async function measureCounting(server: { url: string; child: ChildProcess }, requests: Request[]) {
+  const figures = await measureSwitch('(g) counting', server, requests, VERIFY_HEADERS, COUNTING_PAIRS);
+  countingGoal = `goal: counting costs ≤ 3 % of hot throughput: (g) on/off in one process, ${figures}`;
+}
+
+/**
+ * Hot keys each presented by a few clients, as gateways pass them: verify with the body's `client`
+ * (byte for byte what a gateway writes), authorize with `X-Forwarded-For` and `User-Agent`.
+ */
+const CLIENTS_PER_KEY = 3;
+function clientOf(i: number) {
+  return {
+    ip: `10.0.${(i >> 8) & 255}.${i & 255}`,
+    userAgent: `python-requests/2.31 worker-${i % CLIENTS_PER_KEY}`,
+  };
+}
+function verifyWithClients(tokens: string[]): Request[] {
+  return tokens.flatMap((key, k) =>
+    Array.from({ length: CLIENTS_PER_KEY }, (_, c) => ({
+      method: 'POST' as const,
+      path: '/v1/keys/verify',
+      body: JSON.stringify({ key, client: clientOf(k * CLIENTS_PER_KEY + c) }),
+    })),
+  );
+}
+function authorizeWithClients(tokens: string[]): Request[] {
+  return tokens.flatMap((key, k) =>
+    Array.from({ length: CLIENTS_PER_KEY }, (_, c) => {
+      const client = clientOf(k * CLIENTS_PER_KEY + c);
+      return {
+        method: 'GET' as const,
+        path: '/v1/keys/authorize',
+        headers: { 'x-api-key': key, 'x-forwarded-for': client.ip, 'user-agent': client.userAgent },
+      };
+    }),
+  );
+}
+
+/**
+ * (j) What attribution adds to verifyNow on a hit, in this process (no HTTP): the same hot keys with
+ * their clients, attribution on and off in alternating pairs of runs, as (h) does for counting.
+ */
+async function measureClientsInProcess(): Promise<{ onNs: number; offNs: number; extraNs: number[] }> {
+  class Switchable extends UsageCounter {
+    attributing = true;
+    protected override attribute(
+      slot: UseSlot,
+      inHour: number,
+      ip: string | null,
+      agent: string | null,
+    ): void {
+      if (this.attributing) super.attribute(slot, inHour, ip, agent);
+    }
+  }
+  const usage = new Switchable();
+  const tokens = Array.from({ length: HOT_KEYS }, () => generateToken('rk_live').token);
+  const cache = createVerifyCache({
+    lookupMany: async (hashes) =>
+      hashes.map((hash) => ({
+        hash,
+        secretId: randomUUID(),
+        keyId: randomUUID(),
+        name: 'bench',
+        products: ['payments'],
+        expiresAt: null,
+        deletedAt: null,
+      })),
+    clock: systemClock,
+    usage,
+    maxEntries: 1_000,
+    ttlMs: 600_000,
+  });
+  for (const token of tokens) await cache.verify(token);
+  // Request i: key i % HOT_KEYS by one of its clients, with header strings as a request brings them.
+  const clients = Array.from({ length: HOT_KEYS * CLIENTS_PER_KEY }, (_, i) => clientOf(i));
+  const CALLS = 300_000;
+  const run = (on: boolean) => {
+    usage.attributing = on;
+    const started = process.cpuUsage();
+    for (let i = 0; i < CALLS; i++) {
+      const client = clients[i % clients.length]!;
+      cache.verifyNow(tokens[Math.floor(i / CLIENTS_PER_KEY) % HOT_KEYS], client.ip, client.userAgent);
+    }
+    const used = process.cpuUsage(started);
+    return ((used.user + used.system) * 1000) / CALLS;
+  };
+  run(true);
+  run(false);
+  const on: number[] = [];
+  const off: number[] = [];
+  for (let pair = 0; pair < 10; pair++) {
+    if (pair % 2 === 0) {
+      on.push(run(true));
+      off.push(run(false));
+    } else {
+      off.push(run(false));
+      on.push(run(true));
+    }
+    usage.drain();
+  }
+  return { onNs: median(on), offNs: median(off), extraNs: on.map((ns, i) => ns - off[i]!) };
 }
 
 async function main() {
@@ -413,6 +534,15 @@ async function main() {
       LOG_LEVEL: 'info',
     });
     children.push(uncounted.child);
+    // The same with client attribution switchable (counting on either way): what attribution costs.
+    const unattributed = await startChild('./rekey-counting-switch.ts', {
+      DATABASE_URL: databaseUrl,
+      PORT: '0',
+      REKEY_API_TOKENS: API_TOKEN,
+      LOG_LEVEL: 'info',
+      BENCH_SWITCH: 'clients',
+    });
+    children.push(unattributed.child);
 
     // Sanity: the rekey answers are real verdicts, not errors.
     const sample = (await verifyOnce(rekey.url, hot[0]!)) as { valid?: boolean };
@@ -481,6 +611,32 @@ async function main() {
     );
     countingShare = median(inProcess.extraNs) / 1000;
 
+    const attributedVerify = await measureSwitch(
+      '(i) clients, verify',
+      unattributed,
+      verifyWithClients(hot),
+      VERIFY_HEADERS,
+      CLIENT_PAIRS,
+    );
+    const attributedAuthorize = await measureSwitch(
+      '(i) clients, authorize',
+      unattributed,
+      authorizeWithClients(hot),
+      AUTHORIZE_HEADERS,
+      CLIENT_PAIRS,
+    );
+    const clientsInProcess = await measureClientsInProcess();
+    console.log(
+      `(j) verifyNow on a hit with its client, in this process: ${clientsInProcess.onNs.toFixed(0)} ns attributed, ` +
+        `${clientsInProcess.offNs.toFixed(0)} ns not (median extra ${median(clientsInProcess.extraNs).toFixed(0)} ns per request, ` +
+        `pairs ${Math.min(...clientsInProcess.extraNs).toFixed(0)}…${Math.max(...clientsInProcess.extraNs).toFixed(0)})`,
+    );
+    clientsGoal = [
+      `goal: client attribution ≤ 3 % of hot throughput: (i) on/off in one process, verify with "client": ${attributedVerify}`,
+      `    (i) authorize with X-Forwarded-For and User-Agent: ${attributedAuthorize}`,
+      `    (j) attribution's own CPU: ${median(clientsInProcess.extraNs).toFixed(0)} ns per request`,
+    ].join('\n');
+
     let coldIndex = 0;
     const missesBefore = await metric(rekey.url, 'rekey_verify_cache_misses_total');
     const c = await load(
@@ -526,6 +682,7 @@ async function main() {
         `${(b.cpuUs / f.cpuUs).toFixed(3)}× server CPU per request (two processes: see (g) for counting's cost)`,
     );
     console.log(countingGoal);
+    console.log(clientsGoal);
     console.log(
       `    (h) counting's own CPU: ${(countingShare * 1000).toFixed(0)} ns per request = ${((100 * countingShare) / b.cpuUs).toFixed(2)} % of (b)'s ${b.cpuUs.toFixed(1)} µs server CPU per request`,
     );
