@@ -277,6 +277,18 @@ async function measureCountingInProcess(): Promise<{ onNs: number; offNs: number
     }
   }
   const usage = new Switchable();
+  const { cache, tokens } = await hotCache(usage);
+  return alternateInProcess(
+    usage,
+    (on) => {
+      usage.counting = on;
+    },
+    (i) => cache.verifyNow(tokens[i % HOT_KEYS]),
+  );
+}
+
+/** A verify cache over a fake lookup, its HOT_KEYS tokens already cached, counting into `usage`. */
+async function hotCache(usage: UsageCounter) {
   const tokens = Array.from({ length: HOT_KEYS }, () => generateToken('rk_live').token);
   const cache = createVerifyCache({
     lookupMany: async (hashes) =>
@@ -295,11 +307,23 @@ async function measureCountingInProcess(): Promise<{ onNs: number; offNs: number
     ttlMs: 600_000,
   });
   for (const token of tokens) await cache.verify(token);
+  return { cache, tokens };
+}
+
+/**
+ * CPU time per call of `call(i)` with a feature switched on and off by `set`, in 10 alternating pairs of
+ * 300 000 calls after a warm-up of both sides; the counter is drained between pairs.
+ */
+function alternateInProcess(
+  usage: UsageCounter,
+  set: (on: boolean) => void,
+  call: (i: number) => unknown,
+): { onNs: number; offNs: number; extraNs: number[] } {
   const CALLS = 300_000;
   const run = (on: boolean) => {
-    usage.counting = on;
+    set(on);
     const started = process.cpuUsage();
-    for (let i = 0; i < CALLS; i++) cache.verifyNow(tokens[i % HOT_KEYS]);
+    for (let i = 0; i < CALLS; i++) call(i);
     const used = process.cpuUsage(started);
     return ((used.user + used.system) * 1000) / CALLS;
   };
@@ -434,52 +458,19 @@ async function measureClientsInProcess(): Promise<{ onNs: number; offNs: number;
     }
   }
   const usage = new Switchable();
-  const tokens = Array.from({ length: HOT_KEYS }, () => generateToken('rk_live').token);
-  const cache = createVerifyCache({
-    lookupMany: async (hashes) =>
-      hashes.map((hash) => ({
-        hash,
-        secretId: randomUUID(),
-        keyId: randomUUID(),
-        name: 'bench',
-        products: ['payments'],
-        expiresAt: null,
-        deletedAt: null,
-      })),
-    clock: systemClock,
-    usage,
-    maxEntries: 1_000,
-    ttlMs: 600_000,
-  });
-  for (const token of tokens) await cache.verify(token);
-  // Request i: key i % HOT_KEYS by one of its clients, with header strings as a request brings them.
+  const { cache, tokens } = await hotCache(usage);
+  // Request i: key i / CLIENTS_PER_KEY by one of its clients.
   const clients = Array.from({ length: HOT_KEYS * CLIENTS_PER_KEY }, (_, i) => clientOf(i));
-  const CALLS = 300_000;
-  const run = (on: boolean) => {
-    usage.attributing = on;
-    const started = process.cpuUsage();
-    for (let i = 0; i < CALLS; i++) {
+  return alternateInProcess(
+    usage,
+    (on) => {
+      usage.attributing = on;
+    },
+    (i) => {
       const client = clients[i % clients.length]!;
-      cache.verifyNow(tokens[Math.floor(i / CLIENTS_PER_KEY) % HOT_KEYS], client.ip, client.userAgent);
-    }
-    const used = process.cpuUsage(started);
-    return ((used.user + used.system) * 1000) / CALLS;
-  };
-  run(true);
-  run(false);
-  const on: number[] = [];
-  const off: number[] = [];
-  for (let pair = 0; pair < 10; pair++) {
-    if (pair % 2 === 0) {
-      on.push(run(true));
-      off.push(run(false));
-    } else {
-      off.push(run(false));
-      on.push(run(true));
-    }
-    usage.drain();
-  }
-  return { onNs: median(on), offNs: median(off), extraNs: on.map((ns, i) => ns - off[i]!) };
+      return cache.verifyNow(tokens[Math.floor(i / CLIENTS_PER_KEY) % HOT_KEYS], client.ip, client.userAgent);
+    },
+  );
 }
 
 async function main() {

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reportCliError, runCli } from '../../src/cli/run-cli.ts';
 import { runCutoverTick } from '../../src/scheduler/cutover-job.ts';
 import { UsageCounter } from '../../src/services/usage-counter.ts';
 import { openPostgres } from '../../src/store/open-postgres.ts';
@@ -7,21 +6,14 @@ import { addUseCounts } from '../../src/store/usage-store.ts';
 import { recordingPoster, silentLogger } from '../scheduler/support.ts';
 import { createTestKey, rotateTestKey } from '../support/fixtures.ts';
 import { MINUTE, manualClock } from '../support/manual-clock.ts';
+import { runCliInProcess } from '../support/run-cli-in-process.ts';
 import { onRealPostgres, openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { slackActor, testServices } from '../support/test-services.ts';
+import { until } from '../support/watch.ts';
 import { type RekeyProcess, spawnRekey } from './rekey-process.ts';
 import { postVerify } from './verify-server.ts';
 
 const TOKEN = 'client-replica-token-0123456789abcdefg';
-
-async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value) || performance.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 interface ShownClient {
   ip: string | null;
@@ -59,18 +51,12 @@ describe.runIf(onRealPostgres)('clients of a key across replicas on one PostgreS
     await database?.close();
   });
 
+  /** `keys show --json` in this process, against the database the replicas write to. */
   const show = async (name: string) => {
     services.clock.set(new Date());
-    const out: string[] = [];
-    const io = { out: (t: string) => out.push(t), err: (t: string) => out.push(t) };
-    let code: number;
-    try {
-      code = await runCli(['keys', 'show', name, '--json'], services, io);
-    } catch (error) {
-      code = reportCliError(error, true, io);
-    }
-    expect(code, out.join('\n')).toBe(0);
-    return JSON.parse(out.join('\n')) as {
+    const shown = await runCliInProcess(['keys', 'show', name, '--json'], services);
+    expect(shown.code, shown.err).toBe(0);
+    return JSON.parse(shown.out) as {
       current: { clients: ShownClient[] };
       inGrace: Array<{ id: string; clients: ShownClient[] }>;
     };

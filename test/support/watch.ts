@@ -24,3 +24,18 @@ export function watch<T>(
     }
   })();
 }
+
+/** Asks `probe` every `everyMs` until `ok` holds or `timeoutMs` has passed; returns the last answer. */
+export async function until<T>(
+  probe: () => Promise<T>,
+  ok: (value: T) => boolean,
+  timeoutMs: number,
+  everyMs = 50,
+): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (ok(value) || performance.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
