@@ -1,5 +1,7 @@
 import type { AnyBlock } from '@slack/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkView } from '../../src/fake-slack/block-kit-limits.ts';
+import type { KeySummary } from '../../src/services/types.ts';
 import { UsageCounter } from '../../src/services/usage-counter.ts';
 import { buildHomeView } from '../../src/slack/blocks/home-view.ts';
 import { addUseCounts } from '../../src/store/usage-store.ts';
@@ -99,5 +101,55 @@ describe('the clients still sending an old key are named where the decision is m
     const oldKeys = texts.find((t) => t.includes(key.oldDisplay))!;
     expect(oldKeys).toContain("`10.0.3.7` &lt;!channel&gt; 'rm -rf' &lt;https://x.test|click&gt; — 30 calls");
     expect(oldKeys).not.toContain('<!channel>');
+  });
+
+  it('stays within Slack’s limits with every old key of a card used by many clients with long user agents', () => {
+    const now = new Date('2026-06-01T12:00:00Z');
+    const secret = (i: number, expiresAt: Date | null) => ({
+      id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      display: `rk_live_Ab${String(i).padStart(2, '0')}…wxyz`,
+      createdAt: now,
+      expiresAt,
+    });
+    const inGrace = Array.from({ length: 8 }, (_, g) =>
+      secret(g + 1, new Date(now.getTime() + (g + 1) * HOUR)),
+    );
+    const key: KeySummary = {
+      id: '10000000-0000-4000-8000-000000000001',
+      name: 'n'.repeat(64),
+      products: ['api'],
+      maintainers: ['U1'],
+      alertChannel: 'CALERTS',
+      rotateEveryDays: null,
+      createdAt: now,
+      lastRotatedAt: now,
+      rotateEvery: null,
+      rotationDueAt: null,
+      overdue: false,
+      current: secret(0, null),
+      inGrace,
+    };
+    const used = {
+      lastUsedAt: new Date(now.getTime() - MINUTE),
+      lastHour: 1_000,
+      last24h: 24_000,
+      hourly: new Array(24).fill(1_000),
+    };
+    const longClient = (i: number) => ({
+      ip: `2001:db8:ffff:ffff:ffff:ffff:ffff:${i}`,
+      userAgent: `<${'x'.repeat(250)}>`,
+      uses: 1_000_000,
+      lastUsedAt: used.lastUsedAt,
+    });
+    const view = buildHomeView({
+      keys: [key],
+      page: 0,
+      now,
+      isAdmin: true,
+      uses: new Map([key.current!, ...inGrace].map((s) => [s.id, used])),
+      clients: new Map(inGrace.map((s) => [s.id, { top: [1, 2, 3].map(longClient), total: 10 }])),
+      cutovers: new Map(inGrace.map((s) => [s.id, new Date(now.getTime() - HOUR)])),
+    });
+    expect(checkView(view)).toEqual([]);
   });
 });
