@@ -76,6 +76,18 @@ describe('the per-secret client tally (Space-Saving)', () => {
     );
   });
 
+  it('names a client that keeps calling after the list filled up, however many one-off callers come between its calls', () => {
+    // Ten steady clients fill the list; then the one that matters calls every other time, between
+    // one-off callers: it has a quarter of the calls and must be named, nearly exactly.
+    const stream: number[] = [];
+    for (let round = 0; round < 100; round++) for (let c = 1; c <= TRACKED_CLIENTS; c++) stream.push(c);
+    for (let i = 0; i < 500; i++) stream.push(99, 1_000 + i);
+    const written = tally(stream, 7);
+    const n = stream.length;
+    expect(written.get('10.0.0.99')).toBeGreaterThanOrEqual(500 - n / TRACKED_CLIENTS);
+    expect(written.get('10.0.0.99')).toBeLessThanOrEqual(500);
+  });
+
   it(`keeps at most ${TRACKED_CLIENTS} clients per secret, whatever the crowd`, () => {
     const intern = createInterner();
     let head: TrackedClient | undefined;

@@ -152,13 +152,19 @@ describe('clients in the database', () => {
         clients: [client('10.0.9.9', 'curl/8', 1, '2026-03-01T11:00:01Z')],
       }),
     ]);
+    // Another flush (or replica) in the same hour adds to what is there.
+    await addUseCounts(database.db, [
+      count(oldId, '2026-03-01T11:00:00Z', 1, {
+        clients: [client('10.0.3.7', 'python-requests/2.31', 1, '2026-03-01T11:02:00Z')],
+      }),
+    ]);
     const rows = await findClientUses(database.db, [oldId], hour('2026-03-01T10:30:00Z'));
     expect(rows).toEqual([
       {
         secretId: oldId,
         ip: '10.0.3.7',
         userAgent: 'python-requests/2.31',
-        uses: 9,
+        uses: 10,
         lastUsedAt: hour('2026-03-01T11:05:00Z'),
       },
       { secretId: oldId, ip: null, userAgent: null, uses: 3, lastUsedAt: hour('2026-03-01T10:20:00Z') },
@@ -173,7 +179,7 @@ describe('clients in the database', () => {
     // From a later hour on, only that hour's.
     expect(
       (await findClientUses(database.db, [oldId], hour('2026-03-01T11:00:00Z'))).map((r) => r.uses),
-    ).toEqual([4, 2]);
+    ).toEqual([5, 2]);
   });
 
   it('stores any user agent intact (quotes, commas, braces, backslashes), but never a key string in it', async () => {
