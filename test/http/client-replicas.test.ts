@@ -126,7 +126,7 @@ describe.runIf(onRealPostgres)('clients of a key across replicas on one PostgreS
     expect(fine.json).toMatchObject({ valid: true });
   });
 
-  it('sends the cutover notice once when two replicas look at the same moment', async () => {
+  it('sends the cutover notice once when three replicas look at the same moment', async () => {
     const clock = manualClock(new Date('2027-03-01T10:00:00Z'));
     const local = testServices(database, { clock });
     const { key } = await createTestKey(local, { alertChannel: 'CCUTOVER', maintainers: ['UROT'] });
