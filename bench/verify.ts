@@ -6,7 +6,8 @@
  * (bench/rekey-counting-switch.ts, counting off); then (g) what counting costs, measured on that one
  * process with counting switched on and off in alternating rounds, so nothing else differs; and (h)
  * the same comparison on verifyNow alone in this process (no HTTP, no sockets: nearly free of noise);
- * (i) a canary key against unknown keys (see measureCanaries; BENCH_ONLY=canary runs only that).
+ * then (i) and (j), the same two comparisons for client attribution (who presented each key), and
+ * (k) a canary key against unknown keys (see measureCanaries; BENCH_ONLY=canary runs only that).
  *
  *   DATABASE_URL  use this database (keys are added to it); otherwise a scratch database is created
  *                 on BENCH_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/test) and dropped.
@@ -17,6 +18,10 @@
  *   BENCH_COUNTING_PAIRS (default 10) × 2 rounds of BENCH_COUNTING_SECONDS (default 2) for (g): on/off,
  *                 off/on, … (no side always first); per pair, the ratio of throughput and of server CPU
  *                 per request; their medians and ranges are the figures.
+ *   BENCH_CLIENT_PAIRS (default 6): the same for (i), client attribution switched on and off on a third
+ *                 rekey (counting on either way), for verify with a "client" body and for authorize with
+ *                 X-Forwarded-For and User-Agent, hot keys each presented by 3 clients; (j) is its
+ *                 in-process counterpart, like (h).
  *
  * Servers run as child processes; autocannon runs in this process, so load generation costs the same
  * for every run. The machine has 2 cores: generator and server share them identically in each run.
@@ -47,6 +52,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const COUNTING_PAIRS = Number(process.env.BENCH_COUNTING_PAIRS ?? 10);
 const COUNTING_SECONDS = Number(process.env.BENCH_COUNTING_SECONDS ?? 2);
+const CLIENT_PAIRS = Number(process.env.BENCH_CLIENT_PAIRS ?? 6);
 const KEY_COUNT = 10_000;
 const GRACE_SECRETS_PER_KEY = 14;
 const HOT_KEYS = 100;
@@ -262,6 +268,7 @@ function switchCounting(server: { child: ChildProcess }, on: boolean): Promise<v
 
 let countingShare = Number.NaN;
 let countingGoal = 'goal: counting ≤ 3 % of hot throughput: not measured';
+let clientsGoal = 'goal: client attribution ≤ 3 % of hot throughput: not measured';
 
 /**
  * (h) The verify path's own CPU with and without counting, in this process, without HTTP: verifyNow
@@ -277,6 +284,18 @@ async function measureCountingInProcess(): Promise<{ onNs: number; offNs: number
     }
   }
   const usage = new Switchable();
+  const { cache, tokens } = await hotCache(usage);
+  return alternateInProcess(
+    usage,
+    (on) => {
+      usage.counting = on;
+    },
+    (i) => cache.verifyNow(tokens[i % HOT_KEYS]),
+  );
+}
+
+/** A verify cache over a fake lookup, its HOT_KEYS tokens already cached, counting into `usage`. */
+async function hotCache(usage: UsageCounter) {
   const tokens = Array.from({ length: HOT_KEYS }, () => generateToken('rk_live').token);
   const cache = createVerifyCache({
     lookupMany: async (hashes) =>
@@ -295,11 +314,23 @@ async function measureCountingInProcess(): Promise<{ onNs: number; offNs: number
     ttlMs: 600_000,
   });
   for (const token of tokens) await cache.verify(token);
+  return { cache, tokens };
+}
+
+/**
+ * CPU time per call of `call(i)` with a feature switched on and off by `set`, in 10 alternating pairs of
+ * 300 000 calls after a warm-up of both sides; the counter is drained between pairs.
+ */
+function alternateInProcess(
+  usage: UsageCounter,
+  set: (on: boolean) => void,
+  call: (i: number) => unknown,
+): { onNs: number; offNs: number; extraNs: number[] } {
   const CALLS = 300_000;
   const run = (on: boolean) => {
-    usage.counting = on;
+    set(on);
     const started = process.cpuUsage();
-    for (let i = 0; i < CALLS; i++) cache.verifyNow(tokens[i % HOT_KEYS]);
+    for (let i = 0; i < CALLS; i++) call(i);
     const used = process.cpuUsage(started);
     return ((used.user + used.system) * 1000) / CALLS;
   };
@@ -321,30 +352,36 @@ async function measureCountingInProcess(): Promise<{ onNs: number; offNs: number
 }
 
 /**
- * (g) Counting on vs off on one process, in pairs of short rounds (on/off, off/on, …), with a bare
- * load generator (no per-response listener). Per pair, throughput and server CPU per request are
- * compared; a burst of outside load hits both rounds of a pair about equally, so the median of the
- * per-pair ratios is the figure, and their range says how much noise there was.
+ * One process whose counting (or client attribution) is switched on and off between rounds, in pairs of
+ * short rounds (on/off, off/on, …), with a bare load generator (no per-response listener). Per pair,
+ * throughput and server CPU per request are compared; a burst of outside load hits both rounds of a
+ * pair about equally, so the median of the per-pair ratios is the figure, and their range says how much
+ * noise there was. Used by (g) counting and (i) client attribution.
  */
-async function measureCounting(server: { url: string; child: ChildProcess }, requests: Request[]) {
+async function measureSwitch(
+  label: string,
+  server: { url: string; child: ChildProcess },
+  requests: Request[],
+  headers: Record<string, string>,
+  pairs: number,
+): Promise<string> {
   await switchCounting(server, true);
-  await load('warm-up', server, requests, 2, VERIFY_HEADERS, false);
+  await load('warm-up', server, requests, 2, headers, false);
   let on = true;
   const rpsRatios: number[] = [];
   const cpuRatios: number[] = [];
   const rounds: Measured[] = [];
-  for (let pair = 0; pair < COUNTING_PAIRS; pair++) {
+  for (let pair = 0; pair < pairs; pair++) {
     const measured: Record<'on' | 'off', Measured | undefined> = { on: undefined, off: undefined };
     for (const want of pair % 2 === 0 ? [true, false] : [false, true]) {
       if (on !== want) await switchCounting(server, want);
       on = want;
-      const label = `(g) counting ${want ? 'on' : 'off'}`;
       measured[want ? 'on' : 'off'] = await load(
-        label,
+        `${label} ${want ? 'on' : 'off'}`,
         server,
         requests,
         COUNTING_SECONDS,
-        VERIFY_HEADERS,
+        headers,
         false,
       );
     }
@@ -359,17 +396,92 @@ async function measureCounting(server: { url: string; child: ChildProcess }, req
   print(combine(offRounds));
   const range = (values: number[]) => `${Math.min(...values).toFixed(3)}–${Math.max(...values).toFixed(3)}`;
   console.log(
-    `    (g) on/off per pair: throughput ${rpsRatios.map((r) => r.toFixed(3)).join(', ')}; ` +
+    `    ${label} on/off per pair: throughput ${rpsRatios.map((r) => r.toFixed(3)).join(', ')}; ` +
       `server CPU per request ${cpuRatios.map((r) => r.toFixed(3)).join(', ')}`,
   );
-  countingGoal =
-    `goal: counting costs ≤ 3 % of hot throughput: (g) on/off in one process, median of ${COUNTING_PAIRS} pairs ` +
-    `${median(rpsRatios).toFixed(3)}× throughput (range ${range(rpsRatios)}), ` +
-    `${median(cpuRatios).toFixed(3)}× server CPU per request (range ${range(cpuRatios)})`;
+  const totalOn = combine(onRounds);
+  const totalOff = combine(offRounds);
+  return (
+    `median of ${pairs} pairs ${median(rpsRatios).toFixed(3)}× throughput (range ${range(rpsRatios)}), ` +
+    `${median(cpuRatios).toFixed(3)}× server CPU per request (range ${range(cpuRatios)}); totals ` +
+    `${totalOn.rps.toFixed(0)} vs ${totalOff.rps.toFixed(0)} req/s, ${totalOn.cpuUs.toFixed(1)} vs ` +
+    `${totalOff.cpuUs.toFixed(1)} µs server CPU per request`
+  );
+}
+
+/** (g) Usage counting on vs off, on one process (bench/rekey-counting-switch.ts). */
+async function measureCounting(server: { url: string; child: ChildProcess }, requests: Request[]) {
+  const figures = await measureSwitch('(g) counting', server, requests, VERIFY_HEADERS, COUNTING_PAIRS);
+  countingGoal = `goal: counting costs ≤ 3 % of hot throughput: (g) on/off in one process, ${figures}`;
 }
 
 /**
- * (i) A canary must not be told from an unknown key by its timing. Over HTTP on the real rekey, in
+ * Hot keys each presented by a few clients, as gateways pass them: verify with the body's `client`
+ * (byte for byte what a gateway writes), authorize with `X-Forwarded-For` and `User-Agent`.
+ */
+const CLIENTS_PER_KEY = 3;
+function clientOf(i: number) {
+  return {
+    ip: `10.0.${(i >> 8) & 255}.${i & 255}`,
+    userAgent: `python-requests/2.31 worker-${i % CLIENTS_PER_KEY}`,
+  };
+}
+function verifyWithClients(tokens: string[]): Request[] {
+  return tokens.flatMap((key, k) =>
+    Array.from({ length: CLIENTS_PER_KEY }, (_, c) => ({
+      method: 'POST' as const,
+      path: '/v1/keys/verify',
+      body: JSON.stringify({ key, client: clientOf(k * CLIENTS_PER_KEY + c) }),
+    })),
+  );
+}
+function authorizeWithClients(tokens: string[]): Request[] {
+  return tokens.flatMap((key, k) =>
+    Array.from({ length: CLIENTS_PER_KEY }, (_, c) => {
+      const client = clientOf(k * CLIENTS_PER_KEY + c);
+      return {
+        method: 'GET' as const,
+        path: '/v1/keys/authorize',
+        headers: { 'x-api-key': key, 'x-forwarded-for': client.ip, 'user-agent': client.userAgent },
+      };
+    }),
+  );
+}
+
+/**
+ * (j) What attribution adds to verifyNow on a hit, in this process (no HTTP): the same hot keys with
+ * their clients, attribution on and off in alternating pairs of runs, as (h) does for counting.
+ */
+async function measureClientsInProcess(): Promise<{ onNs: number; offNs: number; extraNs: number[] }> {
+  class Switchable extends UsageCounter {
+    attributing = true;
+    protected override attribute(
+      slot: UseSlot,
+      inHour: number,
+      ip: string | null,
+      agent: string | null,
+    ): void {
+      if (this.attributing) super.attribute(slot, inHour, ip, agent);
+    }
+  }
+  const usage = new Switchable();
+  const { cache, tokens } = await hotCache(usage);
+  // Request i: key i / CLIENTS_PER_KEY by one of its clients.
+  const clients = Array.from({ length: HOT_KEYS * CLIENTS_PER_KEY }, (_, i) => clientOf(i));
+  return alternateInProcess(
+    usage,
+    (on) => {
+      usage.attributing = on;
+    },
+    (i) => {
+      const client = clients[i % clients.length]!;
+      return cache.verifyNow(tokens[Math.floor(i / CLIENTS_PER_KEY) % HOT_KEYS], client.ip, client.userAgent);
+    },
+  );
+}
+
+/**
+ * (k) A canary must not be told from an unknown key by its timing. Over HTTP on the real rekey, in
  * alternating rounds: the same canary again and again (answered from memory, each try queued for its
  * alarm and written in batches), a key never seen before on every request (until unknown keys are
  * ruled out in memory, each costs a database lookup), and one unknown key again and again (answered from
@@ -400,15 +512,15 @@ async function measureCanaries(rekey: { url: string; child: ChildProcess }, data
   const seconds = 2;
   const rounds: Record<'canary' | 'fresh' | 'seen', Measured[]> = { canary: [], fresh: [], seen: [] };
   const measure = {
-    canary: () => load('(i) canary key (memory)', rekey, staticRequests([canary]), seconds),
+    canary: () => load('(k) canary key (memory)', rekey, staticRequests([canary]), seconds),
     fresh: () =>
       load(
-        '(i) unknown, never seen',
+        '(k) unknown, never seen',
         rekey,
         dynamicRequest(() => generateToken('rk_live').token),
         seconds,
       ),
-    seen: () => load('(i) unknown, cached NOT_FOUND', rekey, staticRequests([seenUnknown]), seconds),
+    seen: () => load('(k) unknown, cached NOT_FOUND', rekey, staticRequests([seenUnknown]), seconds),
   };
   const order = ['canary', 'fresh', 'seen'] as const;
   for (let round = 0; round < 3; round++) {
@@ -462,13 +574,13 @@ async function measureCanaries(rekey: { url: string; child: ChildProcess }, data
     await watch.tries.flush();
   }
   console.log(
-    `(i) canary vs unknown keys over HTTP: p50 ${c.p50.toFixed(2)} ms canary, ${f.p50.toFixed(2)} ms never seen ` +
+    `(k) canary vs unknown keys over HTTP: p50 ${c.p50.toFixed(2)} ms canary, ${f.p50.toFixed(2)} ms never seen ` +
       `(${(c.p50 / f.p50).toFixed(2)}×), ${u.p50.toFixed(2)} ms cached (${(c.p50 / u.p50).toFixed(2)}×); ` +
       `p99 ${c.p99.toFixed(2)} / ${f.p99.toFixed(2)} / ${u.p99.toFixed(2)} ms; ` +
       `server CPU ${c.cpuUs.toFixed(1)} / ${f.cpuUs.toFixed(1)} / ${u.cpuUs.toFixed(1)} µs per request; ${tries} canary tries counted`,
   );
   console.log(
-    `    (i) in this process: verifyNow ${median(canaryNs).toFixed(0)} ns on the canary vs ${median(unknownNs).toFixed(0)} ns on a cached unknown key ` +
+    `    (k) in this process: verifyNow ${median(canaryNs).toFixed(0)} ns on the canary vs ${median(unknownNs).toFixed(0)} ns on a cached unknown key ` +
       `(${(median(canaryNs) / median(unknownNs)).toFixed(2)}×)`,
   );
 }
@@ -525,6 +637,15 @@ async function main() {
       LOG_LEVEL: 'info',
     });
     children.push(uncounted.child);
+    // The same with client attribution switchable (counting on either way): what attribution costs.
+    const unattributed = await startChild('./rekey-counting-switch.ts', {
+      DATABASE_URL: databaseUrl,
+      PORT: '0',
+      REKEY_API_TOKENS: API_TOKEN,
+      LOG_LEVEL: 'info',
+      BENCH_SWITCH: 'clients',
+    });
+    children.push(unattributed.child);
 
     // Sanity: the rekey answers are real verdicts, not errors.
     const sample = (await verifyOnce(rekey.url, hot[0]!)) as { valid?: boolean };
@@ -594,6 +715,32 @@ async function main() {
     );
     countingShare = median(inProcess.extraNs) / 1000;
 
+    const attributedVerify = await measureSwitch(
+      '(i) clients, verify',
+      unattributed,
+      verifyWithClients(hot),
+      VERIFY_HEADERS,
+      CLIENT_PAIRS,
+    );
+    const attributedAuthorize = await measureSwitch(
+      '(i) clients, authorize',
+      unattributed,
+      authorizeWithClients(hot),
+      AUTHORIZE_HEADERS,
+      CLIENT_PAIRS,
+    );
+    const clientsInProcess = await measureClientsInProcess();
+    console.log(
+      `(j) verifyNow on a hit with its client, in this process: ${clientsInProcess.onNs.toFixed(0)} ns attributed, ` +
+        `${clientsInProcess.offNs.toFixed(0)} ns not (median extra ${median(clientsInProcess.extraNs).toFixed(0)} ns per request, ` +
+        `pairs ${Math.min(...clientsInProcess.extraNs).toFixed(0)}…${Math.max(...clientsInProcess.extraNs).toFixed(0)})`,
+    );
+    clientsGoal = [
+      `goal: client attribution ≤ 3 % of hot throughput: (i) on/off in one process, verify with "client": ${attributedVerify}`,
+      `    (i) authorize with X-Forwarded-For and User-Agent: ${attributedAuthorize}`,
+      `    (j) attribution's own CPU: ${median(clientsInProcess.extraNs).toFixed(0)} ns per request`,
+    ].join('\n');
+
     let coldIndex = 0;
     const missesBefore = await metric(rekey.url, 'rekey_verify_cache_misses_total');
     const c = await load(
@@ -641,6 +788,7 @@ async function main() {
         `${(b.cpuUs / f.cpuUs).toFixed(3)}× server CPU per request (two processes: see (g) for counting's cost)`,
     );
     console.log(countingGoal);
+    console.log(clientsGoal);
     console.log(
       `    (h) counting's own CPU: ${(countingShare * 1000).toFixed(0)} ns per request = ${((100 * countingShare) / b.cpuUs).toFixed(2)} % of (b)'s ${b.cpuUs.toFixed(1)} µs server CPU per request`,
     );

@@ -5,5 +5,6 @@ export * from './leak-notices.ts';
 export * from './leak-reports.ts';
 export * from './notifications.ts';
 export * from './policy-digests.ts';
+export * from './secret-clients.ts';
 export * from './secret-usage.ts';
 export * from './secrets.ts';

@@ -28,6 +28,13 @@ export const secrets = pgTable(
      * moved: trigger `secrets_replan_on_expiry_change`), i.e. due at once.
      */
     nextNoticeAt: at('next_notice_at'),
+    /**
+     * Cutover-owned: the next instant the "every client seems to have moved" check owes this old secret
+     * a look (when its last use will be REKEY_QUIET_AFTER old, or a poll while nothing is known).
+     * Null means not planned yet, i.e. due at once; 9999-12-31 means settled (noticed, or it expires
+     * before it can go quiet).
+     */
+    cutoverLookAt: at('cutover_look_at'),
   },
   (t) => [
     uniqueIndex('secrets_hash_uq').on(t.hash),
@@ -42,6 +49,10 @@ export const secrets = pgTable(
     // index; a tick with nothing due reads no rows. The expression must match the query's exactly.
     index('secrets_notice_due_idx')
       .on(sql`coalesce(${t.nextNoticeAt}, '-infinity'::timestamptz)`)
+      .where(sql`${t.expiresAt} is not null and ${t.retiredAt} is null`),
+    // The cutover check's tick, like the notices': an idle tick is one range scan that reads no rows.
+    index('secrets_cutover_due_idx')
+      .on(sql`coalesce(${t.cutoverLookAt}, '-infinity'::timestamptz)`)
       .where(sql`${t.expiresAt} is not null and ${t.retiredAt} is null`),
   ],
 );

@@ -1,14 +1,38 @@
+import type { SecretClient } from '../services/client-uses.ts';
 import type { KeyUsage, SecretHourlyUse } from '../services/key-usage.ts';
 import type { KeyWithUse, SecretWithUse } from '../services/show-key-with-use.ts';
 import type { AuditEntry, KeySummary } from '../services/types.ts';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : 'never');
 
-/** The line under a secret in `keys show`: is it still being sent? */
-function useLine(secret: SecretWithUse): string {
-  if (!secret.lastUsedAt) return '                never used';
+/** The lines under a secret in `keys show`: is it still being sent, and by whom? */
+function useLines(secret: SecretWithUse): string[] {
+  if (!secret.lastUsedAt) return ['                never used'];
   const { lastHour, last24h } = secret.uses;
-  return `                last used ${iso(secret.lastUsedAt)}; ${calls(lastHour)} in the last hour, ${calls(last24h)} in the last 24 hours`;
+  const lines = [
+    `                last used ${iso(secret.lastUsedAt)}; ${calls(lastHour)} in the last hour, ${calls(last24h)} in the last 24 hours`,
+  ];
+  const shown = secret.clients.slice(0, CLIENTS_IN_SHOW);
+  if (shown.length > 0) {
+    lines.push(
+      `                by (last 24 hours): ${shown.map(clientPhrase).join('; ')}${more(secret.clientCount - shown.length)}`,
+    );
+  }
+  return lines;
+}
+
+const CLIENTS_IN_SHOW = 3;
+const more = (n: number) => (n > 0 ? `; and ${n} more` : '');
+
+/** `10.0.3.7 python-requests/2.31 (1200 calls, last 2026-…Z)`; the unknown client says so. */
+function clientPhrase(client: SecretClient): string {
+  return `${clientName(client)} (${calls(client.uses)}, last ${iso(client.lastUsedAt)})`;
+}
+
+/** Address and user agent; `unknown client` when the gateway passed neither. */
+export function clientName(client: Pick<SecretClient, 'ip' | 'userAgent'>): string {
+  if (client.ip === null && client.userAgent === null) return 'unknown client';
+  return [client.ip ?? 'no address', client.userAgent ?? 'no user agent'].join(' ');
 }
 
 const calls = (n: number) => `${n} call${n === 1 ? '' : 's'}`;
@@ -44,7 +68,7 @@ export function formatKey(key: KeyWithUse, now: Date): string {
     `  maintainers:  ${key.maintainers.join(', ') || '—'}`,
     `  channel:      ${key.alertChannel ?? '—'}`,
     `  current key:  ${key.current?.display ?? '—'}`,
-    ...(key.current ? [useLine(key.current)] : []),
+    ...(key.current ? useLines(key.current) : []),
     `  last rotated: ${iso(key.lastRotatedAt)}`,
     `  rotation:     ${formatPolicy(key, now)}`,
     `  on leak:      ${key.onLeak ?? 'notify'}`,
@@ -52,7 +76,7 @@ export function formatKey(key: KeyWithUse, now: Date): string {
   for (const old of key.inGrace) {
     const minutes = Math.max(0, Math.round((old.expiresAt!.getTime() - now.getTime()) / 60_000));
     lines.push(`  old key:      ${old.display} stops working ${iso(old.expiresAt)} (in ${minutes} min)`);
-    lines.push(useLine(old));
+    lines.push(...useLines(old));
   }
   return lines.join('\n');
 }
@@ -133,10 +157,54 @@ The key has no working key and none was sent in that time.`;
     '',
     ...legend,
     '',
+    ...sparklines(usage.secrets, describedWidth, descriptions),
+    '',
     `${'hour (UTC)'.padEnd(16)}  ${columns.map((c) => c.header).join('  ')}`,
     ...rows,
     '',
     ...(anyRefused ? ['refused: calls made after that key had stopped working (answered EXPIRED).'] : []),
+    ...usage.secrets.flatMap((secret, i) => clientTable(secret, descriptions[i]!)),
     'Each replica writes its counts every REKEY_USAGE_FLUSH (10s by default): the last few seconds may not show yet.',
   ].join('\n');
+}
+
+/**
+ * The last 24 hours of every secret, one line each, aligned so the old key's fading and the new one's
+ * rise read side by side. Each line is scaled to its own busiest hour, printed after it.
+ */
+function sparklines(secrets: SecretHourlyUse[], describedWidth: number, descriptions: string[]): string[] {
+  const displayWidth = Math.max(...secrets.map((s) => s.display.length));
+  return [
+    'Last 24 hours, oldest to newest (· no calls; each line scaled to its own busiest hour):',
+    ...secrets.map(
+      (secret, i) =>
+        `  ${secret.display.padEnd(displayWidth)}  ${descriptions[i]!.padEnd(describedWidth)}  ${secret.sparkline}  ${secret.peak > 0 ? `busiest hour ${calls(secret.peak)}` : 'no calls'}`,
+    ),
+  ];
+}
+
+/** `--clients`: who presented this secret within the window, most calls first. */
+function clientTable(secret: SecretHourlyUse, description: string): string[] {
+  if (!secret.clients) return [];
+  const title = `Clients of ${secret.display} (${description}), most calls first:`;
+  if (secret.clients.length === 0) return [title, '  none recorded in this window', ''];
+  const ips = secret.clients.map((c) => c.ip ?? (c.userAgent === null ? 'unknown client' : '—'));
+  const agents = secret.clients.map((c) => c.userAgent ?? '—');
+  const counts = secret.clients.map((c) => String(c.uses));
+  const ipWidth = Math.max('address'.length, ...ips.map((t) => t.length));
+  const agentWidth = Math.min(60, Math.max('user agent'.length, ...agents.map((t) => t.length)));
+  const countWidth = Math.max('calls'.length, ...counts.map((t) => t.length));
+  const cut = (text: string) => (text.length > agentWidth ? `${text.slice(0, agentWidth - 1)}…` : text);
+  return [
+    title,
+    `  ${'address'.padEnd(ipWidth)}  ${'user agent'.padEnd(agentWidth)}  ${'calls'.padStart(countWidth)}  last call`,
+    ...secret.clients.map(
+      (c, i) =>
+        `  ${ips[i]!.padEnd(ipWidth)}  ${cut(agents[i]!).padEnd(agentWidth)}  ${counts[i]!.padStart(countWidth)}  ${iso(c.lastUsedAt)}`,
+    ),
+    ...((secret.clientCount ?? 0) > secret.clients.length
+      ? [`  and ${secret.clientCount! - secret.clients.length} more`]
+      : []),
+    '',
+  ];
 }

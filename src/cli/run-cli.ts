@@ -25,7 +25,8 @@ export const USAGE = `Usage: rekey keys <command> [options]   (add --json for ma
                                     use raises an alarm in the channel and to the maintainers
   keys list                         list keys
   keys show N                       show one key, with any old key still in grace, and each
-                                    one's use (last used, calls in the last hour and 24 hours)
+                                    one's use (last used, calls in the last hour and 24 hours,
+                                    its top clients)
   keys rotate N --delay now|1h|3h|24h|48h|72h --yes
                                     rotate; the old key keeps working for the delay
   keys end-grace N --yes            stop every old key of N now
@@ -33,8 +34,11 @@ export const USAGE = `Usage: rekey keys <command> [options]   (add --json for ma
                                     rotate N every 1d … 730d (reminders before it is due), or no policy;
                                     what rekey does by itself when a working key of N is reported leaked
   keys audit N                      the key's history
-  keys usage N [--hours H]          calls per clock hour to each of N's keys, newest first
-                                    (the last 24 hours unless H is given, at most ${MAX_USAGE_HOURS})`;
+  keys usage N [--hours H] [--clients]
+                                    calls per clock hour to each of N's keys, newest first
+                                    (the last 24 hours unless H is given, at most ${MAX_USAGE_HOURS}),
+                                    with a 24-hour sparkline per key; --clients adds who sent each
+                                    (address and user agent, as the gateway passed them)`;
 
 const csv = (v: string | undefined) =>
   (v ?? '')
@@ -74,6 +78,7 @@ export async function runCli(argv: string[], servicesOrOpen: CliServices, io: Cl
       channel: { type: 'string' },
       delay: { type: 'string' },
       hours: { type: 'string' },
+      clients: { type: 'boolean', default: false },
       'rotate-every': { type: 'string' },
       'on-leak': { type: 'string' },
       canary: { type: 'boolean', default: false },
@@ -240,7 +245,7 @@ export async function runCli(argv: string[], servicesOrOpen: CliServices, io: Cl
       if (hours !== undefined && !(/^\d+$/.test(values.hours!) && hours >= 1 && hours <= MAX_USAGE_HOURS)) {
         throw usageError(`--hours must be a whole number from 1 to ${MAX_USAGE_HOURS}.`);
       }
-      const usage = await (await open()).keyUsage({ key: ref, hours });
+      const usage = await (await open()).keyUsage({ key: ref, hours, clients: values.clients });
       print(usage, formatKeyUsage(usage));
       return 0;
     }

@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics.ts';
 import type { Verifier } from '../services/verify-key.ts';
 import { createBearerCheck } from './bearer.ts';
 import { answerFailure } from './respond.ts';
+import { clientIpFromHeaders, userAgentFromHeaders } from './client-identity.ts';
 import { createResponseBatch } from './response-batch.ts';
 
 /** Requests to this path and every path below it are authorisation questions (Envoy appends the path). */
@@ -126,9 +127,15 @@ export function createAuthorizeRoute(deps: {
   verify: Verifier;
   /**
    * Optional synchronous answer (cache hit, malformed, canary); `undefined` means "ask `verify`". Both
-   * get the request as `asker`: read only for a canary's alarm (src/http/canary-asker.ts).
+   * get the client (`ip`, `userAgent`) for the usage tally, and the request as `asker`, read only for a
+   * canary's alarm (src/http/canary-asker.ts).
    */
-  verifyNow?: (token: unknown, asker?: unknown) => VerifyResult | undefined;
+  verifyNow?: (
+    token: unknown,
+    ip?: string | null,
+    userAgent?: string | null,
+    asker?: unknown,
+  ) => VerifyResult | undefined;
   apiTokens: readonly string[];
   metrics: Metrics;
   logger: Logger;
@@ -202,11 +209,14 @@ export function createAuthorizeRoute(deps: {
     const key = presentedKey(req);
     if (key === undefined) return write(res, MISSING);
     const product = req.headers['x-rekey-product'];
+    // Who the gateway says presented it (X-Forwarded-For / X-Real-IP, User-Agent): counted, never decisive.
+    const ip = clientIpFromHeaders(req.headers);
+    const userAgent = userAgentFromHeaders(req.headers);
     // A cache hit is answered in the same tick, with no promise in between: this is most traffic.
-    const now = deps.verifyNow?.(key, req);
+    const now = deps.verifyNow?.(key, ip, userAgent, req);
     if (now) return answer(res, now, product, started);
     deps
-      .verify(key, req)
+      .verify(key, ip, userAgent, req)
       .then(
         (result) => answer(res, result, product, started),
         () => unavailable(res, started),

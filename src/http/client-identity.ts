@@ -39,14 +39,20 @@ export function clientIpFromHeaders(headers: IncomingHttpHeaders): string | null
   return real && isIP(real) ? real : null;
 }
 
+/** `User-Agent`, cut to MAX_USER_AGENT characters, or null. */
+export function userAgentFromHeaders(headers: IncomingHttpHeaders): string | null {
+  const userAgent = header(headers, 'user-agent');
+  if (!userAgent) return null;
+  return userAgent.length > MAX_USER_AGENT ? userAgent.slice(0, MAX_USER_AGENT) : userAgent;
+}
+
 /** The client and the original request as nginx `auth_request`, Envoy or Traefik pass them on. */
 export function gatewayRequestFromHeaders(headers: IncomingHttpHeaders): GatewayRequest {
-  const userAgent = header(headers, 'user-agent');
   const uri = header(headers, 'x-original-uri') ?? header(headers, 'x-forwarded-uri');
   const method = header(headers, 'x-original-method') ?? header(headers, 'x-forwarded-method');
   return {
     ip: clientIpFromHeaders(headers),
-    userAgent: userAgent ? userAgent.slice(0, MAX_USER_AGENT) : null,
+    userAgent: userAgentFromHeaders(headers),
     uri: uri ? uri.slice(0, MAX_URI) : null,
     method: method && /^[A-Za-z]{1,16}$/.test(method) ? method.toUpperCase() : null,
   };

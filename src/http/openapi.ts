@@ -48,6 +48,29 @@ const authorizeOperation = {
       description: 'Set by the gateway per route: the key must carry this product, otherwise 403 PRODUCT.',
       schema: { type: 'string' },
     },
+    {
+      name: 'X-Forwarded-For',
+      in: 'header',
+      required: false,
+      description:
+        "The client's address as the gateway saw it: the first address is counted as the client that " +
+        'presented the key (never decides the answer). Without it, `X-Real-IP`.',
+      schema: { type: 'string' },
+    },
+    {
+      name: 'X-Real-IP',
+      in: 'header',
+      required: false,
+      description: "The client's address, when there is no `X-Forwarded-For`.",
+      schema: { type: 'string' },
+    },
+    {
+      name: 'User-Agent',
+      in: 'header',
+      required: false,
+      description: "The client's user agent (its first 256 characters are counted with its address).",
+      schema: { type: 'string' },
+    },
   ],
   responses: {
     '200': {
@@ -107,7 +130,30 @@ export const openApiDocument = {
           content: json({
             type: 'object',
             required: ['key'],
-            properties: { key: { type: 'string', description: 'The key string the client presented.' } },
+            properties: {
+              key: { type: 'string', description: 'The key string the client presented.' },
+              client: {
+                type: 'object',
+                description:
+                  'Who presented the key, as the gateway saw them: counted per key so people can see who ' +
+                  'still sends an old key (`keys usage --clients`, the App Home); it never changes the ' +
+                  'verdict. Anything else than this shape is a 400, and nothing is counted.',
+                additionalProperties: false,
+                properties: {
+                  ip: {
+                    type: 'string',
+                    description: 'An IPv4 or IPv6 address literal.',
+                    oneOf: [{ format: 'ipv4' }, { format: 'ipv6' }],
+                    examples: ['10.0.3.7'],
+                  },
+                  userAgent: {
+                    type: 'string',
+                    maxLength: 256,
+                    examples: ['python-requests/2.31'],
+                  },
+                },
+              },
+            },
           }),
         },
         responses: {
@@ -115,7 +161,11 @@ export const openApiDocument = {
             description: 'The verdict (valid or not: a refused key is still a 200 answer).',
             content: json({ oneOf: [ref('ValidKey'), ref('InvalidKey')] }),
           },
-          '400': { description: 'The body is not `{"key": string}`.', content: json(ref('Error')) },
+          '400': {
+            description:
+              'The body is not `{"key": string}`, or its `client` is not `{"ip", "userAgent"}` as described.',
+            content: json(ref('Error')),
+          },
           '401': {
             description: 'No valid `Authorization: Bearer <one of REKEY_API_TOKENS>`.',
             headers: { 'WWW-Authenticate': header('`Bearer`.') },

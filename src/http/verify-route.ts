@@ -4,6 +4,7 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Verifier } from '../services/verify-key.ts';
 import { createBearerCheck, refuseUnauthorized } from './bearer.ts';
+import { parseClientField } from './client-identity.ts';
 import { BodyTooLargeError, readBodyThen } from './read-body.ts';
 import { answerFailure, sendJson } from './respond.ts';
 import { createResponseBatch } from './response-batch.ts';
@@ -14,22 +15,49 @@ const BODY_LIMIT = 4096;
 /** What gateways send, byte for byte; anything else (spaces, escapes, more fields) takes JSON.parse. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it must refuse
 const PLAIN_BODY = /^\{"key":"([^"\\\u0000-\u001f]{0,200})"\}$/;
+/**
+ * The same with the client as a gateway passes it, `{"key":"…","client":{"ip":"…","userAgent":"…"}}`:
+ * the address still goes through parseClientField's check, like any other body.
+ */
+const PLAIN_CLIENT_BODY =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it must refuse
+  /^\{"key":"([^"\\\u0000-\u001f]{0,200})","client":\{"ip":"([0-9A-Fa-f.:]{1,45})","userAgent":"([^"\\\u0000-\u001f]{0,256})"\}\}$/;
 
-function parseVerifyBody(text: string): { key: string } | null {
+type VerifyBody =
+  | { key: string; ip: string | null; userAgent: string | null }
+  /** Not that JSON shape; `client`: only its client field is wrong. */
+  | { invalid: 'body' | 'client' };
+
+const BAD_BODY = { invalid: 'body' } as const;
+const BAD_CLIENT = { invalid: 'client' } as const;
+
+function parseVerifyBody(text: string): VerifyBody {
   const plain = PLAIN_BODY.exec(text);
-  if (plain) return { key: plain[1]! };
+  if (plain) return { key: plain[1]!, ip: null, userAgent: null };
+  const withClient = PLAIN_CLIENT_BODY.exec(text);
+  const parsed = withClient
+    ? { key: withClient[1]!, client: { ip: withClient[2]!, userAgent: withClient[3]! } }
+    : parseJson(text);
+  if (
+    !parsed ||
+    typeof parsed !== 'object' ||
+    Array.isArray(parsed) ||
+    typeof (parsed as { key?: unknown }).key !== 'string'
+  ) {
+    return BAD_BODY;
+  }
+  const { key, client } = parsed as { key: string; client?: unknown };
+  const identity = parseClientField(client);
+  if (identity === null) return BAD_CLIENT;
+  return { key, ip: identity?.ip ?? null, userAgent: identity?.userAgent || null };
+}
+
+function parseJson(text: string): unknown {
   try {
-    const body = JSON.parse(text) as unknown;
-    if (
-      body &&
-      typeof body === 'object' &&
-      !Array.isArray(body) &&
-      typeof (body as { key?: unknown }).key === 'string'
-    ) {
-      return { key: (body as { key: string }).key };
-    }
-  } catch {}
-  return null;
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 type Result = Awaited<ReturnType<Verifier>>;
@@ -60,9 +88,15 @@ export function createVerifyRoute(deps: {
   verify: Verifier;
   /**
    * Optional synchronous answer (cache hit, malformed, canary); `undefined` means "ask `verify`". Both
-   * get the request as `asker`: read only for a canary's alarm (src/http/canary-asker.ts).
+   * get the client (`ip`, `userAgent`) for the usage tally, and the request as `asker`, read only for a
+   * canary's alarm (src/http/canary-asker.ts).
    */
-  verifyNow?: (token: unknown, asker?: unknown) => VerifyResult | undefined;
+  verifyNow?: (
+    token: unknown,
+    ip?: string | null,
+    userAgent?: string | null,
+    asker?: unknown,
+  ) => VerifyResult | undefined;
   apiTokens: readonly string[];
   metrics: Metrics;
   logger: Logger;
@@ -102,18 +136,22 @@ export function createVerifyRoute(deps: {
 
   const decide = (req: IncomingMessage, res: ServerResponse, text: string, started: number) => {
     const body = parseVerifyBody(text);
-    if (!body) {
+    if ('invalid' in body) {
+      // Nothing is verified, so nothing is counted.
       sendJson(res, 400, {
         error: 'bad_request',
-        message: 'The body must be JSON like {"key": "rk_live_…"}',
+        message:
+          body.invalid === 'client'
+            ? '"client" must be {"ip": "<IP address>", "userAgent": "<at most 256 characters>"} (both optional)'
+            : 'The body must be JSON like {"key": "rk_live_…"}',
       });
       return;
     }
     // A cache hit is answered in the same tick, with no promise in between: this is most traffic.
-    const now = deps.verifyNow?.(body.key, req);
+    const now = deps.verifyNow?.(body.key, body.ip, body.userAgent, req);
     if (now) return answer(res, now, started);
     deps
-      .verify(body.key, req)
+      .verify(body.key, body.ip, body.userAgent, req)
       .then(
         (result) => answer(res, result, started),
         () => unavailable(res, started),

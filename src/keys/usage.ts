@@ -23,6 +23,44 @@ export interface UseSummary {
   lastHour: number;
   /** Presentations in the 24 hours before `now`. */
   last24h: number;
+  /** Presentations per clock hour over the last 24, oldest first, the current hour last (for `sparkline`). */
+  hourly?: number[];
+}
+
+/** The 24 clock hours a sparkline shows. */
+export const SPARKLINE_HOURS = 24;
+
+/**
+ * Counts per clock hour, `count` of them ending with the hour `now` falls in, oldest first; hours
+ * without a row are 0.
+ */
+export function hourlySeries(hours: readonly HourlyUses[], now: Date, count = SPARKLINE_HOURS): number[] {
+  const last = hourStartMs(now.getTime());
+  const series = new Array<number>(count).fill(0);
+  for (const { hour, uses } of hours) {
+    const index = count - 1 - (last - hour.getTime()) / HOUR_MS;
+    if (Number.isInteger(index) && index >= 0 && index < count) series[index] = (series[index] ?? 0) + uses;
+  }
+  return series;
+}
+
+const BARS = '▁▂▃▄▅▆▇█';
+/** An hour without a single call: distinct from the lowest bar, which means "a few". */
+export const NO_CALLS = '·';
+
+/**
+ * One character per count, oldest first: `·` for none, else a bar from `▁` to `█` in proportion to
+ * the largest count of the series (so each line shows its own shape, whatever its scale; the caller
+ * prints the peak beside it). Any count above zero gets at least `▁`.
+ */
+export function sparkline(counts: readonly number[]): string {
+  const peak = Math.max(0, ...counts);
+  let line = '';
+  for (const count of counts) {
+    if (count <= 0) line += NO_CALLS;
+    else line += BARS[Math.min(BARS.length - 1, Math.ceil((count / peak) * BARS.length) - 1)];
+  }
+  return line;
 }
 
 /**
@@ -50,5 +88,6 @@ export function summariseUse(hours: readonly HourlyUses[], lastUsedAt: Date | nu
     lastUsedAt,
     lastHour: usesWithin(hours, now, HOUR_MS),
     last24h: usesWithin(hours, now, 24 * HOUR_MS),
+    hourly: hourlySeries(hours, now),
   };
 }

@@ -39,6 +39,7 @@ export function startNotices(options: {
     offsets: config.REKEY_REMINDERS,
     policyOffsets: config.REKEY_POLICY_REMINDERS,
     digestCron: config.REKEY_DIGEST_CRON,
+    quietAfterMs: config.REKEY_QUIET_AFTER,
     logger,
     metrics: options.metrics,
   });
@@ -80,6 +81,8 @@ export interface ScheduledJobs {
  * |                 |                      | when it does (only with a Slack client)       |                        |
  * | policy notices  | REKEY_CRON (same     | reminders before a key's rotation is due, and | policy-notice-job.ts   |
  * |                 | tick)                | the notice when it is overdue; digest retries | policy-digest-job.ts   |
+ * | cutover notice  | REKEY_CRON (same     | "every client seems to have moved" once an    | cutover-job.ts         |
+ * |                 | tick)                | old key is quiet for REKEY_QUIET_AFTER        |                        |
  * | weekly digest   | REKEY_DIGEST_CRON    | each alert channel's keys due within 7 days   | policy-digest-job.ts   |
  * |                 | (UTC)                | or overdue (only with a Slack client)         |                        |
  * | usage retention | hourly, at minute 23 | drops hourly use counts older than 30 days    | usage-retention-job.ts |

@@ -1,4 +1,5 @@
-import type { UseSummary } from '../keys/usage.ts';
+import { HOUR_MS, type UseSummary } from '../keys/usage.ts';
+import { clientsOfSecrets, type SecretClients } from '../services/client-uses.ts';
 import { EXPIRED_KIND, USED_AFTER_EXPIRY_KIND } from '../services/notice-plan.ts';
 import {
   anyNoticeDue,
@@ -45,10 +46,11 @@ function graceNotices(deps: NoticeJobDeps): NoticeSource<ClaimedNotice> {
     async prepare(round, now) {
       const uses = await usesOf(deps, round, now);
       const leaked = await leakedOf(deps, round);
+      const clients = await clientsOf(deps, round, now);
       return {
         compose: (notices, audience) =>
           buildNoticeMessage(
-            notices.map((n) => ({ ...toItem(n, uses), leaked: leaked.has(n.secretId) })),
+            notices.map((n) => ({ ...toItem(n, uses, clients), leaked: leaked.has(n.secretId) })),
             { audience, now },
           ),
       };
@@ -91,7 +93,28 @@ async function leakedOf(deps: NoticeJobDeps, round: ClaimedNotice[]): Promise<Se
   }
 }
 
-function toItem(notice: ClaimedNotice, uses: Uses): NoticeItem {
+/**
+ * Who presented the reminders' old keys within the last hour: the clients still to move. Like the use,
+ * optional: a failed read sends the reminders without it.
+ */
+async function clientsOf(
+  deps: NoticeJobDeps,
+  round: ClaimedNotice[],
+  now: Date,
+): Promise<Map<string, SecretClients>> {
+  const reminded = round.filter((n) => n.kind !== EXPIRED_KIND && n.kind !== USED_AFTER_EXPIRY_KIND);
+  try {
+    return await clientsOfSecrets({ db: deps.db }, [...new Set(reminded.map((n) => n.secretId))], now, {
+      activeWithinMs: HOUR_MS,
+      limit: 3,
+    });
+  } catch (error) {
+    deps.logger.warn({ err: error }, 'could not read the old keys’ clients; reminders go out without them');
+    return new Map();
+  }
+}
+
+function toItem(notice: ClaimedNotice, uses: Uses, clients: Map<string, SecretClients>): NoticeItem {
   return {
     kind:
       notice.kind === EXPIRED_KIND
@@ -103,6 +126,7 @@ function toItem(notice: ClaimedNotice, uses: Uses): NoticeItem {
     oldDisplay: notice.oldDisplay,
     expiresAt: notice.expiresAt,
     use: uses.get(notice.secretId),
+    clients: clients.get(notice.secretId),
     ids: { keyId: notice.keyId, currentSecretId: notice.currentSecretId, oldSecretId: notice.secretId },
     afterExpiry: notice.afterExpiry ?? undefined,
   };

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import cron, { type Logger as CronLogger, type ScheduledTask } from 'node-cron';
 import type { Logger } from '../logger.ts';
+import { runCutoverTick } from './cutover-job.ts';
 import { type NoticeJobDeps, runNoticeTick } from './notice-job.ts';
 import { retryPolicyDigests, runPolicyDigest } from './policy-digest-job.ts';
 import { runPolicyNoticeTick } from './policy-notice-job.ts';
@@ -39,11 +40,13 @@ export interface SchedulerDeps extends Omit<NoticeJobDeps, 'instanceId' | 'signa
   policyOffsets: readonly number[];
   /** REKEY_DIGEST_CRON (read in UTC). */
   digestCron: string;
+  /** REKEY_QUIET_AFTER, in ms: the cutover notice's silence (none: the cutover notice does not run). */
+  quietAfterMs?: number;
 }
 
 /**
  * The cron wiring only: every `expression` (REKEY_CRON), one tick — grace-period notices, then
- * rotation-policy notices, then any weekly digest owed a retry — never two at once in this process
+ * rotation-policy notices, then cutover notices, then any weekly digest owed a retry — never two at once in this process
  * (`noOverlap`); and the weekly digest on its own cadence. Exactly-once across replicas comes from
  * the database claims, not from node-cron.
  */
@@ -70,6 +73,10 @@ export function startScheduler(expression: string, deps: SchedulerDeps): Schedul
       await step('scheduler_tick', () => runNoticeTick(job));
       if (stopping.signal.aborted) return;
       await step('policy_tick', () => runPolicyNoticeTick({ ...job, offsets: deps.policyOffsets }));
+      if (stopping.signal.aborted) return;
+      const { quietAfterMs } = deps;
+      if (quietAfterMs !== undefined)
+        await step('cutover_tick', () => runCutoverTick({ ...job, quietAfterMs }));
       if (stopping.signal.aborted) return;
       await step('digest_retry', () => retryPolicyDigests(job));
     })();

@@ -20,8 +20,11 @@ export interface AskerDetails {
 export type DescribeAsker = (asker: unknown) => AskerDetails;
 
 export interface CanaryTryRecorder {
-  /** Queues one presentation; never waits and never throws (the request is being answered). */
-  record(keyId: string, atMs: number, asker: unknown): void;
+  /**
+   * Queues one presentation; never waits and never throws (the request is being answered). `ip` and
+   * `userAgent`, when given, name the client in place of what `asker` shows (the verify body's `client`).
+   */
+  record(keyId: string, atMs: number, asker: unknown, ip?: string | null, userAgent?: string | null): void;
   /** Tries waiting to be written (queued and counted). */
   readonly pending: number;
   /** Writes what is queued now and waits for it (tests, shutdown). */
@@ -34,6 +37,8 @@ interface Queued {
   keyId: string;
   atMs: number;
   asker: unknown;
+  ip?: string | null;
+  userAgent?: string | null;
 }
 
 /** The most presentations kept with their details while waiting to be written. */
@@ -99,7 +104,12 @@ export function createCanaryTryRecorder(deps: {
   const rowsOf = (items: Queued[]): NewCanaryTry[] => {
     const rows = new Map<string, NewCanaryTry & { count: number }>();
     for (const item of items) {
-      const details = deps.describe?.(item.asker) ?? NO_DETAILS;
+      const described = deps.describe?.(item.asker) ?? NO_DETAILS;
+      const details = {
+        ...described,
+        clientIp: item.ip ?? described.clientIp,
+        userAgent: item.userAgent ?? described.userAgent,
+      };
       const group = JSON.stringify([item.keyId, details]);
       const row = rows.get(group);
       if (!row) rows.set(group, { keyId: item.keyId, triedAt: new Date(item.atMs), count: 1, ...details });
@@ -176,8 +186,8 @@ export function createCanaryTryRecorder(deps: {
   };
 
   return {
-    record(keyId, atMs, asker) {
-      if (queue.length + unwritten.length < maxQueued) queue.push({ keyId, atMs, asker });
+    record(keyId, atMs, asker, ip, userAgent) {
+      if (queue.length + unwritten.length < maxQueued) queue.push({ keyId, atMs, asker, ip, userAgent });
       else count(keyId, atMs);
       if (!stopped) schedule();
     },

@@ -9,9 +9,10 @@ export interface CanaryCheck {
   /**
    * True when this digest (a SHA-256 as 32 latin1 characters, as the verify cache keys it) is a
    * canary's: the presentation is queued for its alarm and the caller answers NOT_FOUND, as for any
-   * unknown key. Synchronous and allocation-light: it runs on the request path.
+   * unknown key. Synchronous and allocation-light: it runs on the request path. `ip`/`userAgent`: the
+   * client the caller named (the verify body's `client`), preferred over what `asker` shows.
    */
-  trip(digest: string, asker: unknown): boolean;
+  trip(digest: string, asker: unknown, ip?: string | null, userAgent?: string | null): boolean;
 }
 
 export interface CanaryWatch extends CanaryCheck {
@@ -96,10 +97,10 @@ export function createCanaryWatch(deps: {
   };
 
   return {
-    trip(digest, asker) {
+    trip(digest, asker, ip, userAgent) {
       const keyId = byDigest.get(digest);
       if (keyId === undefined) return false;
-      deps.recorder.record(keyId, nowMs(), asker);
+      deps.recorder.record(keyId, nowMs(), asker, ip, userAgent);
       deps.onTrip?.();
       return true;
     },

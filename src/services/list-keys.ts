@@ -1,11 +1,14 @@
 import type { KeyRow } from '../../db/schema/index.ts';
 import { mayManageKey } from '../keys/authorization.ts';
-import type { UseSummary } from '../keys/usage.ts';
+import { HOUR_MS, type UseSummary } from '../keys/usage.ts';
+import { findCutoverSentTimes } from '../store/cutover-store.ts';
 import type { DbOrTx } from '../store/database.ts';
 import { withDatabaseErrors } from '../store/database-errors.ts';
 import { findKeyById, listLiveKeys } from '../store/keys-store.ts';
 import { findCurrentSecretsForKeys, findSecretsInGraceForKeys } from '../store/secrets-store.ts';
 import { findCanariesLastTried } from './canary-last-tried.ts';
+import { clientsOfSecrets, type SecretClients } from './client-uses.ts';
+import { CUTOVER_KIND } from './cutover-plan.ts';
 import { toKeySummary } from './key-summary.ts';
 import { findLiveKeyOrThrow, type KeyRef, UUID } from './resolve-key.ts';
 import type { KeySummary, ServiceDeps } from './types.ts';
@@ -72,6 +75,10 @@ export async function homeOf(
   leaks: Map<string, UnrotatedLeak>;
   /** Canaries' last tries, by key id (never tried: absent). */
   canaryTries: Map<string, Date>;
+  /** Old secrets in grace: the clients that presented them within the last hour (their top ones). */
+  clients: Map<string, SecretClients>;
+  /** Old secrets in grace that rekey said every client had moved off, and when it said so. */
+  cutovers: Map<string, Date>;
   isAdmin: boolean;
   now: Date;
 }> {
@@ -81,10 +88,15 @@ export async function homeOf(
     ...(k.current ? [k.current.id] : []),
     ...k.inGrace.map((s) => s.id),
   ]);
+  const oldIds = keys.flatMap((k) => k.inGrace.map((s) => s.id));
   const uses = await withDatabaseErrors(() => useSummaries(deps, secretIds, now));
   const leaks = await withDatabaseErrors(() => findUnrotatedLeaks(deps.db, keys, now));
   const canaryTries = await withDatabaseErrors(() => findCanariesLastTried(deps.db, keys));
-  return { keys, uses, leaks, canaryTries, isAdmin: deps.admins.includes(userId), now };
+  const clients = await withDatabaseErrors(() =>
+    clientsOfSecrets(deps, oldIds, now, { activeWithinMs: HOUR_MS, limit: 3 }),
+  );
+  const cutovers = await withDatabaseErrors(() => findCutoverSentTimes(deps.db, oldIds, CUTOVER_KIND));
+  return { keys, uses, leaks, canaryTries, clients, cutovers, isAdmin: deps.admins.includes(userId), now };
 }
 
 /**

@@ -52,7 +52,7 @@ export function createServices(deps: ServiceDeps & { verifyCache?: VerifyCache }
     audienceOf: (keyId: string) => audienceOf(deps, keyId),
     keyAudit: (ref: KeyRef) => keyAudit(deps, ref),
     showKeyWithUse: (ref: KeyRef) => showKeyWithUse(deps, ref),
-    keyUsage: (input: { key: KeyRef; hours?: number }) => keyUsage(deps, input),
+    keyUsage: (input: { key: KeyRef; hours?: number; clients?: boolean }) => keyUsage(deps, input),
     /** A key string seen where others can read it (a Slack message, a scanner's finding). */
     reportLeak: (input: LeakFinding) => reportLeak(deps, input),
     /** Many key strings at once (a message's, a scanner's batch): one lookup for all of them. */

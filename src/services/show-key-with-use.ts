@@ -1,14 +1,19 @@
 import type { Clock } from '../clock.ts';
 import { findCanariesLastTried } from './canary-last-tried.ts';
+import { clientsOfSecrets, type SecretClient } from './client-uses.ts';
 import { showKey } from './list-keys.ts';
 import type { KeyRef } from './resolve-key.ts';
 import type { KeySummary, SecretView, ServiceDeps } from './types.ts';
 import { useSummaries } from './use-summaries.ts';
 
-/** A secret with its use as people read it: last presentation, calls in the last hour and day. */
+/** A secret with its use as people read it: last presentation, calls in the last hour and day, by whom. */
 export interface SecretWithUse extends SecretView {
   lastUsedAt: Date | null;
   uses: { lastHour: number; last24h: number };
+  /** Its top clients over the last 24 hours (at most 10), most calls first. */
+  clients: SecretClient[];
+  /** How many clients it had in those 24 hours: `clients` lists the top ones. */
+  clientCount: number;
 }
 
 export interface KeyWithUse extends Omit<KeySummary, 'current' | 'inGrace'> {
@@ -29,14 +34,21 @@ export async function showKeyWithUse(deps: ServiceDeps, ref: KeyRef): Promise<Ke
   const clock: Clock = { now: () => new Date(now) };
   const key = await showKey({ ...deps, clock }, ref);
   const working = key.current ? [key.current, ...key.inGrace] : key.inGrace;
-  const summaries = await useSummaries(
-    { db: deps.db, clock },
-    working.map((secret) => secret.id),
-    now,
-  );
+  const ids = working.map((secret) => secret.id);
+  const [summaries, clients] = await Promise.all([
+    useSummaries({ db: deps.db, clock }, ids, now),
+    clientsOfSecrets(deps, ids, now),
+  ]);
   const withUse = (secret: SecretView): SecretWithUse => {
     const use = summaries.get(secret.id)!;
-    return { ...secret, lastUsedAt: use.lastUsedAt, uses: { lastHour: use.lastHour, last24h: use.last24h } };
+    const seen = clients.get(secret.id);
+    return {
+      ...secret,
+      lastUsedAt: use.lastUsedAt,
+      uses: { lastHour: use.lastHour, last24h: use.last24h },
+      clients: seen?.top ?? [],
+      clientCount: seen?.total ?? 0,
+    };
   };
   const shown = { ...key, current: key.current && withUse(key.current), inGrace: key.inGrace.map(withUse) };
   if (!key.canary) return shown;

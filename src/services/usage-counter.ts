@@ -1,5 +1,12 @@
 import { HOUR_MS, hourStartMs } from '../keys/usage.ts';
 import type { UseCount } from '../store/usage-store.ts';
+import {
+  createInterner,
+  mergeClientCounts,
+  recordClient,
+  type TrackedClient,
+  takeClientCounts,
+} from './client-tally.ts';
 
 /**
  * What one cached secret has been presented since the last flush. Each verify cache entry is one (its
@@ -20,6 +27,8 @@ export class UseSlot {
   /** First and last pending presentation, in ms after the start of `hour`. */
   firstInHour = 0;
   lastInHour = 0;
+  /** Who presented it this hour, most recent first: a bounded tally (client-tally.ts). */
+  clients: TrackedClient | undefined = undefined;
   /** The secret's id, compacted (see `compactId`): read only when its counts are written. */
   private readonly id: string | { readonly raw: string };
 
@@ -66,6 +75,8 @@ export class UsageCounter {
   private dirty: UseSlot[] = [];
   /** Finished hours and counts a failed write gave back, one entry per (secret, hour). */
   private carried = new Map<string, UseCount>();
+  /** Tracked clients' addresses and user agents, shared between secrets. */
+  private readonly intern = createInterner();
 
   /** A fresh slot for a secret. Call it when a cache entry is created, not per request. */
   slotFor(secretId: string): UseSlot {
@@ -74,17 +85,30 @@ export class UsageCounter {
 
   /**
    * Counts one presentation of the slot's secret at `nowMs` (epoch ms, from the caller's clock);
-   * `expired` when it was refused as EXPIRED. The hot path: a few field writes, nothing else in the
-   * common case.
+   * `expired` when it was refused as EXPIRED; by the client at `ip` with `userAgent` as the gateway
+   * passed them (null or absent: unknown). The hot path: a few field writes and two string
+   * comparisons, nothing else in the common case.
    */
-  record(slot: UseSlot, nowMs: number, expired: boolean): void {
+  record(
+    slot: UseSlot,
+    nowMs: number,
+    expired: boolean,
+    ip: string | null = null,
+    userAgent: string | null = null,
+  ): void {
     if (slot.uses === 0) this.open(slot, nowMs);
     else if (nowMs >= (slot.hour + 1) * HOUR_MS) this.rollOver(slot, nowMs);
     slot.uses++;
     if (expired) slot.expiredUses++;
     // A clock stepped back must not move the last use backwards. `| 0`: see startHour.
-    const inHour = nowMs - slot.hour * HOUR_MS;
-    if (inHour > slot.lastInHour) slot.lastInHour = inHour | 0;
+    const inHour = (nowMs - slot.hour * HOUR_MS) | 0;
+    if (inHour > slot.lastInHour) slot.lastInHour = inHour;
+    this.attribute(slot, inHour, ip, userAgent);
+  }
+
+  /** Client attribution of one presentation (a method of its own so a benchmark can switch it off). */
+  protected attribute(slot: UseSlot, inHour: number, ip: string | null, userAgent: string | null): void {
+    slot.clients = recordClient(slot.clients, ip, userAgent, Math.max(inHour, 0), this.intern);
   }
 
   /** Everything counted since the last drain, one entry per (secret, hour); the counter starts afresh. */
@@ -107,7 +131,8 @@ export class UsageCounter {
    * hour, not one per failed flush.
    */
   restore(counts: readonly UseCount[]): void {
-    for (const count of counts) merge(this.carried, { ...count });
+    for (const count of counts)
+      merge(this.carried, { ...count, clients: count.clients?.map((c) => ({ ...c })) });
   }
 
   /** Secrets (and hours) waiting to be written: for logs and tests. */
@@ -116,7 +141,10 @@ export class UsageCounter {
   }
 
   private open(slot: UseSlot, nowMs: number): void {
+    const hour = slot.hour;
     startHour(slot, nowMs);
+    // The client tally is per hour (so is what it is added to): a new hour starts it afresh.
+    if (slot.hour !== hour) slot.clients = undefined;
     this.dirty.push(slot);
   }
 
@@ -125,6 +153,7 @@ export class UsageCounter {
     merge(this.carried, toCount(slot));
     slot.uses = 0;
     slot.expiredUses = 0;
+    slot.clients = undefined;
     startHour(slot, nowMs);
   }
 }
@@ -151,6 +180,7 @@ function toCount(slot: UseSlot): UseCount {
     expiredUses: slot.expiredUses,
     firstUsedAt: new Date(startMs + slot.firstInHour),
     lastUsedAt: new Date(startMs + slot.lastInHour),
+    clients: takeClientCounts(slot.clients, startMs),
   };
 }
 
@@ -166,4 +196,8 @@ function merge(into: Map<string, UseCount>, count: UseCount): void {
   seen.expiredUses += count.expiredUses;
   if (count.firstUsedAt < seen.firstUsedAt) seen.firstUsedAt = count.firstUsedAt;
   if (count.lastUsedAt > seen.lastUsedAt) seen.lastUsedAt = count.lastUsedAt;
+  if (count.clients && count.clients.length > 0) {
+    seen.clients ??= [];
+    mergeClientCounts(seen.clients, count.clients);
+  }
 }

@@ -15,10 +15,17 @@ import { createVerdictLoader, type VerdictLoaderOptions } from './verdict-loader
 import { type CountedFacts, createVerdictStore, type VerdictStoreOptions } from './verdict-store.ts';
 
 /**
- * `asker`: what the adapter knows of who presented the key (the HTTP routes pass the request). Opaque
- * here; read only if the key is a canary, to describe the try in its alarm.
+ * Verifies a key string. `ip` and `userAgent`: who presented it, as the gateway passed them (absent or
+ * null: unknown), for the usage counter's client tally; they never change the verdict. `asker`: what the
+ * adapter knows of the request (the HTTP routes pass it); opaque here, read only if the key is a canary,
+ * to describe the try in its alarm.
  */
-export type Verifier = (token: unknown, asker?: unknown) => Promise<VerifyResult>;
+export type Verifier = (
+  token: unknown,
+  ip?: string | null,
+  userAgent?: string | null,
+  asker?: unknown,
+) => Promise<VerifyResult>;
 
 export interface VerifyCacheOptions extends VerdictStoreOptions, Omit<VerdictLoaderOptions, 'store'> {
   clock: Clock;
@@ -40,7 +47,12 @@ export interface VerifyCache {
    * The synchronous hot path: the verdict when it needs no database (malformed, or a cache hit),
    * otherwise `undefined` — then call `verify`. Lets the HTTP route answer a hit without a promise.
    */
-  verifyNow(token: unknown, asker?: unknown): VerifyResult | undefined;
+  verifyNow(
+    token: unknown,
+    ip?: string | null,
+    userAgent?: string | null,
+    asker?: unknown,
+  ): VerifyResult | undefined;
   /** Drops the cached verdicts of these secret hashes (hex). Takes effect for every later request. */
   invalidate(hashes: readonly string[]): void;
   /** Drops the cached verdicts of every secret of these keys (their name, products or deletion changed). */
@@ -93,10 +105,10 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
    * Every verdict on a secret the database knows passes here, from a hit or a lookup, valid or not,
    * so this is the one place it is counted: a few field writes in its slot, nothing else.
    */
-  const answer = (secret: CountedFacts): VerifyResult => {
+  const answer = (secret: CountedFacts, ip?: string | null, userAgent?: string | null): VerifyResult => {
     const now = nowMs();
     const verdict = decideVerification(secret, now);
-    if (usage !== undefined) usage.record(secret, now, verdict === EXPIRED);
+    if (usage !== undefined) usage.record(secret, now, verdict === EXPIRED, ip ?? null, userAgent ?? null);
     return verdict;
   };
 
@@ -109,7 +121,12 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
 
   const { canaries } = options;
 
-  const verifyNow = (token: unknown, asker?: unknown): VerifyResult | undefined => {
+  const verifyNow = (
+    token: unknown,
+    ip?: string | null,
+    userAgent?: string | null,
+    asker?: unknown,
+  ): VerifyResult | undefined => {
     // Only shape bounds before hashing; the checksum is checked on a miss. A hit needs no checksum:
     // only hashes of tokens that passed it are ever stored, so finding the hash proves the token
     // well-formed (barring a SHA-256 collision). That saves the checksum on most requests, and a
@@ -119,22 +136,22 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
     const cached = store.get(digest);
     if (cached !== undefined) {
       options.onHit?.();
-      return cached ? answer(cached) : NOT_FOUND;
+      return cached ? answer(cached, ip, userAgent) : NOT_FOUND;
     }
     if (!isWellFormedToken(token)) return MALFORMED;
     // A canary is a well-formed key this replica knows is never valid: answered here, where any other
     // unknown key that needs no lookup is, with the same NOT_FOUND (docs/architecture.md#canary-keys).
-    if (canaries?.trip(digest, asker)) return NOT_FOUND;
+    if (canaries?.trip(digest, asker, ip, userAgent)) return NOT_FOUND;
     lastMissToken = token;
     lastMissDigest = digest;
     return undefined;
   };
 
-  const verify: Verifier = async (token, asker) => {
+  const verify: Verifier = async (token, ip, userAgent, asker) => {
     // The verify route asks verifyNow first: a miss it has just seen is not hashed and probed again.
     // (Were the memo ever stale, the lookup below would still give the right answer.)
     if (lastMissToken === undefined || token !== lastMissToken) {
-      const now = verifyNow(token, asker);
+      const now = verifyNow(token, ip, userAgent, asker);
       if (now) return now;
     }
     const digest = lastMissDigest;
@@ -142,7 +159,7 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
     options.onMiss?.();
     const secret = await loader.load(digest, hexOf(digest));
     // Decided after the lookup, with the clock read now: the same rule as a hit.
-    return secret ? answer(secret) : NOT_FOUND;
+    return secret ? answer(secret, ip, userAgent) : NOT_FOUND;
   };
 
   return {

@@ -8,6 +8,7 @@ import { manualClock } from '../support/manual-clock.ts';
 import { PROJECT_ROOT, runCliProcess } from '../support/spawn-rekey.ts';
 import { onRealPostgres, openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { testServices } from '../support/test-services.ts';
+import { watch } from '../support/watch.ts';
 import { freePort, gatewayConfig, type RunningNginx, startNginx } from './nginx.ts';
 
 /** At least 32 characters, as config requires of REKEY_API_TOKENS. */
@@ -27,15 +28,6 @@ function startEchoApi(): Promise<{ server: Server; url: string; calls: IncomingH
       resolve({ server, url: `127.0.0.1:${(server.address() as AddressInfo).port}`, calls }),
     ),
   );
-}
-
-async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value) || performance.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe.runIf(onRealPostgres)(
@@ -61,6 +53,8 @@ describe.runIf(onRealPostgres)(
         DATABASE_URL: database.url!,
         REKEY_API_TOKENS: GATEWAY_TOKEN,
         REKEY_DATA_DIR: '/nonexistent',
+        // Counted uses (and their clients) reach the database within a second.
+        REKEY_USAGE_FLUSH: '1s',
       });
       const port = await freePort();
       try {
@@ -160,6 +154,69 @@ describe.runIf(onRealPostgres)(
       expect((await get('/payments/charge', { 'x-api-key': payments })).status).toBe(200);
     });
 
+    it('asks rekey with the client’s address as nginx saw it (not one the client forged), its user agent, and the original URI and method', async () => {
+      // The same block with an echo server in rekey's place, to see the question exactly as sent.
+      const spy = await startEchoApi();
+      const port = await freePort();
+      const spied = await startNginx(
+        gatewayConfig({ rekey: spy.url, api: api.url, listen: `127.0.0.1:${port}`, token: GATEWAY_TOKEN }),
+        port,
+      );
+      try {
+        const answer = await fetch(`${spied.url}/payments/charge?id=7`, {
+          method: 'POST',
+          body: 'amount=12',
+          headers: {
+            'x-api-key': 'rk_live_whatever',
+            'user-agent': 'python-requests/2.31',
+            'x-forwarded-for': '203.0.113.66',
+            'x-real-ip': '203.0.113.67',
+          },
+        });
+        expect(answer.status, spied.errorLog()).toBe(200);
+        expect(spy.calls).toHaveLength(1);
+        expect(spy.calls[0]).toMatchObject({
+          'x-forwarded-for': '127.0.0.1',
+          'x-real-ip': '127.0.0.1',
+          'user-agent': 'python-requests/2.31',
+          'x-original-uri': '/payments/charge?id=7',
+          'x-original-method': 'POST',
+          'x-rekey-gateway-token': GATEWAY_TOKEN,
+          'x-rekey-product': 'payments-api',
+          'x-api-key': 'rk_live_whatever',
+        });
+        expect(spy.calls[0]).not.toHaveProperty('content-length');
+      } finally {
+        await spied.stop();
+        await new Promise((resolve) => spy.server.close(resolve));
+      }
+    });
+
+    it('lets rekey name the client that still sends a key: its address and user agent, through nginx', async () => {
+      const { token, key } = await createTestKey(services);
+      for (let i = 0; i < 3; i++) {
+        const answer = await get('/orders/5', {
+          'x-api-key': token,
+          'user-agent': 'python-requests/2.31',
+          'x-forwarded-for': '203.0.113.66',
+        });
+        expect(answer.status).toBe(200);
+      }
+      const clientsOf = async () => {
+        services.clock.set(new Date());
+        return (await services.showKeyWithUse({ id: key.id })).current!.clients;
+      };
+      const deadline = performance.now() + 10_000;
+      let clients = await clientsOf();
+      while (clients.length === 0 && performance.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+        clients = await clientsOf();
+      }
+      expect(clients).toEqual([
+        { ip: '127.0.0.1', userAgent: 'python-requests/2.31', uses: 3, lastUsedAt: expect.any(Date) },
+      ]);
+    });
+
     it('keeps old and new keys working through `keys rotate --delay 1h`', async () => {
       const { token: oldToken, key } = await createTestKey(services);
       expect((await get('/orders/3', { 'x-api-key': oldToken })).status).toBe(200);
@@ -182,21 +239,26 @@ describe.runIf(onRealPostgres)(
       const { token, key } = await createTestKey(services);
       // Twice: rekey now has the key cached as valid, so only the invalidation can change its answer.
       for (let i = 0; i < 2; i++) expect((await get('/orders/4', { 'x-api-key': token })).status).toBe(200);
-      const cli = await runCliProcess(['keys', 'rotate', key.name, '--delay', 'now', '--yes', '--json'], {
+      // Watched through nginx from before the CLI starts, so the refusal is seen when it begins.
+      const rotating = runCliProcess(['keys', 'rotate', key.name, '--delay', 'now', '--yes', '--json'], {
         cwd: PROJECT_ROOT,
         env: { DATABASE_URL: database.url! },
       });
-      expect(cli.code, cli.stderr).toBe(0);
-      const rotatedAt = performance.now();
-      const seen = await until(
+      const watched = watch(
         () => get('/orders/4', { 'x-api-key': token }),
         (answer) => answer.status === 401,
-        3_000,
+        { after: rotating, timeoutMs: 3_000 },
       );
-      const elapsed = performance.now() - rotatedAt;
+      const cli = await rotating;
+      expect(cli.code, cli.stderr).toBe(0);
+      const { value: seen, seenAt } = await watched;
       expect(seen.status).toBe(401);
       expect(seen.headers.get('x-rekey-code')).toBe('EXPIRED');
-      expect(elapsed).toBeLessThan(1_000);
+      // From the rotation's commit (its audit row, written by the CLI in that transaction).
+      const rotatedAt = (await services.keyAudit({ name: key.name })).events.find(
+        (e) => e.action === 'rotate',
+      )!.at;
+      expect(seenAt! - rotatedAt.getTime()).toBeLessThan(1_000);
       const newToken = (JSON.parse(cli.stdout) as { token: string }).token;
       expect((await get('/orders/4', { 'x-api-key': newToken })).status).toBe(200);
     });

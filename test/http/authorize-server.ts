@@ -9,6 +9,7 @@ import type { VerifyResult } from '../../src/keys/verification.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
 import { createMetrics, type Metrics } from '../../src/metrics.ts';
 import type { KeyChanges } from '../../src/services/key-changes.ts';
+import type { UsageCounter } from '../../src/services/usage-counter.ts';
 import type { Verifier } from '../../src/services/verify-key.ts';
 import type { Database } from '../../src/store/database.ts';
 import { startVerifyPath, type VerifyPath } from '../../src/verify-wiring.ts';
@@ -28,6 +29,8 @@ export async function startAuthorizeServer(options: {
   verifier?: { verify: Verifier; verifyNow?: (token: unknown) => VerifyResult | undefined };
   /** POST /v1/leaks, when the test needs it (it reports through services of its own). */
   leaks?: RouteHandler;
+  /** Counts verifications (with their clients), as the app's counter does. */
+  usage?: UsageCounter;
 }): Promise<{ url: string; metrics: Metrics; server: Server; path: VerifyPath; close(): Promise<void> }> {
   const logger = options.logger ?? createLogger('silent');
   const metrics = createMetrics();
@@ -39,6 +42,7 @@ export async function startAuthorizeServer(options: {
     metrics,
     logger,
     describeAsker: createAskerDescriber([GATEWAY_TOKEN]),
+    usage: options.usage,
   });
   const verifier = options.verifier ?? path.cache;
   const route = { verify: verifier.verify, verifyNow: verifier.verifyNow, metrics, logger };

@@ -35,6 +35,8 @@ it('no table holds a key string after a create, two rotations and counted uses',
     const slot = counter.slotFor(secret.id);
     counter.record(slot, now - 40 * 24 * 3_600_000, false);
     counter.record(slot, now, true);
+    // A client that puts its key where rekey records who it is: its user agent.
+    for (const token of tokens) counter.record(slot, now, false, '10.0.3.7', `script/1.0 (key ${token})`);
   }
   await addUseCounts(database.db, counter.drain());
   // Retention moves the old hours' last use to secret_last_use: both usage tables hold rows.
@@ -43,7 +45,14 @@ it('no table holds a key string after a create, two rotations and counted uses',
   );
   const { text: dump, rows } = await readAllTables(database.db);
   expect([...rows.keys()]).toEqual(
-    expect.arrayContaining(['keys', 'secrets', 'audit_events', 'secret_use_hours', 'secret_last_use']),
+    expect.arrayContaining([
+      'keys',
+      'secrets',
+      'audit_events',
+      'secret_use_hours',
+      'secret_last_use',
+      'secret_client_hours',
+    ]),
   );
   for (const [table, found] of rows) {
     if (table.startsWith('secret_')) expect(found.length, table).toBeGreaterThan(0);

@@ -4,6 +4,7 @@ import { openPostgres } from '../../src/store/open-postgres.ts';
 import {
   addUseCounts,
   dropUseHoursBefore,
+  findClientUses,
   findLastUses,
   findUseHours,
   type UseCount,
@@ -122,19 +123,118 @@ describe('usage counts in the database', () => {
   });
 });
 
+describe('clients in the database', () => {
+  const client = (ip: string | null, userAgent: string | null, uses: number, at: string) => ({
+    ip,
+    userAgent,
+    uses,
+    lastUsedAt: hour(at),
+  });
+
+  it('adds each client’s calls up across flushes and hours, most calls first, unknown client included', async () => {
+    const { oldId, newId } = await twoSecrets();
+    await addUseCounts(database.db, [
+      count(oldId, '2026-03-01T10:00:00Z', 8, {
+        clients: [
+          client('10.0.3.7', 'python-requests/2.31', 5, '2026-03-01T10:10:00Z'),
+          client(null, null, 3, '2026-03-01T10:20:00Z'),
+        ],
+      }),
+    ]);
+    await addUseCounts(database.db, [
+      count(oldId, '2026-03-01T11:00:00Z', 6, {
+        clients: [
+          client('10.0.3.7', 'python-requests/2.31', 4, '2026-03-01T11:05:00Z'),
+          client('2001:db8::1', 'Go-http-client/1.1', 2, '2026-03-01T11:30:00Z'),
+        ],
+      }),
+      count(newId, '2026-03-01T11:00:00Z', 1, {
+        clients: [client('10.0.9.9', 'curl/8', 1, '2026-03-01T11:00:01Z')],
+      }),
+    ]);
+    // Another flush (or replica) in the same hour adds to what is there.
+    await addUseCounts(database.db, [
+      count(oldId, '2026-03-01T11:00:00Z', 1, {
+        clients: [client('10.0.3.7', 'python-requests/2.31', 1, '2026-03-01T11:02:00Z')],
+      }),
+    ]);
+    const rows = await findClientUses(database.db, [oldId], hour('2026-03-01T10:30:00Z'));
+    expect(rows).toEqual([
+      {
+        secretId: oldId,
+        ip: '10.0.3.7',
+        userAgent: 'python-requests/2.31',
+        uses: 10,
+        lastUsedAt: hour('2026-03-01T11:05:00Z'),
+      },
+      { secretId: oldId, ip: null, userAgent: null, uses: 3, lastUsedAt: hour('2026-03-01T10:20:00Z') },
+      {
+        secretId: oldId,
+        ip: '2001:db8::1',
+        userAgent: 'Go-http-client/1.1',
+        uses: 2,
+        lastUsedAt: hour('2026-03-01T11:30:00Z'),
+      },
+    ]);
+    // From a later hour on, only that hour's.
+    expect(
+      (await findClientUses(database.db, [oldId], hour('2026-03-01T11:00:00Z'))).map((r) => r.uses),
+    ).toEqual([5, 2]);
+  });
+
+  it('stores any user agent intact (quotes, commas, braces, backslashes), but never a key string in it', async () => {
+    const { oldId } = await twoSecrets();
+    const odd = 'Mozilla/5.0 ("x", {y}) \\ back\\slash, “quoted” NULL ü';
+    const token = `rk_live_${'A1b2C3d4'.repeat(4)}000000`;
+    await addUseCounts(database.db, [
+      count(oldId, '2026-03-01T10:00:00Z', 3, {
+        clients: [
+          client('10.0.3.7', odd, 1, '2026-03-01T10:01:00Z'),
+          client('10.0.3.8', `my-script key=${token} v1`, 1, '2026-03-01T10:02:00Z'),
+          client('10.0.3.9', 'NULL', 1, '2026-03-01T10:03:00Z'),
+        ],
+      }),
+    ]);
+    const agents = (await findClientUses(database.db, [oldId], hour('2026-03-01T10:00:00Z'))).map(
+      (r) => r.userAgent,
+    );
+    expect(agents.sort()).toEqual([odd, 'NULL', 'my-script key=[key] v1'].sort());
+  });
+
+  it('drops clients’ hours with the hourly counts, after the retention', async () => {
+    const { oldId } = await twoSecrets();
+    await addUseCounts(database.db, [
+      count(oldId, '2026-01-01T10:00:00Z', 2, {
+        clients: [client('10.0.3.7', null, 2, '2026-01-01T10:00:05Z')],
+      }),
+      count(oldId, '2026-02-15T10:00:00Z', 1, {
+        clients: [client('10.0.3.8', null, 1, '2026-02-15T10:00:05Z')],
+      }),
+    ]);
+    await dropUseHoursBefore(database.db, hour('2026-02-01T00:00:00Z'));
+    const rows = await findClientUses(database.db, [oldId], hour('2025-12-01T00:00:00Z'));
+    expect(rows.map((r) => r.ip)).toEqual(['10.0.3.8']);
+  });
+});
+
 describe.runIf(onRealPostgres)('usage flushes from several replicas on PostgreSQL', () => {
   it('adds up exactly when replicas flush the same secrets at the same moment', async () => {
     const { oldId, newId } = await twoSecrets();
     const replicas = await Promise.all([1, 2, 3, 4].map(() => openPostgres(database.url!, { max: 1 })));
     try {
       const h = '2026-03-02T10:00:00Z';
-      // Each replica flushes the two secrets in its own order: the statement sorts them, so no deadlock.
+      // Each replica flushes the two secrets (and their clients) in its own order: the statement sorts
+      // them, so no deadlock.
+      const a = { ip: '10.0.3.7', userAgent: 'python-requests/2.31', uses: 1, lastUsedAt: hour(h) };
+      const b = { ip: '10.0.3.8', userAgent: 'curl/8', uses: 1, lastUsedAt: hour(h) };
       await Promise.all(
         replicas.flatMap((replica, i) =>
           Array.from({ length: 10 }, () =>
             addUseCounts(
               replica.db,
-              i % 2 ? [count(oldId, h, 1), count(newId, h, 2)] : [count(newId, h, 2), count(oldId, h, 1)],
+              i % 2
+                ? [count(oldId, h, 1, { clients: [a] }), count(newId, h, 2, { clients: [b, { ...a }] })]
+                : [count(newId, h, 2, { clients: [{ ...a }, b] }), count(oldId, h, 1, { clients: [a] })],
             ),
           ),
         ),
@@ -142,6 +242,14 @@ describe.runIf(onRealPostgres)('usage flushes from several replicas on PostgreSQ
       const rows = await findUseHours(database.db, [oldId, newId], hour(h));
       expect(rows.find((r) => r.secretId === oldId)!.uses).toBe(40);
       expect(rows.find((r) => r.secretId === newId)!.uses).toBe(80);
+      const clients = await findClientUses(database.db, [oldId, newId], hour(h));
+      expect(clients.map((c) => [c.secretId === oldId ? 'old' : 'new', c.ip, c.uses]).sort()).toEqual(
+        [
+          ['new', '10.0.3.7', 40],
+          ['new', '10.0.3.8', 40],
+          ['old', '10.0.3.7', 40],
+        ].sort(),
+      );
     } finally {
       await Promise.all(replicas.map((replica) => replica.close()));
     }

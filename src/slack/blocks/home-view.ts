@@ -1,16 +1,18 @@
 import type { ActionsBlock, Button, HomeView, KnownBlock, SectionBlock } from '@slack/types';
-import type { UseSummary } from '../../keys/usage.ts';
+import { sparkline, type UseSummary } from '../../keys/usage.ts';
+import type { SecretClients } from '../../services/client-uses.ts';
 import type { KeySummary, SecretView } from '../../services/types.ts';
 import type { UnrotatedLeak } from '../../services/unrotated-leaks.ts';
 import { encodeEndGraceValue } from '../end-grace-value.ts';
 import { ids } from '../ids.ts';
 import { canaryCard } from './canary-card.ts';
 import { cardActions, manageButtons } from './card-buttons.ts';
+import { stillUsedBy } from './client-phrase.ts';
 import { leakPlace } from './leak-messages.ts';
 import { cardPolicyLine } from './policy-phrase.ts';
 import { slackDate, timeUntil } from './slack-time.ts';
-import { escapeMrkdwn, mrkdwn, plain } from './text.ts';
-import { describeUse, useStateOf } from './use-phrase.ts';
+import { clip, escapeMrkdwn, mrkdwn, plain } from './text.ts';
+import { describeUse, timeAgo, useStateOf } from './use-phrase.ts';
 
 /**
  * Cards per page. A card is at most 4 blocks (summary, old keys, buttons, divider), the page frame 6
@@ -33,9 +35,19 @@ export interface HomeInput {
   leaks?: ReadonlyMap<string, UnrotatedLeak>;
   /** Canaries' last tries, by key id (never tried: absent). */
   canaryTries?: ReadonlyMap<string, Date>;
+  /** Old secrets' clients seen within the last hour, by secret id: "still used by …" under the old key. */
+  clients?: ReadonlyMap<string, SecretClients>;
+  /** Old secrets rekey told people every client had moved off, and when: used again since → said so. */
+  cutovers?: ReadonlyMap<string, Date>;
 }
 
 type Uses = ReadonlyMap<string, UseSummary>;
+
+/** What a card shows about who still sends its old keys. */
+interface OldKeyFacts {
+  clients: ReadonlyMap<string, SecretClients>;
+  cutovers: ReadonlyMap<string, Date>;
+}
 
 /** Keys in grace first (the one that stops soonest on top), then the others by name. */
 export function orderForHome(keys: readonly KeySummary[]): KeySummary[] {
@@ -75,11 +87,12 @@ export function buildHomeView(input: HomeInput): HomeView {
     { type: 'context', elements: [mrkdwn(summaryLine(ordered, input.isAdmin))] },
     { type: 'divider' },
   );
+  const facts: OldKeyFacts = { clients: input.clients ?? new Map(), cutovers: input.cutovers ?? new Map() };
   for (const key of shown) {
     blocks.push(
       ...(key.canary
         ? canaryCard(key, input.isAdmin, input.canaryTries?.get(key.id))
-        : keyCard(key, input.now, input.uses ?? new Map(), input.isAdmin, input.leaks?.get(key.id))),
+        : keyCard(key, input.now, input.uses ?? new Map(), input.isAdmin, input.leaks?.get(key.id), facts)),
     );
   }
   if (pages > 1) {
@@ -147,16 +160,17 @@ function keyCard(
   now: Date,
   uses: Uses,
   isAdmin: boolean,
-  leak?: UnrotatedLeak,
+  leak: UnrotatedLeak | undefined,
+  facts: OldKeyFacts,
 ): KnownBlock[] {
   const name = escapeMrkdwn(key.name);
   const products = key.products.length > 0 ? key.products.map(escapeMrkdwn).join(', ') : '_none_';
   const channel = key.alertChannel ? `<#${key.alertChannel}>` : '_none_';
+  const inGrace = key.inGrace.length > 0;
   const current = key.current
-    ? `\`${key.current.display}\`\n${describeUse(uses.get(key.current.id), now)}`
+    ? `\`${key.current.display}\`\n${describeUse(uses.get(key.current.id), now)}${inGrace ? dayLine(uses.get(key.current.id)) : ''}`
     : '_none_';
   const rotated = key.lastRotatedAt ? slackDate(key.lastRotatedAt) : '_never rotated_';
-  const inGrace = key.inGrace.length > 0;
   const summary: SectionBlock = {
     type: 'section',
     text: mrkdwn(
@@ -170,7 +184,8 @@ function keyCard(
     ],
   };
   const blocks: KnownBlock[] = [summary];
-  if (inGrace) blocks.push({ type: 'section', text: mrkdwn(oldKeysText(key.inGrace, now, uses)) });
+  if (inGrace)
+    blocks.push({ type: 'section', text: mrkdwn(clip(oldKeysText(key.inGrace, now, uses, facts))) });
   blocks.push(cardButtons(key, isAdmin), { type: 'divider' });
   return blocks;
 }
@@ -186,11 +201,30 @@ function leakLine(leak: UnrotatedLeak, now: Date): string {
   return `:rotating_light: *${where}: the leaked old key \`${leak.leakedDisplay}\` still works until ${slackDate(leak.leakedExpiresAt)} (${timeUntil(leak.leakedExpiresAt, now)}).* End it now (End this key now… on the leak's messages), or wait for its grace period to run out.`;
 }
 
-function oldKeysText(inGrace: SecretView[], now: Date, uses: Uses): string {
+/**
+ * During a grace period, each key's last 24 hours as a sparkline in its usage line (oldest to newest,
+ * each scaled to its own busiest hour), so the old key's fading reads against the new one's rise.
+ */
+function dayLine(use: UseSummary | undefined): string {
+  const hourly = use?.hourly;
+  return hourly?.some((n) => n > 0) ? ` · 24 h \`${sparkline(hourly)}\`` : '';
+}
+
+function oldKeysText(inGrace: SecretView[], now: Date, uses: Uses, facts: OldKeyFacts): string {
   const lines = inGrace.slice(0, MAX_OLD_KEYS_SHOWN).map((secret) => {
     const at = secret.expiresAt ?? now;
-    const use = describeUse(uses.get(secret.id), now);
-    return `\`${secret.display}\` still works; it stops ${slackDate(at)} (${timeUntil(at, now)}) · ${use}`;
+    const use = uses.get(secret.id);
+    const line = `\`${secret.display}\` still works; it stops ${slackDate(at)} (${timeUntil(at, now)}) · ${describeUse(use, now)}${dayLine(use)}`;
+    const more: string[] = [];
+    const clients = facts.clients.get(secret.id);
+    if (clients && useStateOf(use, now) === 'used') more.push(`    ↳ ${stillUsedBy(clients, now)}`);
+    const toldAt = facts.cutovers.get(secret.id);
+    if (toldAt && use?.lastUsedAt && use.lastUsedAt > toldAt) {
+      more.push(
+        `    :warning: *Used again* ${timeAgo(use.lastUsedAt, now)}, after rekey said every client had moved (${slackDate(toldAt)}): something still has this old key.`,
+      );
+    }
+    return [line, ...more].join('\n');
   });
   const more = inGrace.length - MAX_OLD_KEYS_SHOWN;
   if (more > 0) lines.push(`…and ${more} more old key${more === 1 ? '' : 's'} still working`);

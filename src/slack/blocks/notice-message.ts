@@ -1,8 +1,10 @@
 import type { Button, KnownBlock } from '@slack/types';
 import { describeDuration } from '../../duration.ts';
 import type { UseSummary } from '../../keys/usage.ts';
+import type { SecretClients } from '../../services/client-uses.ts';
 import { encodeEndGraceIds } from '../end-grace-value.ts';
 import { ids } from '../ids.ts';
+import { stillUsedBy } from './client-phrase.ts';
 import { slackDate } from './slack-time.ts';
 import { escapeMrkdwn, mrkdwn, plain } from './text.ts';
 import { formatCount, timeAgo, useStateOf } from './use-phrase.ts';
@@ -18,6 +20,8 @@ export interface NoticeItem {
   expiresAt: Date;
   /** The old key's use; absent when it could not be read (the notice still goes out, without it). */
   use?: UseSummary;
+  /** Who presented the old key within the last hour (its top clients): who still has to move. */
+  clients?: SecretClients;
   /** For End grace now on a reminder: the key and what this message shows of it (ids only). */
   ids?: { keyId: string; currentSecretId: string | null; oldSecretId: string };
   /** For `used_after_expiry`: refused presentations since the expiry, the first and the last. */
@@ -48,7 +52,8 @@ function reminderUse(item: NoticeItem, now: Date): string {
   if (!use) return '';
   const state = useStateOf(use, now);
   if (state === 'used') {
-    return ` :warning: *Still in use:* ${calls(use.lastHour)} in the last hour, the last ${timeAgo(use.lastUsedAt!, now)} (${slackDate(use.lastUsedAt!)}). Something still depends on it: find it and give it the new key before then.`;
+    const who = item.clients ? ` It is ${stillUsedBy(item.clients, now)}.` : '';
+    return ` :warning: *Still in use:* ${calls(use.lastHour)} in the last hour, the last ${timeAgo(use.lastUsedAt!, now)} (${slackDate(use.lastUsedAt!)}).${who} Something still depends on it: find it and give it the new key before then.`;
   }
   const idle =
     state === 'idle'
@@ -100,20 +105,32 @@ function endGraceButton(item: NoticeItem, now: Date): Button | undefined {
   if (item.kind !== 'reminder' || !item.ids?.currentSecretId) return undefined;
   // A leaked old key is worth ending even while something still sends it; otherwise only an unused one.
   if (!item.leaked && (!item.use || useStateOf(item.use, now) === 'used')) return undefined;
+  return oldKeyEndGraceButton({ ...item.ids, currentSecretId: item.ids.currentSecretId }, item);
+}
+
+/**
+ * End grace now for exactly one old key a message names: the Home card's action with the key, its
+ * current secret and that old secret (ids only), so the press ends that one — or nothing if the key was
+ * rotated since — after the same confirmation and permission check.
+ */
+export function oldKeyEndGraceButton(
+  shown: { keyId: string; currentSecretId: string; oldSecretId: string },
+  named: { keyName: string; oldDisplay: string },
+): Button {
   return {
     type: 'button',
     action_id: ids.home.endGrace,
     text: plain('End grace now'),
     style: 'danger',
     value: encodeEndGraceIds({
-      keyId: item.ids.keyId,
-      currentSecretId: item.ids.currentSecretId,
-      oldSecretIds: [item.ids.oldSecretId],
+      keyId: shown.keyId,
+      currentSecretId: shown.currentSecretId,
+      oldSecretIds: [shown.oldSecretId],
     }),
     confirm: {
       title: plain('End the grace period?'),
       text: mrkdwn(
-        `The old key \`${escapeMrkdwn(item.oldDisplay)}\` of *${escapeMrkdwn(item.keyName)}* will stop working *immediately*; anything still using it fails at once. This cannot be undone.`.slice(
+        `The old key \`${escapeMrkdwn(named.oldDisplay)}\` of *${escapeMrkdwn(named.keyName)}* will stop working *immediately*; anything still using it fails at once. This cannot be undone.`.slice(
           0,
           300,
         ),
