@@ -5,8 +5,8 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Verifier } from '../services/verify-key.ts';
 import { createBearerCheck } from './bearer.ts';
-import { answerFailure } from './respond.ts';
 import { clientIpFromHeaders, userAgentFromHeaders } from './client-identity.ts';
+import { answerFailure } from './respond.ts';
 import { createResponseBatch } from './response-batch.ts';
 
 /** Requests to this path and every path below it are authorisation questions (Envoy appends the path). */

@@ -46,7 +46,8 @@ export function createHomePublisher(deps: PublisherDeps): HomePublisher {
   let stopped = false;
 
   async function publishNow(userId: string): Promise<void> {
-    const { keys, uses, leaks, canaryTries, clients, cutovers, isAdmin, now } = await deps.services.homeOf(userId);
+    const { keys, uses, leaks, canaryTries, clients, cutovers, isAdmin, now } =
+      await deps.services.homeOf(userId);
     const page = clampPage(pages.get(userId) ?? 0, keys.length);
     const view = buildHomeView({ keys, page, now, isAdmin, uses, leaks, canaryTries, clients, cutovers });
     seen.set(userId, new Set(keys.map((k) => k.id)));

@@ -143,6 +143,24 @@ describe('every presentation of a canary is recorded for its alarm', () => {
     ]);
   });
 
+  it("verify: the client the caller names in the body's client field, over its own headers", async () => {
+    const canary = await plantCanary();
+    const answer = await fetch(`${server.url}/v1/keys/verify`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${GATEWAY_TOKEN}`,
+        'content-type': 'application/json',
+        'x-real-ip': '2001:db8::5',
+        'user-agent': 'checkout-service/3',
+      },
+      body: JSON.stringify({ key: canary.token, client: { ip: '198.51.100.23', userAgent: 'intruder/2.0' } }),
+    });
+    expect(await answer.json()).toEqual({ valid: false, code: 'NOT_FOUND' });
+    expect(await triesOf(canary.id)).toMatchObject([
+      { via: 'verify', clientIp: '198.51.100.23', userAgent: 'intruder/2.0' },
+    ]);
+  });
+
   it('ten presentations at once are ten tries', async () => {
     const canary = await plantCanary();
     const answers = await Promise.all(Array.from({ length: 10 }, () => verify(canary.token)));
