@@ -174,6 +174,7 @@ export async function startRekey(config: Config, options: StartOptions): Promise
   const jobs = startScheduledJobs({
     config,
     db: database.db,
+    database,
     clock,
     logger,
     metrics,

@@ -1,4 +1,5 @@
 export * from './audit-events.ts';
+export * from './instances.ts';
 export * from './keys.ts';
 export * from './leak-reports.ts';
 export * from './notifications.ts';

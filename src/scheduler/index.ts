@@ -2,14 +2,43 @@ import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import type { Db } from '../store/database.ts';
+import type { Database, Db } from '../store/database.ts';
 import { createNoticeClient } from './notice-client.ts';
+import { runNoticeTick } from './notice-job.ts';
+import { retryPolicyDigests } from './policy-digest-job.ts';
+import { runPolicyNoticeTick } from './policy-notice-job.ts';
 import type { SlackPoster } from './slack-poster.ts';
-import { type Scheduler, startScheduler } from './start-scheduler.ts';
+import { type ScheduledSource, type Scheduler, startScheduler } from './start-scheduler.ts';
 import { startUsageRetention } from './usage-retention-job.ts';
 
 export type { SlackPoster } from './slack-poster.ts';
-export type { Scheduler } from './start-scheduler.ts';
+export type { ScheduledSource, Scheduler, SourceDeps } from './start-scheduler.ts';
+
+/**
+ * Every kind of notice the scheduler delivers, each through the claim → send → record engine
+ * (notice-rounds.ts; docs/architecture.md#notices-exactly-once). A `cron` source runs on every
+ * REKEY_CRON tick, in this order; a `prompt` source is delivered within seconds of being recorded:
+ * the service that records it calls `announceNoticeDue(tx, '<name>')` (src/store/notice-wakeups.ts)
+ * in the same transaction, and every scheduler also sweeps it every few seconds. Any source is woken
+ * when a claim of its own is given back (the release triggers name it).
+ *
+ * | name   | cadence | what                                                            | code                 |
+ * | ------ | ------- | --------------------------------------------------------------- | -------------------- |
+ * | grace  | cron    | reminders before an old key stops, the alert when it does, and  | notice-job.ts        |
+ * |        |         | the alert when an expired key is still sent                     |                      |
+ * | policy | cron    | reminders before a key's rotation is due, the overdue notice    | policy-notice-job.ts |
+ * | digest | cron    | the weekly digest's channels still owed it (REKEY_DIGEST_CRON    | policy-digest-job.ts |
+ * |        |         | records them as owed)                                            |                      |
+ */
+export const NOTICE_SOURCES: readonly ScheduledSource[] = [
+  { name: 'grace', cadence: 'cron', run: (deps) => runNoticeTick(deps) },
+  {
+    name: 'policy',
+    cadence: 'cron',
+    run: (deps) => runPolicyNoticeTick({ ...deps, offsets: deps.policyOffsets }),
+  },
+  { name: 'digest', cadence: 'cron', run: (deps) => retryPolicyDigests(deps) },
+];
 
 /**
  * Starts the notice scheduler for the app: REKEY_CRON cadence, REKEY_REMINDERS offsets, posting through
@@ -20,6 +49,8 @@ export type { Scheduler } from './start-scheduler.ts';
 export function startNotices(options: {
   config: Config;
   db: Db;
+  /** The database's raw client, to LISTEN for wake-ups (without it: the sweep and REKEY_CRON only). */
+  database?: Database;
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
@@ -37,11 +68,13 @@ export function startNotices(options: {
   }
   return startScheduler(config.REKEY_CRON, {
     db: options.db,
+    database: options.database,
     clock: options.clock,
     poster,
     offsets: config.REKEY_REMINDERS,
     policyOffsets: config.REKEY_POLICY_REMINDERS,
     digestCron: config.REKEY_DIGEST_CRON,
+    sources: NOTICE_SOURCES,
     logger,
     metrics: options.metrics,
   });
@@ -60,15 +93,13 @@ export interface ScheduledJobs {
  * Every scheduled job of the process — the scheduler surface's one registration file. Started once the
  * HTTP server is up:
  *
- * | job             | cadence              | does                                          | code                   |
- * | --------------- | -------------------- | --------------------------------------------- | ---------------------- |
- * | notices         | REKEY_CRON           | reminders before an old key stops, and alerts | notice-job.ts          |
- * |                 |                      | when it does (only with a Slack client)       |                        |
- * | policy notices  | REKEY_CRON (same     | reminders before a key's rotation is due, and | policy-notice-job.ts   |
- * |                 | tick)                | the notice when it is overdue; digest retries | policy-digest-job.ts   |
- * | weekly digest   | REKEY_DIGEST_CRON    | each alert channel's keys due within 7 days   | policy-digest-job.ts   |
- * |                 | (UTC)                | or overdue (only with a Slack client)         |                        |
- * | usage retention | hourly, at minute 23 | drops hourly use counts older than 30 days    | usage-retention-job.ts |
+ * | job             | cadence                | does                                        | code                   |
+ * | --------------- | ---------------------- | ------------------------------------------- | ---------------------- |
+ * | notices         | REKEY_CRON, wake-ups,  | every NOTICE_SOURCES entry above (only with | start-scheduler.ts     |
+ * |                 | a sweep every 3 s      | a Slack client); a heartbeat every 3 s      | instance-liveness.ts   |
+ * | weekly digest   | REKEY_DIGEST_CRON      | records each alert channel's digest as owed | policy-digest-job.ts   |
+ * |                 | (UTC)                  | (keys due within 7 days or overdue)         |                        |
+ * | usage retention | hourly, at minute 23   | drops hourly use counts older than 30 days  | usage-retention-job.ts |
  */
 export function startScheduledJobs(options: Parameters<typeof startNotices>[0]): ScheduledJobs {
   const notices = startNotices(options);
