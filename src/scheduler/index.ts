@@ -96,7 +96,7 @@ export interface ScheduledJobs {
  * | job             | cadence                | does                                        | code                   |
  * | --------------- | ---------------------- | ------------------------------------------- | ---------------------- |
  * | notices         | REKEY_CRON, wake-ups,  | every NOTICE_SOURCES entry above (only with | start-scheduler.ts     |
- * |                 | a sweep every 3 s      | a Slack client); a heartbeat every 3 s      | instance-liveness.ts   |
+ * |                 | a sweep every 3 s      | a Slack client); a heartbeat every 2 s      | instance-liveness.ts   |
  * | weekly digest   | REKEY_DIGEST_CRON      | records each alert channel's digest as owed | policy-digest-job.ts   |
  * |                 | (UTC)                  | (keys due within 7 days or overdue)         |                        |
  * | usage retention | hourly, at minute 23   | drops hourly use counts older than 30 days  | usage-retention-job.ts |

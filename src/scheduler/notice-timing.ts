@@ -5,22 +5,27 @@
  * not heard from for `deadAfterMs` — by the database's clock, the one clock every replica shares — is
  * deleted by the next heartbeat of another, which frees every claim it held. Hence:
  *
- *   - a dead holder's claims are free at most deadAfterMs + beatEveryMs = 12 s + 3 s = 15 s after its
+ *   - a dead holder's claims are free at most deadAfterMs + beatEveryMs = 8 s + 2 s = 10 s after its
  *     last heartbeat, and the release wakes every scheduler, so they go out seconds later;
  *   - a live holder keeps its claims however long Slack takes (timeouts, 429 waits): nothing expires
  *     while it is alive, so the length of a post no longer bounds anything;
  *   - a post starts only while this instance's last confirmed heartbeat was sent less than
- *     `postGuardMs` ago: before that, no one can have found it dead (8 s < 12 s, the margin covering
- *     the two clocks' rates), so no one else can be sending the same notice. Cut off from the
- *     database, an instance stops starting posts after 8 s, and gives their notices back.
+ *     `postGuardMs` ago: before that, no one can have found it dead (5 s < 8 s, the margin covering
+ *     the two clocks' rates and a late heartbeat), so no one else can be sending the same notice.
+ *     Cut off from the database, an instance stops starting posts after 5 s, and gives them back.
  *
- * What remains: a post already in flight when its instance dies, or is cut off for 12 s, may reach
+ * What remains: a post already in flight when its instance dies, or is cut off for 8 s, may reach
  * Slack without being recorded, and be sent again by whoever takes the claim. Posts go one at a time
  * per instance, so that is at most one message per instance per such event.
  *
+ * A false "dead" (an event loop stalled, or the database unreachable, for 8 s) costs no notice: the
+ * instance's next heartbeat finds its row gone, and it posts nothing more of what it held.
+ *
  *   one Web API call ≤ attempts × callTimeoutMs + retries × backoffMaxMs = 3 × 10 s + 2 × 5 s = 40 s
  *   one message ≤ a call, a 429's Retry-After (≤ rateLimitWaitMs), and one more call   (`postBudgetMs`)
- *               = 40 s + 30 s + 40 s = 110 s: the longest a graceful stop waits for a post in flight.
+ *               = 40 s + 30 s + 40 s = 110 s. A graceful stop cuts the 429 wait short and gives back
+ *               what was not posted; a process forced out before its stop ends (npm start allows
+ *               10 s) leaves its row behind, and is found dead like a crashed one.
  */
 export interface NoticeTiming {
   /** One HTTP attempt of a Web API call is abandoned after this long (the SDK has no limit by default). */
@@ -47,9 +52,9 @@ export const NOTICE_TIMING: NoticeTiming = {
   retries: 2,
   backoffMaxMs: 5_000,
   rateLimitWaitMs: 30_000,
-  beatEveryMs: 3_000,
-  deadAfterMs: 12_000,
-  postGuardMs: 8_000,
+  beatEveryMs: 2_000,
+  deadAfterMs: 8_000,
+  postGuardMs: 5_000,
 };
 
 /** The longest one Web API call can take, its retries included. */

@@ -4,6 +4,7 @@ import { instances } from '../../db/schema/index.ts';
 import { NOTICE_SOURCES, type SlackPoster } from '../../src/scheduler/index.ts';
 import { InstanceLiveness } from '../../src/scheduler/instance-liveness.ts';
 import { type NoticeJobDeps, runNoticeTick } from '../../src/scheduler/notice-job.ts';
+import { NOTICE_TIMING } from '../../src/scheduler/notice-timing.ts';
 import { type Scheduler, startScheduler } from '../../src/scheduler/start-scheduler.ts';
 import { heartbeat, registerInstance } from '../../src/services/instance-liveness.ts';
 import { claimDueNotices } from '../../src/services/notify-expiring.ts';
@@ -88,7 +89,7 @@ describe('a claim belongs to a live instance', () => {
       db: database.db,
       instanceId: 'jump-a',
       logger: silentLogger,
-      timing: { beatEveryMs: 3_000, deadAfterMs: 12_000, postGuardMs: 8_000 },
+      timing: NOTICE_TIMING,
     });
     await a.start();
     slack.hold();
@@ -100,7 +101,7 @@ describe('a claim belongs to a live instance', () => {
     // beats and ticks: it finds A alive, by the database's clock, and leaves its claim alone.
     clock.advance(10 * HOUR);
     expect(
-      (await heartbeat({ db: database.db }, { instanceId: 'jump-b', deadAfterMs: 12_000 })).reaped,
+      (await heartbeat({ db: database.db }, { instanceId: 'jump-b', deadAfterMs: NOTICE_TIMING.deadAfterMs })).reaped,
     ).toEqual([]);
     expect(await runNoticeTick(deps(clock, slack.as('b'), 'jump-b'))).toMatchObject({ claimed: 0 });
     expect((await notificationsOf(database, key.oldSecretId))['reminder:24h']).toMatchObject({
@@ -159,7 +160,7 @@ describe('a claim belongs to a live instance', () => {
       db: database.db,
       instanceId: 'paused',
       logger: silentLogger,
-      timing: { beatEveryMs: 3_000, deadAfterMs: 12_000, postGuardMs: 8_000 },
+      timing: NOTICE_TIMING,
     });
     await paused.start();
     slack.hold();

@@ -11,9 +11,9 @@ it('bounds one message by two calls (timeouts, retries, backoffs) around one rat
   expect(postBudgetMs(NOTICE_TIMING)).toBe(40_000 + 30_000 + 40_000);
 });
 
-it('frees a dead instance’s claims well within 30 s: found dead 12 s after its last heartbeat, looked for every 3 s', () => {
+it('frees a dead instance’s claims well within 30 s: found dead 8 s after its last heartbeat, looked for every 2 s', () => {
   const timing = checkNoticeTiming();
-  expect(timing.deadAfterMs + timing.beatEveryMs).toBe(15_000);
+  expect(timing.deadAfterMs + timing.beatEveryMs).toBe(10_000);
   expect(timing.deadAfterMs + timing.beatEveryMs).toBeLessThan(30_000);
 });
 
@@ -24,11 +24,11 @@ it('stops an instance posting before anyone can find it dead, with a heartbeat t
 });
 
 it('refuses liveness bounds that could let two instances send one notice, saying why', () => {
-  expect(() => checkNoticeTiming({ postGuardMs: 12_000 })).toThrow(
-    /post guard of 12000 ms must be shorter than the 12000 ms after which an instance is found dead/,
+  expect(() => checkNoticeTiming({ postGuardMs: 8_000 })).toThrow(
+    /post guard of 8000 ms must be shorter than the 8000 ms after which an instance is found dead/,
   );
-  expect(() => checkNoticeTiming({ beatEveryMs: 5_000 })).toThrow(
-    /heartbeat every 5000 ms leaves no room in the 8000 ms post guard/,
+  expect(() => checkNoticeTiming({ beatEveryMs: 3_000 })).toThrow(
+    /heartbeat every 3000 ms leaves no room in the 5000 ms post guard/,
   );
   expect(checkNoticeTiming({ beatEveryMs: 100, postGuardMs: 300, deadAfterMs: 500 })).toMatchObject({
     deadAfterMs: 500,

@@ -14,6 +14,7 @@ const SOURCES = {
   'hold-data-dir-lock': 'test/support/hold-data-dir-lock.ts',
   'deliver-message-bursts': 'test/slack/fixtures/deliver-message-bursts.ts',
   'claim-then-hang': 'test/scheduler/fixtures/claim-then-hang.ts',
+  'notice-replica': 'test/scheduler/fixtures/notice-replica.ts',
   'build-template': 'test/support/build-template.ts',
 } as const;
 export type ChildScript = keyof typeof SOURCES;
