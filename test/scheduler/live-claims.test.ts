@@ -100,9 +100,11 @@ describe('a claim belongs to a live instance', () => {
     // Ten hours later by the application clock (still before the next reminder), another instance
     // beats and ticks: it finds A alive, by the database's clock, and leaves its claim alone.
     clock.advance(10 * HOUR);
-    expect(
-      (await heartbeat({ db: database.db }, { instanceId: 'jump-b', deadAfterMs: NOTICE_TIMING.deadAfterMs })).reaped,
-    ).toEqual([]);
+    const found = await heartbeat(
+      { db: database.db },
+      { instanceId: 'jump-b', deadAfterMs: NOTICE_TIMING.deadAfterMs },
+    );
+    expect(found.reaped).toEqual([]);
     expect(await runNoticeTick(deps(clock, slack.as('b'), 'jump-b'))).toMatchObject({ claimed: 0 });
     expect((await notificationsOf(database, key.oldSecretId))['reminder:24h']).toMatchObject({
       status: 'claimed',
