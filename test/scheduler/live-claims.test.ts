@@ -15,6 +15,7 @@ import {
   foundDead,
   notificationsOf,
   type Post,
+  recordingPoster,
   rotatedKey,
   schedulerEra,
   secretRow,
@@ -105,7 +106,9 @@ describe('a claim belongs to a live instance', () => {
       { instanceId: 'jump-b', deadAfterMs: NOTICE_TIMING.deadAfterMs },
     );
     expect(found.reaped).toEqual([]);
-    expect(await runNoticeTick(deps(clock, slack.as('b'), 'jump-b'))).toMatchObject({ claimed: 0 });
+    const other = recordingPoster(clock);
+    expect(await runNoticeTick(deps(clock, other.poster, 'jump-b'))).toMatchObject({ claimed: 0 });
+    expect(other.posts).toEqual([]);
     expect((await notificationsOf(database, key.oldSecretId))['reminder:24h']).toMatchObject({
       status: 'claimed',
       claimedBy: 'jump-a',
