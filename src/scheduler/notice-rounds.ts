@@ -211,21 +211,23 @@ export async function runNoticeRounds<N extends ClaimedForDelivery>(
       }
     }
     if (round.length === 0) continue;
-    const messages = await source.prepare(round, now);
-    const live = messages.cancelled ? round.filter((n) => !messages.cancelled!.has(n.id)) : round;
-    report.superseded += round.length - live.length;
-    const results = await deliver(deps, source, live, report, timing, messages, () =>
-      holder.mayPost(generation),
-    );
+    let results: DeliveryResult<N>[];
+    try {
+      const messages = await source.prepare(round, now);
+      const live = messages.cancelled ? round.filter((n) => !messages.cancelled!.has(n.id)) : round;
+      report.superseded += round.length - live.length;
+      results = await deliver(deps, source, live, report, timing, messages, () =>
+        holder.mayPost(generation),
+      );
+    } catch (error) {
+      throw forfeited(holder, error);
+    }
     for (let i = 0; i < results.length; i += batchSize) {
       let done: Awaited<ReturnType<NoticeSource<N>['complete']>>;
       try {
         done = await source.complete(results.slice(i, i + batchSize), deps.clock.now());
       } catch (error) {
-        // Claims this live instance can no longer account for would be held for as long as it lives:
-        // give every claim back instead (the others resend only to whom was not recorded as reached).
-        holder.forfeit();
-        throw error;
+        throw forfeited(holder, error);
       }
       report.sent += done.sent.length;
       report.failed += done.failed.length;
@@ -234,6 +236,16 @@ export async function runNoticeRounds<N extends ClaimedForDelivery>(
     }
   }
   return report;
+}
+
+/**
+ * A round failed between claiming and recording: this live instance can no longer account for its
+ * claims, and would hold them for as long as it lives. It gives every claim back instead (the others
+ * resend only to whom was not recorded as reached). Returns the error to rethrow.
+ */
+function forfeited(holder: ClaimHolder, error: unknown): unknown {
+  holder.forfeit();
+  return error;
 }
 
 /**

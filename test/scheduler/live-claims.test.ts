@@ -8,6 +8,7 @@ import { NOTICE_TIMING } from '../../src/scheduler/notice-timing.ts';
 import { type Scheduler, startScheduler } from '../../src/scheduler/start-scheduler.ts';
 import { heartbeat, registerInstance } from '../../src/services/instance-liveness.ts';
 import { claimDueNotices } from '../../src/services/notify-expiring.ts';
+import { failableDb } from '../slack/harness.ts';
 import { HOUR, type ManualClock, MINUTE } from '../support/manual-clock.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import {
@@ -187,6 +188,46 @@ describe('a claim belongs to a live instance', () => {
       channelsOf(keys.map((k) => ({ channel: k.channel! }) as Post)),
     );
     expect(slack.posts).toHaveLength(5);
+  });
+
+  it('a live instance that cannot record its round gives every claim back instead of holding it for as long as it lives', async () => {
+    const { clock, services } = await setup();
+    const keys = [await rotatedKey(services, '1h'), await rotatedKey(services, '1h')];
+    clock.set(new Date(keys[0]!.expiresAt.getTime() - 10 * MINUTE));
+    const failable = failableDb(database.db);
+    const slack = heldPoster(clock);
+    const unlucky = new InstanceLiveness({
+      db: failable.db,
+      instanceId: 'unlucky',
+      logger: silentLogger,
+      timing: NOTICE_TIMING,
+    });
+    await unlucky.start();
+    // Its first post is recorded as reached; then the database stops answering it, so the second
+    // post's reach and the round's outcome cannot be written.
+    let posted = 0;
+    const poster: SlackPoster = {
+      chat: {
+        postMessage: async (args) => {
+          if (posted++ === 1) failable.fail(true);
+          return slack.as('unlucky').chat.postMessage(args);
+        },
+      },
+    };
+    await expect(
+      runNoticeTick({ ...deps(clock, poster, 'unlucky', unlucky), db: failable.db }),
+    ).rejects.toThrow('ECONNREFUSED');
+    failable.fail(false);
+    // Still alive: its next heartbeat lets go of everything it held.
+    await unlucky.confirm();
+    const rest = await runNoticeTick(deps(clock, slack.as('survivor'), 'survivor'));
+    await unlucky.stop();
+    expect(rest).toMatchObject({ claimed: 2, sent: 2 });
+    // Only the notice whose reach was never written is posted again.
+    expect(slack.posts.map((p) => p.by)).toEqual(['unlucky', 'unlucky', 'survivor']);
+    expect(channelsOf(slack.posts)).toEqual(
+      channelsOf([...keys, keys[1]!].map((k) => ({ channel: k.channel! }) as Post)),
+    );
   });
 });
 
