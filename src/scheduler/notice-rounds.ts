@@ -216,9 +216,7 @@ export async function runNoticeRounds<N extends ClaimedForDelivery>(
       const messages = await source.prepare(round, now);
       const live = messages.cancelled ? round.filter((n) => !messages.cancelled!.has(n.id)) : round;
       report.superseded += round.length - live.length;
-      results = await deliver(deps, source, live, report, timing, messages, () =>
-        holder.mayPost(generation),
-      );
+      results = await deliver(deps, source, live, report, timing, messages, () => holder.mayPost(generation));
     } catch (error) {
       throw forfeited(holder, error);
     }
