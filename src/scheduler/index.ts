@@ -31,13 +31,15 @@ export type { ScheduledSource, Scheduler, SourceDeps } from './start-scheduler.t
  * |        |         | records them as owed)                                            |                      |
  */
 export const NOTICE_SOURCES: readonly ScheduledSource[] = [
-  { name: 'grace', cadence: 'cron', run: (deps) => runNoticeTick(deps) },
+  // The operation labels are the alert rules' (deploy/prometheus): kept as the ticks were named.
+  { name: 'grace', cadence: 'cron', run: (deps) => runNoticeTick(deps), operation: 'scheduler_tick' },
   {
     name: 'policy',
     cadence: 'cron',
     run: (deps) => runPolicyNoticeTick({ ...deps, offsets: deps.policyOffsets }),
+    operation: 'policy_tick',
   },
-  { name: 'digest', cadence: 'cron', run: (deps) => retryPolicyDigests(deps) },
+  { name: 'digest', cadence: 'cron', run: (deps) => retryPolicyDigests(deps), operation: 'digest_retry' },
 ];
 
 /**

@@ -33,6 +33,8 @@ export interface ScheduledSource {
   cadence: 'cron' | 'prompt';
   /** One run: claim what is due, send it, record it (usually `runNoticeRounds` with a NoticeSource). */
   run(deps: SourceDeps): Promise<unknown>;
+  /** The `operation` label of `rekey_database_errors_total` when a run fails; `notices_<name>` by default. */
+  operation?: string;
 }
 
 export interface Scheduler {
@@ -154,7 +156,8 @@ export function startScheduler(expression: string, deps: SchedulerDeps): Schedul
     lanes.set(
       source.name,
       new Lane(async () => {
-        if (!stopping.signal.aborted) await step(`notices_${source.name}`, () => source.run(job));
+        if (!stopping.signal.aborted)
+          await step(source.operation ?? `notices_${source.name}`, () => source.run(job));
       }),
     );
   }
