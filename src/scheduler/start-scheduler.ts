@@ -188,6 +188,7 @@ export function startScheduler(expression: string, deps: SchedulerDeps): Schedul
   // Wake-ups: a commit that recorded (or gave back) a notice names its source.
   let wakeups: { close(): Promise<void> } | undefined;
   let listening: Promise<void> | undefined;
+  let listenFailed = false;
   const listen = () => {
     if (!deps.database || wakeups || listening || stopping.signal.aborted) return listening;
     listening = listenForDueNotices(deps.database, (name) => void wake(name))
@@ -195,9 +196,19 @@ export function startScheduler(expression: string, deps: SchedulerDeps): Schedul
         async (opened) => {
           if (stopping.signal.aborted) await opened.close();
           else wakeups = opened;
+          if (listenFailed) logger.info('listening for notice wake-ups again');
+          listenFailed = false;
         },
-        (error: unknown) =>
-          logger.warn({ err: error }, 'cannot listen for notice wake-ups; retrying at each sweep meanwhile'),
+        (error: unknown) => {
+          // Once per streak: the sweep and REKEY_CRON still deliver, only later.
+          if (!listenFailed) {
+            logger.warn(
+              { err: error },
+              'cannot listen for notice wake-ups; retrying at each sweep meanwhile',
+            );
+          }
+          listenFailed = true;
+        },
       )
       .finally(() => {
         listening = undefined;
