@@ -241,6 +241,8 @@ export async function startRekey(config: Config, options: StartOptions): Promise
       // The surface's notice client, not its interactive one: a rate-limited burst of notices must not
       // hold up the views.open a /rotate-key has to make within Slack's 3 s.
       slackClient: options.slackClient ?? slack?.noticeClient,
+      // The Slack surface's own notices: the leak outbox (thread replies, DMs, alerts).
+      sources: slack ? [slack.leakAlerts.source] : [],
     });
     stoppers.push(() => jobs.stop());
   }

@@ -73,11 +73,12 @@ CREATE TRIGGER keys_announce_canary_created AFTER INSERT ON keys
   FOR EACH ROW WHEN (NEW.canary)
   EXECUTE FUNCTION rekey_announce_canary_created();
 --> statement-breakpoint
--- A canary tried on any replica wakes the alarm delivery at once (src/scheduler/canary-alarm-job.ts
--- LISTENs), whoever wrote the try: a verify replica's flush or a leak report.
+-- A canary tried on any replica wakes the alarm delivery at once (the notice source `canary`, which
+-- every scheduler LISTENs for on rekey_notices), whoever wrote the try: a verify replica's flush or a
+-- leak report.
 CREATE OR REPLACE FUNCTION rekey_announce_canary_tried() RETURNS trigger AS $$
 BEGIN
-  PERFORM pg_notify('rekey_canary_tried', '');
+  PERFORM pg_notify('rekey_notices', 'canary');
   RETURN NULL;
 END;
 $$ LANGUAGE plpgsql;

@@ -1,5 +1,6 @@
 export * from './audit-events.ts';
 export * from './canary-tries.ts';
+export * from './instances.ts';
 export * from './keys.ts';
 export * from './leak-notices.ts';
 export * from './leak-reports.ts';

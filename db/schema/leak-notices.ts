@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { check, index, integer, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { at, id } from './columns.ts';
+import { instances } from './instances.ts';
 import { keys } from './keys.ts';
 import { leakReports } from './leak-reports.ts';
 import { secrets } from './secrets.ts';
@@ -10,7 +11,8 @@ import { secrets } from './secrets.ts';
  * someone about a leaked key — the reply in the thread of the Slack message (`thread`), each
  * maintainer's DM (`dm`), the alert channel's notice (`channel`). Written in the report's own
  * transaction, so a process that dies before telling anyone leaves the rows for the next sweep; claimed
- * before it is sent (`claimed_by`, `claimed_at`), so replicas send each once.
+ * before it is sent by a live instance (`claimed_by`, a row of `instances`: when its holder stops or dies
+ * the claim is free again), so replicas send each once.
  *
  * DMs and channel notices are throttled per secret and recipient: while one is `open` (not yet claimed)
  * later reports are summed into it (`reports`, `reporters`, `latest_report_id`), and a new one is due no
@@ -48,7 +50,8 @@ export const leakNotices = pgTable(
     dueAt: at('due_at').notNull(),
     /** `open`: still summing reports; `claimed`: being sent (or released after a failure); `sent`. */
     status: text('status').$type<'open' | 'claimed' | 'sent'>().notNull().default('open'),
-    claimedBy: text('claimed_by'),
+    /** The live instance sending it now; null when nobody is (see `notifications.claimed_by`). */
+    claimedBy: text('claimed_by').references(() => instances.id, { onDelete: 'set null' }),
     claimedAt: at('claimed_at'),
     attempts: integer('attempts').notNull().default(0),
     lastError: text('last_error'),
@@ -66,6 +69,7 @@ export const leakNotices = pgTable(
       .where(sql`${t.kind} <> 'thread' and ${t.status} = 'open'`),
     // The sweep's question, "what is owed by now?": a tick with nothing due reads no rows.
     index('leak_notices_due_idx').on(t.dueAt).where(sql`${t.status} <> 'sent'`),
+    index('leak_notices_claimed_by_idx').on(t.claimedBy).where(sql`${t.claimedBy} is not null`),
     // "When was this recipient last told about this secret?": the next round's due time.
     index('leak_notices_secret_recipient_idx').on(t.secretId, t.recipient, t.dueAt),
   ],

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
-import { check, integer, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { check, index, integer, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { at, id } from './columns.ts';
+import { instances } from './instances.ts';
 import { keys } from './keys.ts';
 import { secrets } from './secrets.ts';
 
@@ -28,8 +29,17 @@ export const notifications = pgTable(
     kind: text('kind').notNull(),
     status: text('status').$type<'claimed' | 'sent' | 'skipped'>().notNull(),
     attempts: integer('attempts').notNull().default(0),
+    /**
+     * When the current holder claimed it; null once released after a failed post (its subject then
+     * carries the retry time). A claim whose holder is gone (`claimed_by` null) but `claimed_at` set was
+     * given back unsent: trigger `notifications_released_claim_replans` makes its subject due at once.
+     */
     claimedAt: at('claimed_at'),
-    claimedBy: text('claimed_by'),
+    /**
+     * The live instance sending it now, null when nobody is. Deleting the instance (it stopped, or the
+     * others found it dead) sets this null: the claim is free again. Cleared when the notice is done.
+     */
+    claimedBy: text('claimed_by').references(() => instances.id, { onDelete: 'set null' }),
     sentAt: at('sent_at'),
     lastError: text('last_error'),
     /**
@@ -42,6 +52,8 @@ export const notifications = pgTable(
   },
   (t) => [
     uniqueIndex('notifications_secret_kind_uq').on(t.secretId, t.kind),
+    // Only claims in hand: what deleting an instance (ON DELETE SET NULL) has to find.
+    index('notifications_claimed_by_idx').on(t.claimedBy).where(sql`${t.claimedBy} is not null`),
     // NULLs are distinct in a unique index, so each index only ever compares rows of its own sort.
     uniqueIndex('notifications_key_due_kind_uq').on(t.keyId, t.dueAt, t.kind),
     check(

@@ -38,6 +38,8 @@ export async function startLocalMode(deps: {
     slackApiUrl: fake.apiUrl,
     bot: fake.bot,
     retries: 0,
+    // The app's scheduler delivers the leak outbox (its `leak` source), as with a real workspace.
+    leakDelivery: 'scheduler',
   });
   const workspace = new LocalWorkspace({ fake, signingSecret, botUrl: deps.selfUrl, logger: deps.logger });
   return {

@@ -34,14 +34,8 @@ function cutoverNotices(deps: CutoverJobDeps): NoticeSource<ClaimedCutover> {
   const db = { db: deps.db };
   return {
     anyDue: (now) => anyCutoverDue(db, now),
-    claim: (now, limit, leaseMs) =>
-      claimDueCutovers(db, {
-        now,
-        quietAfterMs: deps.quietAfterMs,
-        instanceId: deps.instanceId,
-        leaseMs,
-        limit,
-      }),
+    claim: (now, limit) =>
+      claimDueCutovers(db, { now, quietAfterMs: deps.quietAfterMs, instanceId: deps.instanceId, limit }),
     prepare: async (_round, now) => ({
       compose: (notices, audience) => buildCutoverMessage(notices.map(toItem), { audience, now }),
     }),

@@ -3,14 +3,58 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Database, Db } from '../store/database.ts';
-import { type CanaryAlarms, startCanaryAlarms } from './canary-alarm-job.ts';
+import { runCanaryAlarmRound } from './canary-alarm-job.ts';
+import { runCutoverTick } from './cutover-job.ts';
 import { createNoticeClient } from './notice-client.ts';
+import { runNoticeTick } from './notice-job.ts';
+import { retryPolicyDigests } from './policy-digest-job.ts';
+import { runPolicyNoticeTick } from './policy-notice-job.ts';
 import type { SlackPoster } from './slack-poster.ts';
-import { type Scheduler, startScheduler } from './start-scheduler.ts';
+import { type ScheduledSource, type Scheduler, startScheduler } from './start-scheduler.ts';
 import { startUsageRetention } from './usage-retention-job.ts';
 
 export type { SlackPoster } from './slack-poster.ts';
-export type { Scheduler } from './start-scheduler.ts';
+export type { ScheduledSource, Scheduler, SourceDeps } from './start-scheduler.ts';
+
+/**
+ * Every kind of notice the scheduler delivers, each through the claim → send → record engine
+ * (notice-rounds.ts; docs/architecture.md#notices-exactly-once). A `cron` source runs on every
+ * REKEY_CRON tick, in this order; a `prompt` source is delivered within seconds of being recorded:
+ * the service that records it calls `announceNoticeDue(tx, '<name>')` (src/store/notice-wakeups.ts)
+ * in the same transaction, and every scheduler also sweeps it every few seconds. Any source is woken
+ * when a claim of its own is given back (the release triggers name it).
+ *
+ * | name   | cadence | what                                                            | code                 |
+ * | ------ | ------- | --------------------------------------------------------------- | -------------------- |
+ * | grace  | cron    | reminders before an old key stops, the alert when it does, and  | notice-job.ts        |
+ * |        |         | the alert when an expired key is still sent                     |                      |
+ * | policy | cron    | reminders before a key's rotation is due, the overdue notice    | policy-notice-job.ts |
+ * | digest | cron    | the weekly digest's channels still owed it (REKEY_DIGEST_CRON    | policy-digest-job.ts |
+ * |        |         | records them as owed)                                            |                      |
+ * | cutover| cron    | "every client seems to have moved" once an old key is quiet for | cutover-job.ts       |
+ * |        |         | REKEY_QUIET_AFTER                                               |                      |
+ * | canary | prompt  | a canary key was tried (each try's commit announces it)         | canary-alarm-job.ts  |
+ * | leak   | prompt  | the leak outbox: thread reply, DMs, alert (brought by the Slack  | src/slack/           |
+ * |        |         | surface, which has the client it needs: `sources` below)         | leak-alerts.ts       |
+ */
+export const NOTICE_SOURCES: readonly ScheduledSource[] = [
+  // The operation labels are the alert rules' (deploy/prometheus): kept as the ticks were named.
+  { name: 'grace', cadence: 'cron', run: (deps) => runNoticeTick(deps), operation: 'scheduler_tick' },
+  {
+    name: 'policy',
+    cadence: 'cron',
+    run: (deps) => runPolicyNoticeTick({ ...deps, offsets: deps.policyOffsets }),
+    operation: 'policy_tick',
+  },
+  { name: 'digest', cadence: 'cron', run: (deps) => retryPolicyDigests(deps), operation: 'digest_retry' },
+  {
+    name: 'cutover',
+    cadence: 'cron',
+    run: async ({ quietAfterMs, ...deps }) =>
+      quietAfterMs === undefined ? undefined : runCutoverTick({ ...deps, quietAfterMs }),
+  },
+  { name: 'canary', cadence: 'prompt', run: (deps) => runCanaryAlarmRound(deps), operation: 'canary_alarms' },
+];
 
 /**
  * Starts the notice scheduler for the app: REKEY_CRON cadence, REKEY_REMINDERS offsets, posting through
@@ -21,51 +65,44 @@ export type { Scheduler } from './start-scheduler.ts';
 export function startNotices(options: {
   config: Config;
   db: Db;
+  /** The database's raw client, to LISTEN for wake-ups (without it: the sweep and REKEY_CRON only). */
+  database?: Database;
   clock: Clock;
   logger: Logger;
   metrics: Metrics;
   slackClient?: SlackPoster;
+  /** Sources a surface brings (the Slack surface's leak outbox), run after NOTICE_SOURCES. */
+  sources?: readonly ScheduledSource[];
 }): Scheduler | undefined {
   const { config, logger } = options;
-  const poster = noticePoster(options);
+  const poster =
+    options.slackClient ??
+    (config.slackMode !== 'local' && config.SLACK_BOT_TOKEN
+      ? createNoticeClient({ token: config.SLACK_BOT_TOKEN, slackApiUrl: config.SLACK_API_URL, logger })
+      : undefined);
   if (!poster) {
     logger.debug('no Slack client: the reminder scheduler is not running, nothing will be posted');
     return undefined;
   }
   return startScheduler(config.REKEY_CRON, {
     db: options.db,
+    database: options.database,
     clock: options.clock,
     poster,
     offsets: config.REKEY_REMINDERS,
     policyOffsets: config.REKEY_POLICY_REMINDERS,
-    digestCron: config.REKEY_DIGEST_CRON,
     quietAfterMs: config.REKEY_QUIET_AFTER,
+    digestCron: config.REKEY_DIGEST_CRON,
+    sources: [...NOTICE_SOURCES, ...(options.sources ?? [])],
     logger,
     metrics: options.metrics,
   });
-}
-
-/** The Slack client notices are posted with: the surface's, or one of the scheduler's own (Slack mode). */
-function noticePoster(options: Parameters<typeof startNotices>[0]): SlackPoster | undefined {
-  const { config } = options;
-  return (
-    options.slackClient ??
-    (config.slackMode !== 'local' && config.SLACK_BOT_TOKEN
-      ? createNoticeClient({
-          token: config.SLACK_BOT_TOKEN,
-          slackApiUrl: config.SLACK_API_URL,
-          logger: options.logger,
-        })
-      : undefined)
-  );
 }
 
 /** What `startScheduledJobs` started, to be stopped on shutdown before the database closes. */
 export interface ScheduledJobs {
   /** Undefined when there is no Slack client to post with (see startNotices). */
   notices: Scheduler | undefined;
-  /** Canary alarms, with the same Slack client and instance id as the notices (undefined without them). */
-  canaryAlarms: CanaryAlarms | undefined;
   usageRetention: { tick(): Promise<void>; stop(): Promise<void> };
   /** Stops every job and waits for their running ticks; the first failure is thrown once all stopped. */
   stop(): Promise<void>;
@@ -75,40 +112,16 @@ export interface ScheduledJobs {
  * Every scheduled job of the process — the scheduler surface's one registration file. Started once the
  * HTTP server is up:
  *
- * | job             | cadence              | does                                          | code                   |
- * | --------------- | -------------------- | --------------------------------------------- | ---------------------- |
- * | notices         | REKEY_CRON           | reminders before an old key stops, and alerts | notice-job.ts          |
- * |                 |                      | when it does (only with a Slack client)       |                        |
- * | policy notices  | REKEY_CRON (same     | reminders before a key's rotation is due, and | policy-notice-job.ts   |
- * |                 | tick)                | the notice when it is overdue; digest retries | policy-digest-job.ts   |
- * | cutover notice  | REKEY_CRON (same     | "every client seems to have moved" once an    | cutover-job.ts         |
- * |                 | tick)                | old key is quiet for REKEY_QUIET_AFTER        |                        |
- * | weekly digest   | REKEY_DIGEST_CRON    | each alert channel's keys due within 7 days   | policy-digest-job.ts   |
- * |                 | (UTC)                | or overdue (only with a Slack client)         |                        |
- * | usage retention | hourly, at minute 23 | drops hourly use counts older than 30 days    | usage-retention-job.ts |
- * | canary alarms   | on each try (LISTEN) | a canary key was tried: its channel and       | canary-alarm-job.ts    |
- * |                 | and every 2 s        | maintainers (only with a Slack client)        |                        |
+ * | job             | cadence                | does                                        | code                   |
+ * | --------------- | ---------------------- | ------------------------------------------- | ---------------------- |
+ * | notices         | REKEY_CRON, wake-ups,  | every NOTICE_SOURCES entry above (only with | start-scheduler.ts     |
+ * |                 | a sweep every 3 s      | a Slack client); a heartbeat every 2 s      | instance-liveness.ts   |
+ * | weekly digest   | REKEY_DIGEST_CRON      | records each alert channel's digest as owed | policy-digest-job.ts   |
+ * |                 | (UTC)                  | (keys due within 7 days or overdue)         |                        |
+ * | usage retention | hourly, at minute 23   | drops hourly use counts older than 30 days  | usage-retention-job.ts |
  */
-export function startScheduledJobs(
-  options: Parameters<typeof startNotices>[0] & {
-    /** For LISTEN (canary tries wake their alarms at once); without it they wait for the sweep. */
-    database?: Database;
-  },
-): ScheduledJobs {
-  const slackClient = noticePoster(options);
-  const notices = startNotices({ ...options, slackClient });
-  const canaryAlarms =
-    notices && slackClient
-      ? startCanaryAlarms({
-          db: options.db,
-          clock: options.clock,
-          poster: slackClient,
-          logger: options.logger.child({ component: 'canary-alarms' }),
-          metrics: options.metrics,
-          instanceId: notices.instanceId,
-          database: options.database,
-        })
-      : undefined;
+export function startScheduledJobs(options: Parameters<typeof startNotices>[0]): ScheduledJobs {
+  const notices = startNotices(options);
   // In every mode, Slack or not: the verify API counts uses whether or not anyone is reminded.
   const usageRetention = startUsageRetention({
     db: options.db,
@@ -117,14 +130,9 @@ export function startScheduledJobs(
   });
   return {
     notices,
-    canaryAlarms,
     usageRetention,
     async stop() {
-      const stopped = await Promise.allSettled([
-        notices?.stop(),
-        canaryAlarms?.stop(),
-        usageRetention.stop(),
-      ]);
+      const stopped = await Promise.allSettled([notices?.stop(), usageRetention.stop()]);
       const failed = stopped.find((outcome) => outcome.status === 'rejected');
       if (failed) throw failed.reason;
     },

@@ -6,6 +6,7 @@ import {
   type ClaimedNotice,
   claimDueNotices,
   completeNotices,
+  recordRecipientReached,
 } from '../services/notify-expiring.ts';
 import { leakedSecretIds } from '../services/unrotated-leaks.ts';
 import { useSummaries } from '../services/use-summaries.ts';
@@ -41,8 +42,8 @@ function graceNotices(deps: NoticeJobDeps): NoticeSource<ClaimedNotice> {
   const db = { db: deps.db };
   return {
     anyDue: (now) => anyNoticeDue(db, now),
-    claim: (now, limit, leaseMs) =>
-      claimDueNotices(db, { now, offsets: deps.offsets, instanceId: deps.instanceId, leaseMs, limit }),
+    claim: (now, limit) =>
+      claimDueNotices(db, { now, offsets: deps.offsets, instanceId: deps.instanceId, limit }),
     async prepare(round, now) {
       const uses = await usesOf(deps, round, now);
       const leaked = await leakedOf(deps, round);
@@ -57,6 +58,8 @@ function graceNotices(deps: NoticeJobDeps): NoticeSource<ClaimedNotice> {
     },
     order: sortNoticeItems,
     perMessage: ITEMS_PER_MESSAGE,
+    recordReached: (ids, recipient) =>
+      recordRecipientReached(db, { ids, recipient, instanceId: deps.instanceId }),
     complete: (results, now) => completeNotices(db, { results, instanceId: deps.instanceId, now }),
   };
 }

@@ -2,17 +2,18 @@ import type { KnownBlock } from '@slack/types';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { recordRecipientReached } from '../services/notify-expiring.ts';
 import type { Db } from '../store/database.ts';
+import { type ClaimHolder, oneOffHolder } from './instance-liveness.ts';
 import { checkNoticeTiming, type NoticeTiming } from './notice-timing.ts';
-import { RoundLease } from './round-lease.ts';
 import { noticeErrorText, type SlackPoster } from './slack-poster.ts';
 
 /**
- * The claim → send → record engine every scheduled notice goes through
- * (docs/architecture.md#notices-exactly-once): grace-period notices about old secrets (notice-job.ts)
- * and rotation-policy notices about keys (policy-notice-job.ts). A source says what is due and how it
- * reads; this file owns batching, grouping per recipient, pacing, rate limits, leases and stopping.
+ * The claim → send → record engine every notice goes through (docs/architecture.md#notices-exactly-once):
+ * grace-period notices and the used-after-expiry alert (notice-job.ts), rotation-policy notices
+ * (policy-notice-job.ts), the weekly digest (policy-digest-job.ts), and any source registered in
+ * index.ts. A source says what is due, how to claim it, how it reads and how to record it; this file
+ * owns batching, grouping per recipient, pacing, rate limits, claims belonging to a live instance,
+ * and stopping.
  */
 
 export interface Recipient {
@@ -34,14 +35,22 @@ export interface DeliveryResult<N> {
   /** Recipients reached in this attempt. */
   reached: string[];
   error: string | null;
+  /**
+   * Nothing failed, but not every recipient was tried: the scheduler is stopping, or this instance
+   * could not be sure it still held the claim. The source releases it unsent, due again at once
+   * (not a failure: no backoff).
+   */
+  givenBack: boolean;
 }
 
 export interface ClaimedBatch<N> {
   claimed: N[];
   /** Rows looked at (a full batch means more may be waiting). */
   scanned: number;
-  superseded: string[];
-  retired: number;
+  /** Kinds of the notices recorded as never to be sent (a later one supersedes them). */
+  superseded?: string[];
+  /** Subjects that need no more looks. */
+  retired?: number;
 }
 
 export interface RoundMessages<N> {
@@ -54,19 +63,31 @@ export interface RoundMessages<N> {
   cancelled?: ReadonlySet<string>;
 }
 
-/** What kind of notices a tick sends, and how they are claimed, written and recorded. */
+/**
+ * What kind of notices a tick sends, and how they are claimed, written and recorded. A claim names
+ * this instance (`claimed_by`, a foreign key to `instances` with ON DELETE SET NULL) and is free again
+ * when `claimed_by` is null: that is all it takes for a dead instance's claims to be taken over.
+ */
 export interface NoticeSource<N extends ClaimedForDelivery> {
   /** The idle tick's one cheap statement: is anything due at all? */
   anyDue(now: Date): Promise<boolean>;
-  /** One transaction: lock up to `limit` due rows, plan them, claim what is owed now. */
-  claim(now: Date, limit: number, leaseMs: number): Promise<ClaimedBatch<N>>;
+  /** One transaction: lock up to `limit` due rows (SKIP LOCKED), plan them, claim what is owed now. */
+  claim(now: Date, limit: number): Promise<ClaimedBatch<N>>;
   /** Reads what the round's messages need (once per round) and returns how to write them. */
   prepare(round: N[], now: Date): Promise<RoundMessages<N>>;
   /** The order notices are listed in within a recipient's messages. */
   order(notices: N[]): N[];
   perMessage: number;
-  /** Records the outcome; returns the notices it recorded (claims still ours) as sent or failed. */
-  complete(results: DeliveryResult<N>[], now: Date): Promise<{ sent: N[]; failed: N[] }>;
+  /**
+   * Remembers at once, right after a post succeeded, that `recipient` has these notices, so a crash
+   * before `complete` resends only to the others. Needed only by notices with several recipients.
+   */
+  recordReached?(ids: string[], recipient: string): Promise<void>;
+  /**
+   * Records the outcome and lets go of the claims (only those still ours); returns what it recorded as
+   * sent, failed (retried after a backoff) or given back (due again at once).
+   */
+  complete(results: DeliveryResult<N>[], now: Date): Promise<{ sent: N[]; failed: N[]; givenBack: N[] }>;
 }
 
 export interface RoundsDeps {
@@ -75,11 +96,16 @@ export interface RoundsDeps {
   poster: SlackPoster;
   logger: Logger;
   metrics?: Metrics;
-  /** Unique per process; recorded on claims. */
+  /** Unique per process; recorded on claims (a row of `instances`). */
   instanceId: string;
   /**
-   * Lease, renewal and the bounds of one post (notice-timing.ts); NOTICE_TIMING by default. The
-   * timeout and retries must be the poster's own (createNoticeClient with the same timing).
+   * The live instance the claims belong to (the scheduler's InstanceLiveness). Without one — a one-off
+   * run — claims still name `instanceId`, whose row is made sure of before each claim.
+   */
+  holder?: ClaimHolder;
+  /**
+   * The bounds of one post (notice-timing.ts); NOTICE_TIMING by default. The timeout and retries must
+   * be the poster's own (createNoticeClient with the same timing).
    */
   timing?: Partial<NoticeTiming>;
   /** Aborted when the scheduler stops: no new post starts, waits end, unsent notices are given back. */
@@ -88,7 +114,10 @@ export interface RoundsDeps {
   batchSize?: number;
   /** Claims gathered before sending: notices due together are grouped across this many. */
   roundSize?: number;
-  /** Slack posts in flight at once (to different recipients). */
+  /**
+   * Slack posts in flight at once (to different recipients); 1 by default, so a crash can leave at
+   * most one message posted but not recorded (which whoever takes the claim over sends again).
+   */
   concurrency?: number;
   /** Pause between two messages to one channel (Slack allows about one per second). */
   channelIntervalMs?: number;
@@ -123,6 +152,9 @@ function sleeper(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** A message that was never posted (the round was cut short): its notices are given back, not failed. */
+class Untried extends Error {}
+
 /** Retry-After of a 429 the notice client handed back, in ms; undefined for any other failure. */
 function rateLimitedFor(error: unknown): number | undefined {
   const e = error as { code?: unknown; retryAfter?: unknown } | undefined;
@@ -132,13 +164,14 @@ function rateLimitedFor(error: unknown): number | undefined {
 
 /**
  * One tick of one source: claim what is due in batches, send it grouped per recipient, record the
- * outcome. A failure never loses a notice: it stays claimable for the next tick.
+ * outcome. A failure never loses a notice: it stays claimable for the next tick, or is given back.
  */
 export async function runNoticeRounds<N extends ClaimedForDelivery>(
   deps: RoundsDeps,
   source: NoticeSource<N>,
 ): Promise<TickReport> {
   const timing = checkNoticeTiming(deps.timing);
+  const holder = deps.holder ?? oneOffHolder(deps);
   const now = deps.clock.now();
   const batchSize = deps.batchSize ?? DEFAULT_BATCH;
   const report: TickReport = {
@@ -155,16 +188,18 @@ export async function runNoticeRounds<N extends ClaimedForDelivery>(
   if (!(await source.anyDue(now))) return report;
   const roundSize = Math.max(deps.roundSize ?? DEFAULT_ROUND, batchSize);
   for (let exhausted = false; !exhausted && !deps.signal?.aborted; ) {
+    // Claims name a live instance: be one (and know which of its lives) before claiming.
+    const generation = await holder.confirm();
     // Claim several batches before sending, so notices due together share one message per recipient.
     const round: N[] = [];
     while (round.length < roundSize) {
-      const batch = await source.claim(now, batchSize, timing.leaseMs);
+      const batch = await source.claim(now, batchSize);
       report.batches += 1;
       report.scanned += batch.scanned;
       report.claimed += batch.claimed.length;
-      report.superseded += batch.superseded.length;
-      report.retired += batch.retired;
-      for (const kind of batch.superseded) deps.metrics?.notifications.inc({ kind, result: 'skipped' });
+      report.superseded += batch.superseded?.length ?? 0;
+      report.retired += batch.retired ?? 0;
+      for (const kind of batch.superseded ?? []) deps.metrics?.notifications.inc({ kind, result: 'skipped' });
       for (const n of batch.claimed) {
         if (n.attempt > 1) deps.metrics?.notifications.inc({ kind: n.kind, result: 'retried' });
       }
@@ -176,19 +211,22 @@ export async function runNoticeRounds<N extends ClaimedForDelivery>(
       }
     }
     if (round.length === 0) continue;
-    // Sending a round can outlast the lease (Slack slow or rate-limiting): keep the claims alive meanwhile.
-    const lease = new RoundLease(deps, round, now, timing);
     let results: DeliveryResult<N>[];
     try {
       const messages = await source.prepare(round, now);
       const live = messages.cancelled ? round.filter((n) => !messages.cancelled!.has(n.id)) : round;
       report.superseded += round.length - live.length;
-      results = await deliver(deps, source, live, report, lease, timing, messages);
-    } finally {
-      await lease.stop();
+      results = await deliver(deps, source, live, report, timing, messages, () => holder.mayPost(generation));
+    } catch (error) {
+      throw forfeited(holder, error);
     }
     for (let i = 0; i < results.length; i += batchSize) {
-      const done = await source.complete(results.slice(i, i + batchSize), deps.clock.now());
+      let done: Awaited<ReturnType<NoticeSource<N>['complete']>>;
+      try {
+        done = await source.complete(results.slice(i, i + batchSize), deps.clock.now());
+      } catch (error) {
+        throw forfeited(holder, error);
+      }
       report.sent += done.sent.length;
       report.failed += done.failed.length;
       for (const n of done.sent) deps.metrics?.notifications.inc({ kind: n.kind, result: 'sent' });
@@ -199,18 +237,29 @@ export async function runNoticeRounds<N extends ClaimedForDelivery>(
 }
 
 /**
+ * A round failed between claiming and recording: this live instance can no longer account for its
+ * claims, and would hold them for as long as it lives. It gives every claim back instead (the others
+ * resend only to whom was not recorded as reached). Returns the error to rethrow.
+ */
+function forfeited(holder: ClaimHolder, error: unknown): unknown {
+  holder.forfeit();
+  return error;
+}
+
+/**
  * Groups notices per recipient and posts them, one message per up to `perMessage` notices. First
  * messages of every recipient go out before anyone's second, and a recipient's next message waits for
- * `channelIntervalMs`, so one busy channel never holds up the others.
+ * `channelIntervalMs`, so one busy channel never holds up the others. A post starts only while
+ * `mayPost()` says the claims are still surely ours.
  */
 async function deliver<N extends ClaimedForDelivery>(
   deps: RoundsDeps,
   source: NoticeSource<N>,
   claimed: N[],
   report: TickReport,
-  lease: RoundLease,
-  timing: NoticeTiming & { postBudgetMs: number },
+  timing: NoticeTiming,
   messages: RoundMessages<N>,
+  mayPost: () => boolean,
 ): Promise<DeliveryResult<N>[]> {
   const byRecipient = new Map<string, { as: 'channel' | 'dm'; notices: N[] }>();
   for (const notice of claimed) {
@@ -232,6 +281,8 @@ async function deliver<N extends ClaimedForDelivery>(
 
   const reached = new Map<string, string[]>(claimed.map((n) => [n.id, []]));
   const errors = new Map<string, string>();
+  /** Notices with a recipient never tried: given back unless a post of theirs failed. */
+  const untried = new Map<string, string>();
   const interval = deps.channelIntervalMs ?? 1000;
   const lastPostAt = new Map<string, number>();
   const busy = new Set<string>();
@@ -240,7 +291,8 @@ async function deliver<N extends ClaimedForDelivery>(
   const sleep = (ms: number) => (deps.sleep ? deps.sleep(ms) : sleeper(ms, signal));
   // A 429 from Slack pauses every post of this round until its Retry-After has passed.
   let pausedUntil = 0;
-  const stopping = 'not sent: the scheduler is stopping; the next tick sends it';
+  const stopping = 'not sent: the scheduler is stopping; another instance sends it';
+  const notOurs = 'not sent: this instance could not be sure it still held the claim; another sends it';
 
   const post = async (item: Item, notices: N[]) => {
     const message = messages.compose(notices, item.as);
@@ -250,8 +302,7 @@ async function deliver<N extends ClaimedForDelivery>(
         return;
       } catch (error) {
         const retryAfter = rateLimitedFor(error);
-        // One wait and one more call: that is what the post budget allows for, so the post still ends
-        // before its lease does.
+        // One wait and one more call: a post stays within its budget (notice-timing.ts).
         if (
           retryAfter === undefined ||
           rateLimited ||
@@ -267,7 +318,10 @@ async function deliver<N extends ClaimedForDelivery>(
           'Slack is rate-limiting notices; waiting',
         );
         await sleep(retryAfter);
-        if (signal?.aborted) throw error;
+        // Stopping, or the wait outlasted this instance's certainty that the claims are its own: the
+        // message was never posted, so it goes back to the others rather than counting as a failure.
+        if (signal?.aborted) throw new Untried(stopping);
+        if (!mayPost()) throw new Untried(notOurs);
       }
     }
   };
@@ -278,46 +332,44 @@ async function deliver<N extends ClaimedForDelivery>(
       pausedUntil - Date.now(),
     );
     if (wait > 0) await sleep(wait);
-    if (signal?.aborted) {
-      for (const n of item.notices) errors.set(n.id, `${item.to}: ${stopping}`);
+    if (signal?.aborted || !mayPost()) {
+      const reason = signal?.aborted ? stopping : notOurs;
+      for (const n of item.notices) untried.set(n.id, `${item.to}: ${reason}`);
       return;
     }
-    // Only notices whose claim outlasts the longest this post can take: past that, another replica
-    // may already be sending them.
-    const usable = lease.usable(item.notices.map((n) => n.id));
-    const notices = item.notices.filter((n) => usable.has(n.id));
-    for (const n of item.notices) {
-      if (!usable.has(n.id))
-        errors.set(n.id, `${item.to}: not sent: its claim could not be kept; the next tick sends it`);
-    }
-    if (notices.length === 0) return;
     try {
-      await post(item, notices);
+      await post(item, item.notices);
       report.messages += 1;
-      for (const n of notices) reached.get(n.id)!.push(item.to);
-      try {
-        await recordRecipientReached(
-          { db: deps.db },
-          { ids: notices.map((n) => n.id), recipient: item.to, instanceId: deps.instanceId },
-        );
-      } catch (error) {
-        deps.logger.warn(
-          { err: error, recipient: item.to },
-          'could not record a delivered notice right away; it is recorded at the end of the tick',
-        );
+      for (const n of item.notices) reached.get(n.id)!.push(item.to);
+      if (source.recordReached) {
+        try {
+          await source.recordReached(
+            item.notices.map((n) => n.id),
+            item.to,
+          );
+        } catch (error) {
+          deps.logger.warn(
+            { err: error, recipient: item.to },
+            'could not record a delivered notice right away; it is recorded at the end of the tick',
+          );
+        }
       }
     } catch (error) {
+      if (error instanceof Untried) {
+        for (const n of item.notices) untried.set(n.id, `${item.to}: ${error.message}`);
+        return;
+      }
       const reason = noticeErrorText(error);
       deps.logger.warn(
-        { recipient: item.to, notices: notices.length, reason },
+        { recipient: item.to, notices: item.notices.length, reason },
         'scheduler could not post; it will try again (next tick at first, then backing off up to an hour)',
       );
-      for (const n of notices) errors.set(n.id, `${item.to}: ${reason}`);
+      for (const n of item.notices) errors.set(n.id, `${item.to}: ${reason}`);
     } finally {
       lastPostAt.set(item.to, Date.now());
     }
   };
-  // A few posts in flight at once, never two to the same recipient.
+  // A few posts in flight at once (one by default), never two to the same recipient.
   const worker = async () => {
     while (!signal?.aborted) {
       const index = queue.findIndex((q) => !busy.has(q.to));
@@ -335,14 +387,18 @@ async function deliver<N extends ClaimedForDelivery>(
       }
     }
   };
-  await Promise.all(Array.from({ length: deps.concurrency ?? 4 }, worker));
+  await Promise.all(Array.from({ length: deps.concurrency ?? 1 }, worker));
   for (const item of queue) {
-    for (const n of item.notices) errors.set(n.id, `${item.to}: ${stopping}`);
+    for (const n of item.notices) untried.set(n.id, `${item.to}: ${stopping}`);
   }
 
-  return claimed.map((notice) => ({
-    notice,
-    reached: reached.get(notice.id) ?? [],
-    error: errors.get(notice.id) ?? null,
-  }));
+  return claimed.map((notice) => {
+    const error = errors.get(notice.id) ?? null;
+    return {
+      notice,
+      reached: reached.get(notice.id) ?? [],
+      error: error ?? untried.get(notice.id) ?? null,
+      givenBack: error === null && untried.has(notice.id),
+    };
+  });
 }

@@ -1,16 +1,31 @@
 /**
- * The scheduler's time budget, in one place. A notice is claimed in the database with a lease; when the
- * lease runs out another replica presumes the claimer dead and sends the notice itself. So a post must
- * never still be in flight when its lease ends, or the notice goes out twice. Every number that bounds
- * how long a post can take is here, and `checkNoticeTiming` refuses a combination that breaks that rule.
+ * The scheduler's time budget, in one place (docs/architecture.md#notices-exactly-once).
+ *
+ * A notice claim belongs to a live instance. Every instance says it is alive every `beatEveryMs`; one
+ * not heard from for `deadAfterMs` — by the database's clock, the one clock every replica shares — is
+ * deleted by the next heartbeat of another, which frees every claim it held. Hence:
+ *
+ *   - a dead holder's claims are free at most deadAfterMs + beatEveryMs = 8 s + 2 s = 10 s after its
+ *     last heartbeat, and the release wakes every scheduler, so they go out seconds later;
+ *   - a live holder keeps its claims however long Slack takes (timeouts, 429 waits): nothing expires
+ *     while it is alive, so the length of a post no longer bounds anything;
+ *   - a post starts only while this instance's last confirmed heartbeat was sent less than
+ *     `postGuardMs` ago: before that, no one can have found it dead (5 s < 8 s, the margin covering
+ *     the two clocks' rates and a late heartbeat), so no one else can be sending the same notice.
+ *     Cut off from the database, an instance stops starting posts after 5 s, and gives them back.
+ *
+ * What remains: a post already in flight when its instance dies, or is cut off for 8 s, may reach
+ * Slack without being recorded, and be sent again by whoever takes the claim. Posts go one at a time
+ * per instance, so that is at most one message per instance per such event.
+ *
+ * A false "dead" (an event loop stalled, or the database unreachable, for 8 s) costs no notice: the
+ * instance's next heartbeat finds its row gone, and it posts nothing more of what it held.
  *
  *   one Web API call ≤ attempts × callTimeoutMs + retries × backoffMaxMs = 3 × 10 s + 2 × 5 s = 40 s
  *   one message ≤ a call, a 429's Retry-After (≤ rateLimitWaitMs), and one more call   (`postBudgetMs`)
- *               = 40 s + 30 s + 40 s = 110 s
- *   the claims of a round are renewed every renewEveryMs (2.5 min) while it is being sent, and a post
- *   only starts while its claims have at least one post budget of lease left;
- *   leaseMs (10 min) > renewEveryMs + postBudgetMs, so renewals keep every post startable, and a post
- *   that started ends before its lease even if no renewal ever succeeds again (database gone).
+ *               = 40 s + 30 s + 40 s = 110 s. A graceful stop cuts the 429 wait short and gives back
+ *               what was not posted; a process forced out before its stop ends (npm start allows
+ *               10 s) leaves its row behind, and is found dead like a crashed one.
  */
 export interface NoticeTiming {
   /** One HTTP attempt of a Web API call is abandoned after this long (the SDK has no limit by default). */
@@ -24,10 +39,12 @@ export interface NoticeTiming {
    * message and at most this long; a longer wait, or a second 429, gives the message back to the next tick.
    */
   rateLimitWaitMs: number;
-  /** A claim older than this is presumed abandoned and taken over by another replica. */
-  leaseMs: number;
-  /** How often the claims of a round still being sent are renewed. */
-  renewEveryMs: number;
+  /** How often an instance says it is alive (and looks for instances that stopped saying so). */
+  beatEveryMs: number;
+  /** An instance not heard from for this long (database clock) is dead: its claims are freed. */
+  deadAfterMs: number;
+  /** A post starts only if this instance's last confirmed heartbeat was sent less than this long ago. */
+  postGuardMs: number;
 }
 
 export const NOTICE_TIMING: NoticeTiming = {
@@ -35,8 +52,9 @@ export const NOTICE_TIMING: NoticeTiming = {
   retries: 2,
   backoffMaxMs: 5_000,
   rateLimitWaitMs: 30_000,
-  leaseMs: 10 * 60_000,
-  renewEveryMs: (10 * 60_000) / 4,
+  beatEveryMs: 2_000,
+  deadAfterMs: 8_000,
+  postGuardMs: 5_000,
 };
 
 /** The longest one Web API call can take, its retries included. */
@@ -51,17 +69,21 @@ export function postBudgetMs(
   return 2 * callBudgetMs(t) + t.rateLimitWaitMs;
 }
 
-/** Fills in defaults (renewal at a quarter of the lease) and refuses a lease a post could outlive. */
-export function checkNoticeTiming(
-  overrides: Partial<NoticeTiming> = {},
-): NoticeTiming & { postBudgetMs: number } {
-  const leaseMs = overrides.leaseMs ?? NOTICE_TIMING.leaseMs;
-  const t: NoticeTiming = { ...NOTICE_TIMING, renewEveryMs: leaseMs / 4, ...overrides, leaseMs };
-  const budget = postBudgetMs(t);
-  if (!(t.leaseMs > t.renewEveryMs + budget)) {
+/**
+ * Fills in defaults and refuses liveness bounds that could let two instances send one notice: the
+ * guard must end before anyone can find the instance dead, and leave room for a late heartbeat.
+ */
+export function checkNoticeTiming(overrides: Partial<NoticeTiming> = {}): NoticeTiming {
+  const t: NoticeTiming = { ...NOTICE_TIMING, ...overrides };
+  if (!(t.postGuardMs < t.deadAfterMs)) {
     throw new Error(
-      `scheduler lease of ${t.leaseMs} ms is too short: it must exceed the renewal interval (${t.renewEveryMs} ms) plus the longest a post can take (${budget} ms), or a notice could be sent twice`,
+      `scheduler post guard of ${t.postGuardMs} ms must be shorter than the ${t.deadAfterMs} ms after which an instance is found dead, or a notice could be sent twice`,
     );
   }
-  return { ...t, postBudgetMs: budget };
+  if (!(t.beatEveryMs * 2 <= t.postGuardMs)) {
+    throw new Error(
+      `scheduler heartbeat every ${t.beatEveryMs} ms leaves no room in the ${t.postGuardMs} ms post guard: one late heartbeat would stop every post`,
+    );
+  }
+  return t;
 }

@@ -1,3 +1,4 @@
+import { recordRecipientReached } from '../services/notify-expiring.ts';
 import {
   anyPolicyNoticeDue,
   type ClaimedPolicyNotice,
@@ -37,8 +38,8 @@ function policyNotices(deps: PolicyNoticeJobDeps): NoticeSource<ClaimedPolicyNot
   const db = { db: deps.db };
   return {
     anyDue: (now) => anyPolicyNoticeDue(db, now),
-    claim: (now, limit, leaseMs) =>
-      claimDuePolicyNotices(db, { now, offsets: deps.offsets, instanceId: deps.instanceId, leaseMs, limit }),
+    claim: (now, limit) =>
+      claimDuePolicyNotices(db, { now, offsets: deps.offsets, instanceId: deps.instanceId, limit }),
     async prepare(round, now) {
       return {
         cancelled: await outdated(deps, round),
@@ -47,6 +48,8 @@ function policyNotices(deps: PolicyNoticeJobDeps): NoticeSource<ClaimedPolicyNot
     },
     order: sortPolicyItems,
     perMessage: POLICY_ITEMS_PER_MESSAGE,
+    recordReached: (ids, recipient) =>
+      recordRecipientReached(db, { ids, recipient, instanceId: deps.instanceId }),
     complete: (results, now) => completePolicyNotices(db, { results, instanceId: deps.instanceId, now }),
   };
 }

@@ -10,12 +10,12 @@ import {
   lockDueCanaryKeys,
   planCanaryKeys,
 } from '../store/canary-store.ts';
-import type { Database, Db } from '../store/database.ts';
-import { listenForNotify } from '../store/listen-notify.ts';
+import type { Db } from '../store/database.ts';
 import { reclaimNotifications } from '../store/notifications-store.ts';
 import { findCurrentSecretsForKeys } from '../store/secrets-store.ts';
+import { CLAIM_RECHECK_MS } from './notice-plan.ts';
 import { recipientsOf } from './notify-policy.ts';
-import { recordNoticeOutcomes } from './record-notice-outcomes.ts';
+import { type NoticeResult, type RecordedNotices, recordNoticeOutcomes } from './record-notice-outcomes.ts';
 
 /** One presentation of a canary as its alarm describes it. Never a key string. */
 export interface CanaryTryView {
@@ -52,8 +52,8 @@ export interface ClaimedCanaryAlarm {
   nextAt: null;
 }
 
-const isAbandoned = (n: NotificationRow, staleBefore: Date) =>
-  n.status === 'claimed' && (n.claimedAt === null || n.claimedAt < staleBefore);
+/** Owed and in nobody's hands: released after a failure, or let go of by an instance that stopped. */
+const isFree = (n: NotificationRow) => n.status === 'claimed' && n.claimedBy === null;
 
 /** The idle sweep's one indexed statement. */
 export function anyCanaryAlarmDue(deps: { db: Db }, now: Date): Promise<boolean> {
@@ -65,16 +65,16 @@ export function anyCanaryAlarmDue(deps: { db: Db }, now: Date): Promise<boolean>
  * left unsent (released after a failure, or its claimer died), or claim a new alarm for the tries not
  * told yet once CANARY_QUIET_MS have passed since the previous one (`nextCanaryAlarmAt`), or plan the
  * next look. The key row lock makes one claimer per canary at a time; the unique (key, due date, kind)
- * row makes each alarm go out once across replicas and restarts. Claimed canaries are parked until the
- * lease ends, so a crash before `completeCanaryAlarms` is retried by whoever looks after that.
+ * row makes each alarm go out once across replicas and restarts. A claim names this live instance; a
+ * claimed canary is parked while it is held, and when its holder stops or dies the release trigger makes
+ * it due at once (docs/architecture.md#notices-exactly-once).
  */
 export function claimCanaryAlarms(
   deps: { db: Db },
-  options: { now: Date; instanceId: string; leaseMs: number; limit: number },
+  options: { now: Date; instanceId: string; limit: number },
 ): Promise<{ claimed: ClaimedCanaryAlarm[]; scanned: number; superseded: string[]; retired: number }> {
   const { now, instanceId } = options;
-  const staleBefore = new Date(now.getTime() - options.leaseMs);
-  const leaseEnd = new Date(now.getTime() + options.leaseMs);
+  const parkedUntil = new Date(now.getTime() + CLAIM_RECHECK_MS);
   return deps.db.transaction(async (tx) => {
     const due = await lockDueCanaryKeys(tx, now, options.limit);
     if (due.length === 0) return { claimed: [], scanned: 0, superseded: [], retired: 0 };
@@ -88,14 +88,14 @@ export function claimCanaryAlarms(
 
     for (const key of due) {
       const prior = previous.get(key.id);
-      if (prior && isAbandoned(prior, staleBefore)) {
+      if (prior && isFree(prior)) {
         reclaims.push(prior.id);
-        plans.push({ keyId: key.id, at: leaseEnd });
+        plans.push({ keyId: key.id, at: parkedUntil });
         continue;
       }
       if (prior?.status === 'claimed') {
-        // Someone else is sending it; look again when their lease would run out.
-        plans.push({ keyId: key.id, at: new Date(prior.claimedAt!.getTime() + options.leaseMs) });
+        // A live instance is sending it: its outcome, or its release, sets the next look.
+        plans.push({ keyId: key.id, at: parkedUntil });
         continue;
       }
       const first = untold.get(key.id);
@@ -120,14 +120,14 @@ export function claimCanaryAlarms(
         continue;
       }
       inserts.push({ keyId: key.id, dueAt, status: 'claimed' });
-      plans.push({ keyId: key.id, at: leaseEnd });
+      plans.push({ keyId: key.id, at: parkedUntil });
     }
 
     const owned = [
       ...(await insertCanaryAlarms(tx, inserts, { now, by: instanceId })).filter(
         (n) => n.status === 'claimed',
       ),
-      ...(await reclaimNotifications(tx, reclaims, { now, staleBefore, by: instanceId })),
+      ...(await reclaimNotifications(tx, reclaims, { now, by: instanceId })),
     ];
     await planCanaryKeys(tx, plans);
     const contents = await findCanaryAlarmContents(
@@ -189,35 +189,26 @@ function toClaimed(
 /**
  * Records deliveries. Sent → the canary is looked at again when its quiet window ends (tries that came
  * meanwhile then get the next alarm). Not everyone reached → the claim is released and the canary is
- * due again after the usual backoff; those already reached are never messaged twice.
+ * due again after the usual backoff; those already reached are never messaged twice. Given back unsent
+ * (a stopping scheduler) → due again at once (the release trigger).
  */
 export function completeCanaryAlarms(
   deps: { db: Db },
-  input: {
-    results: Array<{ notice: ClaimedCanaryAlarm; reached: string[]; error: string | null }>;
-    instanceId: string;
-    now: Date;
-  },
-): Promise<{ sent: ClaimedCanaryAlarm[]; failed: ClaimedCanaryAlarm[] }> {
+  input: { results: NoticeResult<ClaimedCanaryAlarm>[]; instanceId: string; now: Date },
+): Promise<RecordedNotices<ClaimedCanaryAlarm>> {
   const { now } = input;
-  if (input.results.length === 0) return Promise.resolve({ sent: [], failed: [] });
+  if (input.results.length === 0) return Promise.resolve({ sent: [], failed: [], givenBack: [] });
   return deps.db.transaction(async (tx) => {
-    const { sent, failed, retryAt } = await recordNoticeOutcomes(tx, input.results, input.instanceId, now);
+    const { sent, failed, givenBack, retryAt } = await recordNoticeOutcomes(
+      tx,
+      input.results,
+      input.instanceId,
+      now,
+    );
     await planCanaryKeys(tx, [
       ...sent.map((n) => ({ keyId: n.keyId, at: new Date(n.dueAt.getTime() + CANARY_QUIET_MS) })),
       ...failed.map((n) => ({ keyId: n.keyId, at: retryAt(n) })),
     ]);
-    return { sent, failed };
+    return { sent, failed, givenBack };
   });
-}
-
-/** The channel a recorded try is announced on (trigger `canary_tries_announce`). */
-const CANARY_TRIED_CHANNEL = 'rekey_canary_tried';
-
-/**
- * Calls `onTry` whenever a canary try is recorded, by any replica (a wake-up: the sweep is the safety
- * net). Resolves with the way to stop listening.
- */
-export function onCanaryTried(database: Database, onTry: () => void): Promise<() => Promise<void>> {
-  return listenForNotify(database, CANARY_TRIED_CHANNEL, onTry);
 }

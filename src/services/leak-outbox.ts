@@ -9,6 +9,7 @@ import {
   claimLeakNotice,
   findLastNotice,
   findLeakNoticeContext,
+  giveBackLeakNotice as giveBack,
   hasDueLeakNotices,
   insertLeakNotice,
   insertThreadNotice,
@@ -16,16 +17,13 @@ import {
   releaseLeakNotice,
 } from '../store/leak-notices-store.ts';
 import { retryDelayMs } from './notice-plan.ts';
+import { announceNoticeDue } from './notice-wakeups.ts';
+
+/** The notice source (src/scheduler/index.ts) that delivers the outbox: what wakes it. */
+export const LEAK_NOTICE_SOURCE = 'leak';
 
 /** People are told about one leaked secret at most once per this long; reports meanwhile are summed. */
 export const LEAK_NOTICE_INTERVAL_MS = 10 * 60_000;
-
-/**
- * A claim not recorded within this long belongs to a sender that died: another sweep takes it over.
- * Longer than the longest one post can take with the leak client (three 10 s attempts, two 5 s pauses:
- * notice-timing.ts's call budget), so a live sender never loses a claim it is still posting under.
- */
-export const LEAK_NOTICE_LEASE_MS = 90_000;
 
 /**
  * Writes what the people concerned must be told about a new report, in the report's own transaction
@@ -46,6 +44,9 @@ export async function scheduleLeakNotices(
   },
 ): Promise<void> {
   const { report, key, now } = input;
+  // Every scheduler is woken when (and only if) the report commits: the messages go out within seconds,
+  // from whichever replica takes them (docs/architecture.md#notices-exactly-once).
+  await announceNoticeDue(tx, LEAK_NOTICE_SOURCE);
   const base = { reportId: report.id, latestReportId: report.id, secretId: report.secretId, keyId: key.id };
   if (input.thread) {
     await insertThreadNotice(tx, {
@@ -141,8 +142,7 @@ export async function claimNextLeakNotice(
 ): Promise<LeakNoticeToSend | undefined> {
   return withDatabaseErrors(async () => {
     const now = deps.clock.now();
-    const staleBefore = new Date(now.getTime() - LEAK_NOTICE_LEASE_MS);
-    const notice = await claimLeakNotice(deps.db, { now, by, staleBefore });
+    const notice = await claimLeakNotice(deps.db, { now, by });
     if (!notice) return undefined;
     return toSend(notice, await findLeakNoticeContext(deps.db, notice), now);
   });
@@ -185,6 +185,11 @@ function toSend(
       : null,
     now,
   };
+}
+
+/** Not posted (the process is stopping, or unsure it still holds the claim): owed again at once. */
+export function giveBackLeakNotice(deps: OutboxDeps, id: string, by: string): Promise<void> {
+  return withDatabaseErrors(() => giveBack(deps.db, id, by));
 }
 
 /** The message went out: recorded only while this instance still holds the claim. */

@@ -28,6 +28,13 @@ export const AFTER_EXPIRY_DELAY_MS = 10 * MINUTE;
  */
 export const AFTER_EXPIRY_CHECK_MS = 5 * MINUTE;
 
+/**
+ * A subject (an old secret, a key's policy) whose notice is in a live instance's hands is looked at
+ * again after this long. Only a safety net: the holder's outcome sets the real next look, and its
+ * release (it stopped, or died and was found dead) makes the subject due at once.
+ */
+export const CLAIM_RECHECK_MS = 60 * MINUTE;
+
 export type NoticeKind = string;
 
 export interface NoticePlanInput {

@@ -12,7 +12,8 @@ import {
 import type { Db, DbOrTx } from '../store/database.ts';
 import { findUseHours, type UseHourRow } from '../store/usage-store.ts';
 import { CUTOVER_KIND, planCutover } from './cutover-plan.ts';
-import { recordNoticeOutcomes } from './record-notice-outcomes.ts';
+import { CLAIM_RECHECK_MS } from './notice-plan.ts';
+import { type NoticeResult, type RecordedNotices, recordNoticeOutcomes } from './record-notice-outcomes.ts';
 
 /** A cutover notice this instance has claimed and must deliver, then report with `completeCutovers`. */
 export interface ClaimedCutover {
@@ -47,8 +48,8 @@ function recipientsOf(row: CutoverSecretRow): ClaimedCutover['pending'] {
   return list;
 }
 
-const isAbandoned = (n: NotificationRow, staleBefore: Date) =>
-  n.status === 'claimed' && (n.claimedAt === null || n.claimedAt < staleBefore);
+/** Owed and in nobody's hands: released after a failure, or let go of by an instance that stopped. */
+const isFree = (n: NotificationRow) => n.status === 'claimed' && n.claimedBy === null;
 
 /** The idle tick's one indexed statement. */
 export function anyCutoverDue(deps: { db: Db }, now: Date): Promise<boolean> {
@@ -78,16 +79,16 @@ async function usesOf(tx: DbOrTx, ids: string[], now: Date): Promise<Map<string,
 /**
  * One transaction: lock a batch of old secrets owed a cutover look, decide for each (`planCutover`),
  * claim the notices owed now (one row per secret: once, across replicas and restarts) and plan the
- * next look of the others. Claimed secrets are parked until the lease ends, so a crash before
- * `completeCutovers` is retried by whichever replica looks after that.
+ * next look of the others. A claim names this live instance; a claimed secret is parked while it is
+ * held, and when its holder stops or dies the release trigger makes it due at once
+ * (docs/architecture.md#notices-exactly-once).
  */
 export function claimDueCutovers(
   deps: { db: Db },
-  options: { now: Date; quietAfterMs: number; instanceId: string; leaseMs: number; limit: number },
+  options: { now: Date; quietAfterMs: number; instanceId: string; limit: number },
 ): Promise<{ claimed: ClaimedCutover[]; scanned: number; superseded: string[]; retired: number }> {
   const { now, instanceId } = options;
-  const staleBefore = new Date(now.getTime() - options.leaseMs);
-  const leaseEnd = new Date(now.getTime() + options.leaseMs);
+  const parkedUntil = new Date(now.getTime() + CLAIM_RECHECK_MS);
   return deps.db.transaction(async (tx) => {
     const due = await lockDueCutoverSecrets(tx, now, options.limit);
     if (due.length === 0) return { claimed: [], scanned: 0, superseded: [], retired: 0 };
@@ -114,9 +115,9 @@ export function claimDueCutovers(
         plans.push({ secretId: row.secretId, at: null });
         continue;
       }
-      if (prior && !isAbandoned(prior, staleBefore)) {
-        // Someone else is sending it; look again when their lease would run out.
-        plans.push({ secretId: row.secretId, at: new Date(prior.claimedAt!.getTime() + options.leaseMs) });
+      if (prior && !isFree(prior)) {
+        // A live instance is sending it: its outcome, or its release, sets the next look.
+        plans.push({ secretId: row.secretId, at: parkedUntil });
         continue;
       }
       const plan = planCutover({
@@ -138,13 +139,13 @@ export function claimDueCutovers(
       }
       (prior ? takeOver : newFor).push(prior ? prior.id : row.secretId);
       wanted.set(row.secretId, row);
-      // Parked for the lease; completeCutovers settles it (or plans the retry).
-      plans.push({ secretId: row.secretId, at: leaseEnd });
+      // Parked while we hold it; completeCutovers settles it (or plans the retry).
+      plans.push({ secretId: row.secretId, at: parkedUntil });
     }
     const owned = await claimCutoverNotices(
       tx,
       { newFor, takeOver },
-      { kind: CUTOVER_KIND, now, staleBefore, by: instanceId },
+      { kind: CUTOVER_KIND, now, by: instanceId },
     );
     await insertCutoverSkipped(tx, skipped, {
       kind: CUTOVER_KIND,
@@ -180,19 +181,16 @@ export function claimDueCutovers(
 
 /**
  * Records deliveries: sent → the secret is settled (never looked at again); failed → the claim is
- * released and the secret looked at again after the notices' backoff.
+ * released and the secret looked at again after the notices' backoff; given back unsent (a stopping
+ * scheduler) → due again at once (the release trigger).
  */
 export async function completeCutovers(
   deps: { db: Db },
-  input: {
-    results: Array<{ notice: ClaimedCutover; reached: string[]; error: string | null }>;
-    instanceId: string;
-    now: Date;
-  },
-): Promise<{ sent: ClaimedCutover[]; failed: ClaimedCutover[] }> {
-  if (input.results.length === 0) return { sent: [], failed: [] };
+  input: { results: NoticeResult<ClaimedCutover>[]; instanceId: string; now: Date },
+): Promise<RecordedNotices<ClaimedCutover>> {
+  if (input.results.length === 0) return { sent: [], failed: [], givenBack: [] };
   return deps.db.transaction(async (tx) => {
-    const { sent, failed, retryAt } = await recordNoticeOutcomes(
+    const { sent, failed, givenBack, retryAt } = await recordNoticeOutcomes(
       tx,
       input.results,
       input.instanceId,
@@ -202,6 +200,6 @@ export async function completeCutovers(
       ...sent.map((n) => ({ secretId: n.secretId, at: null })),
       ...failed.map((n) => ({ secretId: n.secretId, at: retryAt(n) })),
     ]);
-    return { sent, failed };
+    return { sent, failed, givenBack };
   });
 }

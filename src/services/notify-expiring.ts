@@ -12,12 +12,11 @@ import {
   lockDueSecrets,
   type NewNotification,
   reclaimNotifications,
-  renewClaims,
   retireSecrets,
   setNextNoticeAt,
 } from '../store/notifications-store.ts';
-import { type NoticePlan, planNotice } from './notice-plan.ts';
-import { recordNoticeOutcomes } from './record-notice-outcomes.ts';
+import { CLAIM_RECHECK_MS, type NoticePlan, planNotice } from './notice-plan.ts';
+import { type NoticeResult, type RecordedNotices, recordNoticeOutcomes } from './record-notice-outcomes.ts';
 
 /** One notification this instance now owns and must deliver, then report with `completeNotices`. */
 export interface ClaimedNotice {
@@ -55,10 +54,8 @@ export interface ClaimBatch {
 export interface ClaimOptions {
   now: Date;
   offsets: readonly number[];
-  /** Recorded as `claimed_by`; unique per process. */
+  /** Recorded as `claimed_by`: a live instance (a row of `instances`). */
   instanceId: string;
-  /** A claim older than this is presumed abandoned (its process died) and taken over. */
-  leaseMs: number;
   limit: number;
 }
 
@@ -74,18 +71,18 @@ function recipientsOf(row: DueSecretRow, kind: string): Recipient[] {
   return list;
 }
 
-const isAbandoned = (n: NotificationRow, staleBefore: Date) =>
-  n.status === 'claimed' && (n.claimedAt === null || n.claimedAt < staleBefore);
+/** Owed and in nobody's hands: released after a failure, or let go of by an instance that stopped. */
+const isFree = (n: NotificationRow) => n.status === 'claimed' && n.claimedBy === null;
 
 /**
  * One transaction: lock a batch of due secrets, decide for each what is owed now (`planNotice`), and
- * claim it by a unique (secret, kind) row. Claimed secrets are parked until the lease ends, so a crash
- * before `completeNotices` is retried by whichever replica looks after that.
+ * claim it by a unique (secret, kind) row naming this live instance. A claimed secret is parked: its
+ * holder's outcome sets its next look, and if the holder stops or dies first, the release trigger
+ * makes it due at once (docs/architecture.md#notices-exactly-once).
  */
 export async function claimDueNotices(deps: { db: Db }, options: ClaimOptions): Promise<ClaimBatch> {
   const { now, instanceId } = options;
-  const staleBefore = new Date(now.getTime() - options.leaseMs);
-  const leaseEnd = new Date(now.getTime() + options.leaseMs);
+  const parkedUntil = new Date(now.getTime() + CLAIM_RECHECK_MS);
   return deps.db.transaction(async (tx) => {
     const due = await lockDueSecrets(tx, now, options.limit);
     if (due.length === 0) return { claimed: [], scanned: 0, superseded: [], retired: 0 };
@@ -124,7 +121,7 @@ export async function claimDueNotices(deps: { db: Db }, options: ClaimOptions): 
       });
       for (const kind of plan.superseded) {
         const prior = existing.get(`${row.secretId}:${kind}`);
-        if (!prior || isAbandoned(prior, staleBefore)) {
+        if (!prior || isFree(prior)) {
           skipped.push({ secretId: row.secretId, kind, reason: `superseded by ${plan.due?.kind}` });
         }
       }
@@ -153,26 +150,26 @@ export async function claimDueNotices(deps: { db: Db }, options: ClaimOptions): 
           claimedBy: instanceId,
           createdAt: now,
         });
-      } else if (isAbandoned(prior, staleBefore)) {
+      } else if (isFree(prior)) {
         reclaims.push(prior.id);
       } else if (prior.status === 'claimed') {
-        // Someone else is on it; look again when their lease would run out.
-        next.set(row.secretId, new Date(prior.claimedAt!.getTime() + options.leaseMs));
+        // A live instance is sending it: its outcome, or its release, sets the next look.
+        next.set(row.secretId, parkedUntil);
         continue;
       } else {
         settled();
         continue;
       }
       wanted.set(`${row.secretId}:${plan.due.kind}`, { row, plan });
-      // Parked for the lease; completeNotices sets the real next look (or retires the secret).
-      next.set(row.secretId, leaseEnd);
+      // Parked while we hold it; completeNotices sets the real next look (or retires the secret).
+      next.set(row.secretId, parkedUntil);
     }
 
     const owned = [
       ...(await insertClaims(tx, inserts)),
-      ...(await reclaimNotifications(tx, reclaims, { now, staleBefore, by: instanceId })),
+      ...(await reclaimNotifications(tx, reclaims, { now, by: instanceId })),
     ];
-    await insertSkipped(tx, skipped, { now, staleBefore });
+    await insertSkipped(tx, skipped, { now });
     await setNextNoticeAt(
       tx,
       [...next].map(([secretId, at]) => ({ secretId, at })),
@@ -214,17 +211,6 @@ export function anyNoticeDue(deps: { db: Db }, now: Date): Promise<boolean> {
 }
 
 /**
- * Keeps claims alive while their round is still being sent (one statement). Returns the ids this
- * instance still holds, with their new lease starting at `now`; the others were taken over or are done.
- */
-export function renewNoticeClaims(
-  deps: { db: Db },
-  input: { ids: string[]; instanceId: string; now: Date },
-): Promise<string[]> {
-  return renewClaims(deps.db, input.ids, input.instanceId, input.now);
-}
-
-/**
  * Records, right after its post succeeded, that `recipient` has these notices (one statement): if
  * the process dies before `completeNotices`, whoever takes the claims over skips that recipient.
  */
@@ -235,27 +221,25 @@ export function recordRecipientReached(
   return addRecipient(deps.db, input.ids, input.recipient, input.instanceId);
 }
 
-export interface NoticeResult {
-  notice: ClaimedNotice;
-  /** Recipients reached in this attempt. */
-  reached: string[];
-  error: string | null;
-}
-
 /**
  * Records deliveries. Complete → 'sent' and the secret moves on to its next reminder (or is retired
- * after the expiry alert). Incomplete → the claim is released and the secret is due again after
- * `retryDelayMs` (the next tick at first); recipients already reached are remembered and never
- * messaged twice.
+ * after the expiry alert). Failed → the claim is released and the secret is due again after
+ * `retryDelayMs` (the next tick at first). Given back unsent → due again at once (the release
+ * trigger). Recipients already reached are remembered and never messaged twice.
  */
 export async function completeNotices(
   deps: { db: Db },
-  input: { results: NoticeResult[]; instanceId: string; now: Date },
-): Promise<{ sent: ClaimedNotice[]; failed: ClaimedNotice[] }> {
+  input: { results: NoticeResult<ClaimedNotice>[]; instanceId: string; now: Date },
+): Promise<RecordedNotices<ClaimedNotice>> {
   const { now } = input;
-  if (input.results.length === 0) return { sent: [], failed: [] };
+  if (input.results.length === 0) return { sent: [], failed: [], givenBack: [] };
   return deps.db.transaction(async (tx) => {
-    const { sent, failed, retryAt } = await recordNoticeOutcomes(tx, input.results, input.instanceId, now);
+    const { sent, failed, givenBack, retryAt } = await recordNoticeOutcomes(
+      tx,
+      input.results,
+      input.instanceId,
+      now,
+    );
     await setNextNoticeAt(tx, [
       ...sent.filter((n) => n.nextAt).map((n) => ({ secretId: n.secretId, at: n.nextAt! })),
       ...failed.map((n) => ({ secretId: n.secretId, at: retryAt(n) })),
@@ -265,6 +249,6 @@ export async function completeNotices(
       sent.filter((n) => n.nextAt === null).map((n) => n.secretId),
       now,
     );
-    return { sent, failed };
+    return { sent, failed, givenBack };
   });
 }

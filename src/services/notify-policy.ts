@@ -15,8 +15,9 @@ import {
   type PolicyBasis,
   planPolicyKeys,
 } from '../store/policy-notices-store.ts';
+import { CLAIM_RECHECK_MS } from './notice-plan.ts';
 import { type PolicyPlan, planPolicyNotice } from './policy-notice-plan.ts';
-import { recordNoticeOutcomes } from './record-notice-outcomes.ts';
+import { type NoticeResult, type RecordedNotices, recordNoticeOutcomes } from './record-notice-outcomes.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -46,8 +47,8 @@ export interface PolicyClaimOptions {
   now: Date;
   /** REKEY_POLICY_REMINDERS, in ms. */
   offsets: readonly number[];
+  /** Recorded as `claimed_by`: a live instance (a row of `instances`). */
   instanceId: string;
-  leaseMs: number;
   limit: number;
 }
 
@@ -62,8 +63,8 @@ export function recipientsOf(key: KeyRow): Recipient[] {
   return list;
 }
 
-const isAbandoned = (n: NotificationRow, staleBefore: Date) =>
-  n.status === 'claimed' && (n.claimedAt === null || n.claimedAt < staleBefore);
+/** Owed and in nobody's hands: released after a failure, or let go of by an instance that stopped. */
+const isFree = (n: NotificationRow) => n.status === 'claimed' && n.claimedBy === null;
 
 const noteKey = (keyId: string, dueAt: Date, kind: string) => `${keyId}|${dueAt.toISOString()}|${kind}`;
 
@@ -72,16 +73,16 @@ const DUE_DATE_MOVED = 'cancelled: the key was rotated, deleted or its policy ch
 /**
  * One transaction: lock a batch of keys whose policy is owed a look, cancel what was pending for a
  * due date that is no longer theirs, decide what is owed now (`planPolicyNotice`) and claim it by a
- * unique (key, due date, kind) row. Claimed keys are parked until the lease ends, so a crash before
- * `completePolicyNotices` is retried by whichever replica looks after that.
+ * unique (key, due date, kind) row naming this live instance. A claimed key is parked: its holder's
+ * outcome sets its next look, and if the holder stops or dies first, the release trigger makes it due
+ * at once (docs/architecture.md#notices-exactly-once).
  */
 export function claimDuePolicyNotices(
   deps: { db: Db },
   options: PolicyClaimOptions,
 ): Promise<{ claimed: ClaimedPolicyNotice[]; scanned: number; superseded: string[]; retired: number }> {
   const { now, instanceId } = options;
-  const staleBefore = new Date(now.getTime() - options.leaseMs);
-  const leaseEnd = new Date(now.getTime() + options.leaseMs);
+  const parkedUntil = new Date(now.getTime() + CLAIM_RECHECK_MS);
   return deps.db.transaction(async (tx) => {
     const due = await lockDuePolicyKeys(tx, now, options.limit);
     if (due.length === 0) return { claimed: [], scanned: 0, superseded: [], retired: 0 };
@@ -100,9 +101,7 @@ export function claimDuePolicyNotices(
     // Pending for an older due date (the trigger re-planned the key when it moved): never sent now.
     const outdated = due.flatMap((key) => {
       const dueAt = rotationDueAt(key)!.getTime();
-      return rows.filter(
-        (n) => n.keyId === key.id && n.dueAt!.getTime() !== dueAt && isAbandoned(n, staleBefore),
-      );
+      return rows.filter((n) => n.keyId === key.id && n.dueAt!.getTime() !== dueAt && isFree(n));
     });
 
     for (const key of due) {
@@ -112,7 +111,7 @@ export function claimDuePolicyNotices(
       const plan = planPolicyNotice({ dueAt, periodMs: days * DAY_MS, offsets: options.offsets, now });
       for (const kind of plan.superseded) {
         const prior = existing.get(noteKey(key.id, dueAt, kind));
-        if (!prior || isAbandoned(prior, staleBefore)) {
+        if (!prior || isFree(prior)) {
           skipped.push({ keyId: key.id, dueAt, kind, reason: `superseded by ${plan.due?.kind}` });
         }
       }
@@ -144,31 +143,31 @@ export function claimDuePolicyNotices(
           claimedBy: instanceId,
           createdAt: now,
         });
-      } else if (isAbandoned(prior, staleBefore)) {
+      } else if (isFree(prior)) {
         reclaims.push(prior.id);
       } else if (prior.status === 'claimed') {
-        // Someone else is on it; look again when their lease would run out.
-        plans.push({ ...basis, at: new Date(prior.claimedAt!.getTime() + options.leaseMs) });
+        // A live instance is sending it: its outcome, or its release, sets the next look.
+        plans.push({ ...basis, at: parkedUntil });
         continue;
       } else {
         settled();
         continue;
       }
       wanted.set(noteKey(key.id, dueAt, plan.due.kind), { key, dueAt, basis, plan });
-      // Parked for the lease; completePolicyNotices sets the real next look.
-      plans.push({ ...basis, at: leaseEnd });
+      // Parked while we hold it; completePolicyNotices sets the real next look.
+      plans.push({ ...basis, at: parkedUntil });
     }
 
     const cancelled = await cancelPolicyClaims(
       tx,
       outdated.map((n) => n.id),
-      { staleBefore, reason: DUE_DATE_MOVED },
+      { reason: DUE_DATE_MOVED },
     );
     const owned = [
       ...(await insertPolicyClaims(tx, inserts)),
-      ...(await reclaimNotifications(tx, reclaims, { now, staleBefore, by: instanceId })),
+      ...(await reclaimNotifications(tx, reclaims, { now, by: instanceId })),
     ];
-    await insertPolicySkipped(tx, skipped, { now, staleBefore });
+    await insertPolicySkipped(tx, skipped, { now });
     await planPolicyKeys(tx, plans, now);
 
     const claimed = owned.map((n): ClaimedPolicyNotice => {
@@ -225,21 +224,23 @@ export async function cancelOutdatedPolicyNotices(
 
 /**
  * Records deliveries. Complete → 'sent' and the key moves on to its next reminder (or is done after
- * the overdue notice). Incomplete → the claim is released and the key is due again after
- * `retryDelayMs`; recipients already reached are remembered and never messaged twice.
+ * the overdue notice). Failed → the claim is released and the key is due again after `retryDelayMs`.
+ * Given back unsent → due again at once (the release trigger). Recipients already reached are
+ * remembered and never messaged twice.
  */
 export async function completePolicyNotices(
   deps: { db: Db },
-  input: {
-    results: Array<{ notice: ClaimedPolicyNotice; reached: string[]; error: string | null }>;
-    instanceId: string;
-    now: Date;
-  },
-): Promise<{ sent: ClaimedPolicyNotice[]; failed: ClaimedPolicyNotice[] }> {
+  input: { results: NoticeResult<ClaimedPolicyNotice>[]; instanceId: string; now: Date },
+): Promise<RecordedNotices<ClaimedPolicyNotice>> {
   const { now } = input;
-  if (input.results.length === 0) return { sent: [], failed: [] };
+  if (input.results.length === 0) return { sent: [], failed: [], givenBack: [] };
   return deps.db.transaction(async (tx) => {
-    const { sent, failed, retryAt } = await recordNoticeOutcomes(tx, input.results, input.instanceId, now);
+    const { sent, failed, givenBack, retryAt } = await recordNoticeOutcomes(
+      tx,
+      input.results,
+      input.instanceId,
+      now,
+    );
     await planPolicyKeys(
       tx,
       [
@@ -248,6 +249,6 @@ export async function completePolicyNotices(
       ],
       now,
     );
-    return { sent, failed };
+    return { sent, failed, givenBack };
   });
 }

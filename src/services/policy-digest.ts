@@ -1,11 +1,12 @@
 import { formatRotateEvery, rotationDueAt } from '../keys/rotation-policy.ts';
 import type { Db } from '../store/database.ts';
 import {
-  claimPolicyDigest,
-  findDigestsToRetry,
+  claimOwedDigests as claimDigestRows,
+  type DigestOutcome,
+  hasOwedDigests,
+  insertOwedDigests,
   listKeysWithPolicyAndChannel,
-  markPolicyDigestSent,
-  releasePolicyDigest,
+  recordDigestOutcomes,
 } from '../store/policy-digests-store.ts';
 import { retryDelayMs } from './notice-plan.ts';
 
@@ -52,52 +53,96 @@ export async function digestsDue(deps: { db: Db }, now: Date): Promise<Map<strin
   return byChannel;
 }
 
-export interface DigestClaim {
+/** One channel's digest of one week, claimed by this instance: what the scheduler sends. */
+export interface ClaimedDigest {
+  id: string;
+  kind: 'digest';
   channel: string;
   week: string;
-  now: Date;
-  instanceId: string;
-  leaseMs: number;
+  attempt: number;
+  pending: Array<{ to: string; as: 'channel' }>;
+  deliveredTo: string[];
 }
 
-/** Claims one channel's digest for the week; the attempt number, or null if another replica has it. */
-export function claimDigest(deps: { db: Db }, claim: DigestClaim): Promise<number | null> {
-  return claimPolicyDigest(deps.db, {
-    channel: claim.channel,
-    week: claim.week,
+/**
+ * Records that every channel with something to list is owed `now`'s week's digest (a row per channel
+ * and week, so replicas firing together owe it once). Sending it is the scheduler's, like any notice.
+ */
+export async function recordDigestsOwed(deps: { db: Db }, now: Date): Promise<number> {
+  const channels = [...(await digestsDue(deps, now)).keys()];
+  await insertOwedDigests(deps.db, { channels, week: digestWeekOf(now), now });
+  return channels.length;
+}
+
+/** The idle tick's one index probe: is any digest of this week owed and free to send? */
+export function anyDigestOwed(deps: { db: Db }, now: Date): Promise<boolean> {
+  return hasOwedDigests(deps.db, { week: digestWeekOf(now), now });
+}
+
+/**
+ * Claims up to `limit` of this week's owed digests for a live instance. Older weeks' are never sent: a
+ * digest is about its week.
+ */
+export async function claimOwedDigests(
+  deps: { db: Db },
+  claim: { now: Date; instanceId: string; limit: number },
+): Promise<{ claimed: ClaimedDigest[]; scanned: number }> {
+  const week = digestWeekOf(claim.now);
+  const rows = await claimDigestRows(deps.db, {
+    week,
     now: claim.now,
-    staleBefore: new Date(claim.now.getTime() - claim.leaseMs),
     by: claim.instanceId,
+    limit: claim.limit,
   });
+  const claimed = rows.map(
+    (r): ClaimedDigest => ({
+      id: r.id,
+      kind: 'digest',
+      channel: r.channel,
+      week: r.week,
+      attempt: r.attempts,
+      pending: [{ to: r.channel, as: 'channel' }],
+      deliveredTo: [],
+    }),
+  );
+  return { claimed, scanned: rows.length };
 }
 
-/** Records a posted digest (or one with nothing left to list): not sent again this week. */
-export function digestSent(
+export interface DigestResult {
+  notice: ClaimedDigest;
+  reached: string[];
+  error: string | null;
+  givenBack: boolean;
+}
+
+/**
+ * Records a round of digests: posted → sent, never again this week; failed → tried again on a later
+ * tick, backing off like a notice (never given up within the week); given back unsent → owed again at
+ * once. `nothingToList`: claims whose channel had nothing left to list when the round went out
+ * (rotated since): recorded as sent with that note. Returns what it recorded (claims still ours).
+ */
+export async function completeDigests(
   deps: { db: Db },
-  input: { channel: string; week: string; instanceId: string; now: Date; note?: string },
-): Promise<void> {
-  return markPolicyDigestSent(deps.db, { ...input, by: input.instanceId });
-}
-
-/** A failed post: tried again on a later tick, backing off like a notice (never given up within the week). */
-export function digestFailed(
-  deps: { db: Db },
-  input: { channel: string; week: string; instanceId: string; now: Date; attempt: number; error: string },
-): Promise<void> {
-  return releasePolicyDigest(deps.db, {
-    channel: input.channel,
-    week: input.week,
-    by: input.instanceId,
-    retryAt: new Date(input.now.getTime() + retryDelayMs(input.attempt)),
-    error: input.error,
+  input: { results: DigestResult[]; nothingToList?: ClaimedDigest[]; instanceId: string; now: Date },
+): Promise<{ sent: ClaimedDigest[]; failed: ClaimedDigest[]; givenBack: ClaimedDigest[] }> {
+  const { now } = input;
+  const rows = input.results.map((r) => {
+    const outcome = r.reached.length > 0 ? 'sent' : r.givenBack ? 'given_back' : 'failed';
+    const row: DigestOutcome = {
+      id: r.notice.id,
+      outcome,
+      retryAt: outcome === 'failed' ? new Date(now.getTime() + retryDelayMs(r.notice.attempt)) : null,
+      note: outcome === 'sent' ? null : r.error,
+    };
+    return { notice: r.notice, row };
   });
-}
-
-/** Channels whose digest this week failed or was abandoned and is owed another try now. */
-export function digestsToRetry(deps: { db: Db }, input: { now: Date; leaseMs: number }): Promise<string[]> {
-  return findDigestsToRetry(deps.db, {
-    week: digestWeekOf(input.now),
-    now: input.now,
-    staleBefore: new Date(input.now.getTime() - input.leaseMs),
-  });
+  const quiet = (input.nothingToList ?? []).map(
+    (n): DigestOutcome => ({ id: n.id, outcome: 'sent', retryAt: null, note: 'nothing left to list' }),
+  );
+  const mine = new Set(
+    await recordDigestOutcomes(deps.db, [...quiet, ...rows.map((o) => o.row)], input.instanceId, now),
+  );
+  const recorded = (outcome: DigestOutcome['outcome']) =>
+    rows.filter((o) => mine.has(o.row.id) && o.row.outcome === outcome).map((o) => o.notice);
+  return { sent: recorded('sent'), failed: recorded('failed'), givenBack: recorded('given_back') };
 }

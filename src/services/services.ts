@@ -10,6 +10,7 @@ import {
   anyLeakNoticeDue,
   claimNextLeakNotice,
   completeLeakNotice,
+  giveBackLeakNotice,
   releaseLeakNoticeForRetry,
 } from './leak-outbox.ts';
 import { audienceOf, homeOf, listKeys, listKeysManageableBy, showKey } from './list-keys.ts';
@@ -62,6 +63,7 @@ export function createServices(deps: ServiceDeps & { verifyCache?: VerifyCache }
       anyDue: () => anyLeakNoticeDue(deps),
       claimNext: (by: string) => claimNextLeakNotice(deps, by),
       complete: (id: string, by: string) => completeLeakNotice(deps, id, by),
+      giveBack: (id: string, by: string) => giveBackLeakNotice(deps, id, by),
       release: (input: Parameters<typeof releaseLeakNoticeForRetry>[1]) =>
         releaseLeakNoticeForRetry(deps, input),
     },

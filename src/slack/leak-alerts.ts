@@ -1,56 +1,64 @@
 import type { WebClient } from '@slack/web-api';
+import { type ClaimHolder, oneOffHolder } from '../scheduler/instance-liveness.ts';
 import { noticeErrorText } from '../scheduler/slack-poster.ts';
-import { newInstanceId } from '../scheduler/start-scheduler.ts';
-import type { LeakNoticeToSend } from '../services/leak-outbox.ts';
+import { newInstanceId, type ScheduledSource } from '../scheduler/start-scheduler.ts';
+import { LEAK_NOTICE_SOURCE, type LeakNoticeToSend } from '../services/leak-outbox.ts';
 import { buildLeakAlert, buildLeakThreadReply } from './blocks/leak-messages.ts';
 import type { SlackDeps } from './deps.ts';
 import { recordSlackError } from './slack-errors.ts';
 
 /** Delivers the leak outbox: thread replies, maintainers' DMs and alert-channel notices. */
 export interface LeakAlerts {
-  /** Claims and sends everything owed now (what the wake-up and the sweep call). */
+  /**
+   * The scheduler's prompt notice source `leak` (src/scheduler/index.ts): in a running rekey the outbox
+   * is delivered by the scheduler, woken when a report commits and swept every few seconds, under the
+   * scheduler's live instance.
+   */
+  source: ScheduledSource;
+  /** Claims and sends everything owed now, as a one-off instance (tests; a surface with no scheduler). */
   sweep(): Promise<void>;
   /** Resolves when no delivery pass is running or asked for (tests, shutdown). */
   settled(): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** How often each process looks for notices owed (a crashed sender's, another replica's, a summary now due). */
-export const LEAK_SWEEP_MS = 5_000;
-/** Messages in flight at once (to different recipients, usually). */
-const CONCURRENCY = 4;
+type LeakDeps = Omit<SlackDeps, 'home' | 'client'> & { client: WebClient };
 
 /**
  * The leak outbox's sender (docs/architecture.md#leak-response). What must be told was recorded with
- * the report; this claims each message (one row, one post: `claimed_by` this instance), posts it and
- * records it sent, or gives it back for a retry. Woken at once after a report commits in this process
- * (the `leak_reported` change), and every LEAK_SWEEP_MS by a sweep whose idle cost is one indexed
- * statement: a report recorded by a process that died, or by another replica, goes out within seconds.
+ * the report; a pass claims each message for a live instance (one row, one post: `claimed_by`), posts it
+ * and records it sent, or gives it back for a retry. A claim belongs to a live instance like every
+ * notice's, so a sender that dies or stops frees what it held for the others within seconds.
+ *
+ * `selfDelivered`: without a scheduler (tests), a report that commits in this process starts a pass at
+ * once, under a one-off instance of its own. In a running rekey (`false`) the scheduler's `leak` source
+ * does the delivering.
  */
-export function createLeakAlerts(
-  deps: Omit<SlackDeps, 'home' | 'client'> & { client: WebClient },
-  options: { instanceId?: string; sweepMs?: number } = {},
-): LeakAlerts {
-  const by = options.instanceId ?? newInstanceId();
+export function createLeakAlerts(deps: LeakDeps, options: { selfDelivered?: boolean } = {}): LeakAlerts {
+  const ownId = newInstanceId();
   let stopped = false;
   let running: Promise<void> | undefined;
   let again = false;
 
-  const pass = async () => {
-    const worker = async () => {
-      while (!stopped) {
-        let notice: LeakNoticeToSend | undefined;
-        try {
-          notice = await deps.services.leakOutbox.claimNext(by);
-        } catch (error) {
-          deps.logger.warn({ err: error }, 'could not claim leak notices; the next sweep tries again');
-          return;
-        }
-        if (!notice) return;
-        await deliver(deps, notice, by);
+  const pass = async (by: string, holder: ClaimHolder, signal?: AbortSignal) => {
+    // The instance must be alive (its row there) before it claims: its claims name it.
+    const generation = await holder.confirm();
+    while (!stopped && !signal?.aborted) {
+      let notice: LeakNoticeToSend | undefined;
+      try {
+        notice = await deps.services.leakOutbox.claimNext(by);
+      } catch (error) {
+        deps.logger.warn({ err: error }, 'could not claim leak notices; the next sweep tries again');
+        return;
       }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+      if (!notice) return;
+      if (stopped || signal?.aborted || !holder.mayPost(generation)) {
+        // Stopping, or no longer sure the claim is ours: owed again at once, to whoever is alive.
+        await deps.services.leakOutbox.giveBack(notice.id, by).catch(() => {});
+        return;
+      }
+      await deliver(deps, notice, by);
+    }
   };
 
   const sweep = (): Promise<void> => {
@@ -63,7 +71,7 @@ export function createLeakAlerts(
       try {
         do {
           again = false;
-          await pass();
+          await pass(ownId, oneOffHolder({ db: deps.services.deps.db, instanceId: ownId }));
         } while (again && !stopped);
       } finally {
         running = undefined;
@@ -72,28 +80,30 @@ export function createLeakAlerts(
     return running;
   };
 
-  const unsubscribe = deps.services.changes.subscribe((change) => {
-    if (change.type === 'leak_reported') void sweep();
-  });
-  const timer = setInterval(async () => {
-    try {
-      if (!running && (await deps.services.leakOutbox.anyDue())) void sweep();
-    } catch (error) {
-      deps.logger.debug({ err: error }, 'leak outbox sweep could not ask the database');
-    }
-  }, options.sweepMs ?? LEAK_SWEEP_MS);
-  timer.unref();
-  // Whatever a previous process left owed goes out now, not at the first tick.
-  void sweep();
+  const unsubscribe = options.selfDelivered
+    ? deps.services.changes.subscribe((change) => {
+        if (change.type === 'leak_reported') void sweep();
+      })
+    : () => {};
 
   return {
+    source: {
+      name: LEAK_NOTICE_SOURCE,
+      cadence: 'prompt',
+      operation: 'leak_notices',
+      run: (scheduled) =>
+        pass(
+          scheduled.instanceId,
+          scheduled.holder ?? oneOffHolder({ db: scheduled.db, instanceId: scheduled.instanceId }),
+          scheduled.signal,
+        ),
+    },
     sweep,
     settled: async () => {
       while (running) await running;
     },
     stop: async () => {
       stopped = true;
-      clearInterval(timer);
       unsubscribe();
       await running;
     },
@@ -101,11 +111,7 @@ export function createLeakAlerts(
 }
 
 /** One claimed message: post it, then record it; a failure gives it back for a retry. */
-async function deliver(
-  deps: Omit<SlackDeps, 'home' | 'client'> & { client: WebClient },
-  notice: LeakNoticeToSend,
-  by: string,
-): Promise<void> {
+async function deliver(deps: LeakDeps, notice: LeakNoticeToSend, by: string): Promise<void> {
   const context = {
     keyId: notice.key.id,
     keyName: notice.key.name,
@@ -146,7 +152,7 @@ async function deliver(
       .catch((releaseError: unknown) =>
         deps.logger.warn(
           { err: releaseError, ...context },
-          'could not give a leak notice back; its claim runs out',
+          'could not give a leak notice back; it is freed when this instance stops',
         ),
       );
     return;
@@ -155,7 +161,7 @@ async function deliver(
   try {
     await deps.services.leakOutbox.complete(notice.id, by);
   } catch (error) {
-    // Posted but not recorded: when the claim runs out it may be posted once more. Said, not hidden.
+    // Posted but not recorded: if this instance stops holding the claim it may be posted once more.
     deps.logger.error(
       { err: error, ...context },
       'a leak notice was posted but could not be recorded as sent',
@@ -164,10 +170,7 @@ async function deliver(
 }
 
 /** The link to the Slack message a key was posted in, for DMs and the alert channel (best effort). */
-async function permalinkOf(
-  deps: Omit<SlackDeps, 'home' | 'client'> & { client: WebClient },
-  notice: LeakNoticeToSend,
-): Promise<string | undefined> {
+async function permalinkOf(deps: LeakDeps, notice: LeakNoticeToSend): Promise<string | undefined> {
   const { channel, messageTs } = notice.report;
   if (!channel || !messageTs) return undefined;
   try {

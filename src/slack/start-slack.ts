@@ -31,8 +31,12 @@ export interface StartSlackOptions {
   slackApiUrl?: string;
   /** Web API retries on 429/5xx; tests use 0 so a failing fake cannot hang them. */
   retries?: number;
-  /** How often the leak outbox is swept (LEAK_SWEEP_MS by default). */
-  leakSweepMs?: number;
+  /**
+   * Who delivers the leak outbox: `scheduler` (a running rekey: the scheduler's `leak` source, which
+   * app.ts registers) or `self` (default; tests with no scheduler: a report committed in this process
+   * is delivered at once).
+   */
+  leakDelivery?: 'scheduler' | 'self';
   /** Known bot identity: skips the start-up auth.test. */
   bot?: { userId: string; botId: string };
 }
@@ -103,7 +107,7 @@ export async function startSlack(options: StartSlackOptions): Promise<SlackSurfa
         timing: { ...NOTICE_TIMING, retries: options.retries ?? NOTICE_TIMING.retries },
       }),
     },
-    { sweepMs: options.leakSweepMs },
+    { selfDelivered: options.leakDelivery !== 'scheduler' },
   );
   const deps: SlackDeps = { ...base, home };
   const stopHome = async () => {
@@ -208,5 +212,7 @@ export function slackOptionsFromConfig(
     signingSecret: config.SLACK_SIGNING_SECRET ?? '',
     appToken: config.SLACK_APP_TOKEN,
     slackApiUrl: config.SLACK_API_URL,
+    // The app's scheduler delivers the leak outbox (app.ts registers the surface's `leak` source).
+    leakDelivery: 'scheduler',
   };
 }

@@ -28,7 +28,7 @@ export type NewCanaryTry = typeof canaryTries.$inferInsert;
 /**
  * Records tries in one transaction and makes each tried canary due for a look (unless it already has
  * one planned: the end of its quiet window, a retry). A try whose `dedupe_key` was seen before (a leak
- * report redelivered) is dropped. The insert's statement trigger NOTIFYs `rekey_canary_tried` at
+ * report redelivered) is dropped. The insert's statement trigger NOTIFYs `rekey_notices` (source `canary`) at
  * commit, which wakes the alarm delivery on whichever replica sends notices. Returns the tries kept.
  */
 export function insertCanaryTries(db: DbOrTx, rows: NewCanaryTry[]): Promise<number> {

@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { type NotificationRow, notifications } from '../../db/schema/index.ts';
 import { type DbOrTx, rowsOf } from './database.ts';
 
@@ -118,14 +118,14 @@ export async function findCutoverNotices(
 
 /**
  * Claims cutover notices, the one place they are claimed: a new one by inserting its row (the unique
- * (secret, kind) index decides who owns it), one nobody is working on (released after a failed send,
- * or older than the lease: its claimer died) by taking the row over under its lock, the WHERE checked
- * again so exactly one claimer wins. Returns the rows this instance now owns.
+ * (secret, kind) index decides who owns it), one nobody holds (released after a failed send, or let go
+ * of by an instance that stopped or died: `claimed_by` null) by taking the row over under its lock, the
+ * WHERE checked again so exactly one claimer wins. Returns the rows this instance now owns.
  */
 export async function claimCutoverNotices(
   tx: DbOrTx,
   claims: { newFor: readonly string[]; takeOver: readonly string[] },
-  claim: { kind: string; now: Date; staleBefore: Date; by: string },
+  claim: { kind: string; now: Date; by: string },
 ): Promise<NotificationRow[]> {
   const owned: NotificationRow[] = [];
   if (claims.newFor.length > 0) {
@@ -156,7 +156,7 @@ export async function claimCutoverNotices(
           and(
             inArray(notifications.id, [...claims.takeOver]),
             eq(notifications.status, 'claimed'),
-            or(isNull(notifications.claimedAt), lt(notifications.claimedAt, claim.staleBefore)),
+            isNull(notifications.claimedBy),
           ),
         )
         .returning()),

@@ -83,14 +83,14 @@ export async function hasDueLeakNotices(db: DbOrTx, now: Date): Promise<boolean>
 }
 
 /**
- * Claims one notice owed by `now` for instance `by`: an open one, one released after a failed post
- * (`claimed_at` null), or one whose claimer has not finished within the lease (`claimed_at` before
- * `staleBefore`: it died). `FOR UPDATE SKIP LOCKED`, so replicas sweeping together take different
- * rows and a report summing into a row right now is never waited for. One statement.
+ * Claims one notice owed by `now` for the live instance `by`: an open one, or one nobody holds (released
+ * after a failed post, or let go of by an instance that stopped or died: `claimed_by` null).
+ * `FOR UPDATE SKIP LOCKED`, so replicas sweeping together take different rows and a report summing into
+ * a row right now is never waited for. One statement; `by` must be a row of `instances`.
  */
 export async function claimLeakNotice(
   db: DbOrTx,
-  claim: { now: Date; by: string; staleBefore: Date },
+  claim: { now: Date; by: string },
 ): Promise<LeakNoticeRow | undefined> {
   const result = await db.execute(sql`
     update leak_notices n
@@ -99,7 +99,7 @@ export async function claimLeakNotice(
      where n.id = (
        select c.id from leak_notices c
         where c.status <> 'sent' and c.due_at <= ${ts(claim.now)}
-          and (c.status = 'open' or c.claimed_at is null or c.claimed_at < ${ts(claim.staleBefore)})
+          and (c.status = 'open' or c.claimed_by is null)
         order by c.due_at
         limit 1
         for update skip locked)
@@ -114,7 +114,7 @@ export async function claimLeakNotice(
 export async function markLeakNoticeSent(db: DbOrTx, id: string, by: string, now: Date): Promise<boolean> {
   const rows = await db
     .update(leakNotices)
-    .set({ status: 'sent', sentAt: now, lastError: null })
+    .set({ status: 'sent', sentAt: now, lastError: null, claimedBy: null })
     .where(and(eq(leakNotices.id, id), eq(leakNotices.status, 'claimed'), eq(leakNotices.claimedBy, by)))
     .returning({ id: leakNotices.id });
   return rows.length > 0;
@@ -129,7 +129,15 @@ export async function releaseLeakNotice(
 ): Promise<void> {
   await db
     .update(leakNotices)
-    .set({ claimedAt: null, dueAt: outcome.retryAt, lastError: outcome.error })
+    .set({ claimedBy: null, claimedAt: null, dueAt: outcome.retryAt, lastError: outcome.error })
+    .where(and(eq(leakNotices.id, id), eq(leakNotices.status, 'claimed'), eq(leakNotices.claimedBy, by)));
+}
+
+/** Not sent, not failed (a stopping process, a claim it could not be sure of): owed again at once. */
+export async function giveBackLeakNotice(db: DbOrTx, id: string, by: string): Promise<void> {
+  await db
+    .update(leakNotices)
+    .set({ claimedBy: null })
     .where(and(eq(leakNotices.id, id), eq(leakNotices.status, 'claimed'), eq(leakNotices.claimedBy, by)));
 }
 

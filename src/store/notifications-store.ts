@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { type NotificationRow, notifications, secrets } from '../../db/schema/index.ts';
 import { type DbOrTx, rowsOf } from './database.ts';
 
@@ -124,14 +124,14 @@ export async function insertClaims(tx: DbOrTx, rows: NewNotification[]): Promise
 }
 
 /**
- * Takes over claims nobody is working on: released after a failed send (`claimed_at` null) or older
- * than the lease (the claimer died). The row lock makes concurrent takeovers of one row serialise and
- * the WHERE is re-checked, so exactly one wins.
+ * Takes over claims nobody holds: released after a failed send, or let go of by an instance that
+ * stopped or died (`claimed_by` null either way). The row lock makes concurrent takeovers of one row
+ * serialise and the WHERE is re-checked, so exactly one wins.
  */
 export async function reclaimNotifications(
   tx: DbOrTx,
   ids: string[],
-  claim: { now: Date; staleBefore: Date; by: string },
+  claim: { now: Date; by: string },
 ): Promise<NotificationRow[]> {
   if (ids.length === 0) return [];
   return tx
@@ -141,20 +141,20 @@ export async function reclaimNotifications(
       and(
         inArray(notifications.id, ids),
         eq(notifications.status, 'claimed'),
-        or(isNull(notifications.claimedAt), lt(notifications.claimedAt, claim.staleBefore)),
+        isNull(notifications.claimedBy),
       ),
     )
     .returning();
 }
 
 /**
- * Records notifications that will never be sent (superseded by a later one, or nobody to tell). An
- * abandoned claim is overwritten; a claim someone is still working on is left alone.
+ * Records notifications that will never be sent (superseded by a later one, or nobody to tell). A
+ * claim nobody holds is overwritten; one a live instance holds is left alone.
  */
 export async function insertSkipped(
   tx: DbOrTx,
   rows: Array<{ secretId: string; kind: string; reason: string }>,
-  at: { now: Date; staleBefore: Date },
+  at: { now: Date },
 ): Promise<void> {
   if (rows.length === 0) return;
   await tx
@@ -171,10 +171,7 @@ export async function insertSkipped(
     .onConflictDoUpdate({
       target: [notifications.secretId, notifications.kind],
       set: { status: 'skipped', lastError: sql`excluded.last_error`, claimedBy: null },
-      setWhere: and(
-        eq(notifications.status, 'claimed'),
-        or(isNull(notifications.claimedAt), lt(notifications.claimedAt, at.staleBefore)),
-      ),
+      setWhere: and(eq(notifications.status, 'claimed'), isNull(notifications.claimedBy)),
     });
 }
 
@@ -203,14 +200,21 @@ export async function retireSecrets(tx: DbOrTx, secretIds: string[], at: Date): 
 export interface DeliveryOutcome {
   id: string;
   deliveredTo: string[];
-  /** Every recipient has it: 'sent'. Otherwise the claim is released for the next tick. */
+  /** Every recipient has it: 'sent'. Otherwise the claim is released. */
   complete: boolean;
+  /**
+   * Not complete, and nothing failed: the rest was never tried (the scheduler is stopping, or this
+   * instance could not be sure it still held the claim). Released with `claimed_at` kept, which the
+   * table's trigger reads as "given back": its subject is due again at once and every scheduler woken.
+   * Otherwise (a failed post) `claimed_at` is cleared and the caller sets the retry time.
+   */
+  givenBack: boolean;
   error: string | null;
 }
 
 /**
- * Writes what happened to claimed notifications, only where this instance still holds the claim.
- * Returns the ids it updated.
+ * Writes what happened to claimed notifications, only where this instance still holds the claim, and
+ * lets go of them (`claimed_by` null). Returns the ids it updated.
  */
 export async function recordDeliveries(
   tx: DbOrTx,
@@ -222,7 +226,7 @@ export async function recordDeliveries(
   const values = sql.join(
     outcomes.map(
       (o) =>
-        sql`(${o.id}::uuid, ${JSON.stringify(o.deliveredTo)}::jsonb, ${o.complete}::boolean, ${o.error}::text)`,
+        sql`(${o.id}::uuid, ${JSON.stringify(o.deliveredTo)}::jsonb, ${o.complete}::boolean, ${o.givenBack}::boolean, ${o.error}::text)`,
     ),
     sql`, `,
   );
@@ -231,33 +235,13 @@ export async function recordDeliveries(
        set delivered_to = array(select jsonb_array_elements_text(v.delivered)),
            status = case when v.complete then 'sent' else 'claimed' end,
            sent_at = case when v.complete then ${ts(now)} else null end,
-           claimed_at = case when v.complete then n.claimed_at else null end,
+           claimed_at = case when v.complete or v.given_back then n.claimed_at else null end,
+           claimed_by = null,
            last_error = v.error
-      from (values ${values}) as v(id, delivered, complete, error)
+      from (values ${values}) as v(id, delivered, complete, given_back, error)
      where n.id = v.id and n.status = 'claimed' and n.claimed_by = ${by}
     returning n.id`);
   return rowsOf<{ id: string }>(result).map((r) => r.id);
-}
-
-/**
- * Extends the lease of claims this instance still holds, while their round is being sent. A claim
- * another replica took over (or that was completed) is not touched. Returns the ids still held.
- */
-export async function renewClaims(db: DbOrTx, ids: string[], by: string, now: Date): Promise<string[]> {
-  if (ids.length === 0) return [];
-  const rows = await db
-    .update(notifications)
-    .set({ claimedAt: now })
-    .where(
-      and(
-        inArray(notifications.id, ids),
-        eq(notifications.status, 'claimed'),
-        eq(notifications.claimedBy, by),
-        sql`${notifications.claimedAt} is not null`,
-      ),
-    )
-    .returning({ id: notifications.id });
-  return rows.map((r) => r.id);
 }
 
 /**

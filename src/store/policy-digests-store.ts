@@ -1,6 +1,6 @@
-import { and, asc, eq, isNotNull, isNull, lt, lte, or, sql } from 'drizzle-orm';
-import { type KeyRow, keys, policyDigests } from '../../db/schema/index.ts';
-import type { DbOrTx } from './database.ts';
+import { and, asc, eq, inArray, isNotNull, isNull, lte, or, sql } from 'drizzle-orm';
+import { type KeyRow, keys, type PolicyDigestRow, policyDigests } from '../../db/schema/index.ts';
+import { type DbOrTx, rowsOf } from './database.ts';
 
 /** Live keys with a rotation policy and an alert channel: the only ones a digest can list. */
 export function listKeysWithPolicyAndChannel(db: DbOrTx): Promise<KeyRow[]> {
@@ -12,99 +12,105 @@ export function listKeysWithPolicyAndChannel(db: DbOrTx): Promise<KeyRow[]> {
 }
 
 /**
- * Claims the digest of `channel` for `week`: a new row, or one a failed post released (once its retry
- * time has come) or a dead replica left (its lease ran out). The unique (channel, week) index and the
- * re-checked WHERE make exactly one claimer win. Returns the attempt number, or null if not ours.
+ * Records that these channels are owed `week`'s digest: one row each, unique per (channel, week), so
+ * replicas firing together, or a second run, owe it once. A row that exists is left as it is.
  */
-export async function claimPolicyDigest(
-  tx: DbOrTx,
-  claim: { channel: string; week: string; now: Date; staleBefore: Date; by: string },
-): Promise<number | null> {
-  const [inserted] = await tx
+export async function insertOwedDigests(
+  db: DbOrTx,
+  input: { channels: string[]; week: string; now: Date },
+): Promise<void> {
+  if (input.channels.length === 0) return;
+  await db
     .insert(policyDigests)
-    .values({
-      channel: claim.channel,
-      week: claim.week,
-      status: 'claimed',
-      attempts: 1,
-      claimedAt: claim.now,
-      claimedBy: claim.by,
-      createdAt: claim.now,
-    })
-    .onConflictDoNothing({ target: [policyDigests.channel, policyDigests.week] })
-    .returning({ attempts: policyDigests.attempts });
-  if (inserted) return inserted.attempts;
-  const [taken] = await tx
-    .update(policyDigests)
-    .set({ claimedAt: claim.now, claimedBy: claim.by, attempts: sql`${policyDigests.attempts} + 1` })
-    .where(
-      and(
-        eq(policyDigests.channel, claim.channel),
-        eq(policyDigests.week, claim.week),
-        eq(policyDigests.status, 'claimed'),
-        or(
-          and(isNull(policyDigests.claimedAt), lte(policyDigests.retryAt, claim.now)),
-          lt(policyDigests.claimedAt, claim.staleBefore),
-        ),
-      ),
+    .values(
+      input.channels.map((channel) => ({
+        channel,
+        week: input.week,
+        status: 'claimed' as const,
+        attempts: 0,
+        createdAt: input.now,
+      })),
     )
-    .returning({ attempts: policyDigests.attempts });
-  return taken ? taken.attempts : null;
+    .onConflictDoNothing({ target: [policyDigests.channel, policyDigests.week] });
 }
 
-/** Sent (or nothing left to list): never again this week. Only while this instance holds the claim. */
-export async function markPolicyDigestSent(
-  db: DbOrTx,
-  at: { channel: string; week: string; by: string; now: Date; note?: string },
-): Promise<void> {
-  await db
-    .update(policyDigests)
-    .set({ status: 'sent', sentAt: at.now, lastError: at.note ?? null })
-    .where(
-      and(
-        eq(policyDigests.channel, at.channel),
-        eq(policyDigests.week, at.week),
-        eq(policyDigests.claimedBy, at.by),
-        eq(policyDigests.status, 'claimed'),
-      ),
-    );
+/** `policy_digests_owed_idx`'s predicate plus the week and the retry time: owed, in nobody's hands. */
+const owed = (week: string, now: Date) =>
+  and(
+    eq(policyDigests.status, 'claimed'),
+    isNull(policyDigests.claimedBy),
+    eq(policyDigests.week, week),
+    or(isNull(policyDigests.retryAt), lte(policyDigests.retryAt, now)),
+  );
+
+/** Is any digest of `week` owed and free to send by `now`? One index probe. */
+export async function hasOwedDigests(db: DbOrTx, at: { week: string; now: Date }): Promise<boolean> {
+  const rows = await db.select({ one: sql`1` }).from(policyDigests).where(owed(at.week, at.now)).limit(1);
+  return rows.length > 0;
 }
 
-/** A failed post: release the claim, to be tried again from `retryAt`. */
-export async function releasePolicyDigest(
+/**
+ * Claims up to `limit` owed digests for instance `by`: rows locked with SKIP LOCKED, so replicas take
+ * different ones, and the WHERE re-checked on each, so exactly one claimer wins a row.
+ */
+export async function claimOwedDigests(
   db: DbOrTx,
-  at: { channel: string; week: string; by: string; retryAt: Date; error: string },
-): Promise<void> {
-  await db
-    .update(policyDigests)
-    .set({ claimedAt: null, retryAt: at.retryAt, lastError: at.error })
-    .where(
-      and(
-        eq(policyDigests.channel, at.channel),
-        eq(policyDigests.week, at.week),
-        eq(policyDigests.claimedBy, at.by),
-        eq(policyDigests.status, 'claimed'),
-      ),
-    );
-}
-
-/** Channels whose digest of `week` is owed a retry by `now` (released after a failure, or abandoned). */
-export async function findDigestsToRetry(
-  db: DbOrTx,
-  at: { week: string; now: Date; staleBefore: Date },
-): Promise<string[]> {
-  const rows = await db
-    .select({ channel: policyDigests.channel })
+  claim: { week: string; now: Date; by: string; limit: number },
+): Promise<PolicyDigestRow[]> {
+  const ids = db
+    .select({ id: policyDigests.id })
     .from(policyDigests)
-    .where(
-      and(
-        eq(policyDigests.week, at.week),
-        eq(policyDigests.status, 'claimed'),
-        or(
-          and(isNull(policyDigests.claimedAt), lte(policyDigests.retryAt, at.now)),
-          lt(policyDigests.claimedAt, at.staleBefore),
-        ),
-      ),
-    );
-  return rows.map((r) => r.channel);
+    .where(owed(claim.week, claim.now))
+    .orderBy(asc(policyDigests.channel))
+    .limit(claim.limit)
+    .for('update', { skipLocked: true });
+  return db
+    .update(policyDigests)
+    .set({
+      claimedBy: claim.by,
+      claimedAt: claim.now,
+      attempts: sql`${policyDigests.attempts} + 1`,
+    })
+    .where(and(inArray(policyDigests.id, ids), isNull(policyDigests.claimedBy)))
+    .returning();
+}
+
+export interface DigestOutcome {
+  id: string;
+  outcome: 'sent' | 'failed' | 'given_back';
+  /** For `failed`: not tried again before this. */
+  retryAt: Date | null;
+  /** Why it failed, or a note on a digest sent with nothing left to list. */
+  note: string | null;
+}
+
+/**
+ * Writes what happened, only where `by` still holds the claim, and lets go of it. Sent: never again
+ * this week. Failed: released until `retryAt`. Given back unsent: released with `claimed_at` kept,
+ * which the table's trigger reads as "wake every scheduler". Returns the ids it updated.
+ */
+export async function recordDigestOutcomes(
+  db: DbOrTx,
+  outcomes: DigestOutcome[],
+  by: string,
+  now: Date,
+): Promise<string[]> {
+  if (outcomes.length === 0) return [];
+  const at = (d: Date | null) => (d ? sql`${d.toISOString()}::timestamptz` : sql`null::timestamptz`);
+  const values = sql.join(
+    outcomes.map((o) => sql`(${o.id}::uuid, ${o.outcome}::text, ${at(o.retryAt)}, ${o.note}::text)`),
+    sql`, `,
+  );
+  const result = await db.execute(sql`
+    update policy_digests d
+       set status = case when v.outcome = 'sent' then 'sent' else 'claimed' end,
+           sent_at = case when v.outcome = 'sent' then ${at(now)} else null end,
+           claimed_at = case when v.outcome = 'failed' then null else d.claimed_at end,
+           retry_at = case when v.outcome = 'failed' then v.retry_at else d.retry_at end,
+           claimed_by = null,
+           last_error = v.note
+      from (values ${values}) as v(id, outcome, retry_at, note)
+     where d.id = v.id and d.status = 'claimed' and d.claimed_by = ${by}
+    returning d.id`);
+  return rowsOf<{ id: string }>(result).map((r) => r.id);
 }

@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { type KeyRow, keys, type NotificationRow, notifications } from '../../db/schema/index.ts';
 import type { DbOrTx } from './database.ts';
 
@@ -58,13 +58,13 @@ export async function insertPolicyClaims(tx: DbOrTx, rows: NewPolicyClaim[]): Pr
 }
 
 /**
- * Records policy notices that will never be sent (superseded by a later one, nobody to tell). An
- * abandoned claim is overwritten; a claim someone is still working on is left alone.
+ * Records policy notices that will never be sent (superseded by a later one, nobody to tell). A claim
+ * nobody holds is overwritten; one a live instance holds is left alone.
  */
 export async function insertPolicySkipped(
   tx: DbOrTx,
   rows: Array<{ keyId: string; dueAt: Date; kind: string; reason: string }>,
-  at: { now: Date; staleBefore: Date },
+  at: { now: Date },
 ): Promise<void> {
   if (rows.length === 0) return;
   await tx
@@ -82,21 +82,19 @@ export async function insertPolicySkipped(
     .onConflictDoUpdate({
       target: [notifications.keyId, notifications.dueAt, notifications.kind],
       set: { status: 'skipped', lastError: sql`excluded.last_error`, claimedBy: null },
-      setWhere: and(
-        eq(notifications.status, 'claimed'),
-        or(isNull(notifications.claimedAt), lt(notifications.claimedAt, at.staleBefore)),
-      ),
+      setWhere: and(eq(notifications.status, 'claimed'), isNull(notifications.claimedBy)),
     });
 }
 
 /**
- * Cancels claims nobody is sending any more (released after a failure, or abandoned) whose due date
- * is no longer the key's: a rotation or a new policy moved it, so they would say something false.
+ * Cancels claims nobody holds (released after a failure, or let go of by an instance that stopped)
+ * whose due date is no longer the key's: a rotation or a new policy moved it, so they would say
+ * something false.
  */
 export async function cancelPolicyClaims(
   tx: DbOrTx,
   ids: string[],
-  at: { staleBefore: Date; reason: string },
+  at: { reason: string },
 ): Promise<string[]> {
   if (ids.length === 0) return [];
   const rows = await tx
@@ -106,7 +104,7 @@ export async function cancelPolicyClaims(
       and(
         inArray(notifications.id, ids),
         eq(notifications.status, 'claimed'),
-        or(isNull(notifications.claimedAt), lt(notifications.claimedAt, at.staleBefore)),
+        isNull(notifications.claimedBy),
       ),
     )
     .returning({ id: notifications.id });

@@ -2,8 +2,10 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../db/schema/index.ts';
 import { CANARY_QUIET_MS } from '../../src/keys/canary-alarm.ts';
-import { runCanaryAlarmRound, startCanaryAlarms } from '../../src/scheduler/canary-alarm-job.ts';
+import { runCanaryAlarmRound } from '../../src/scheduler/canary-alarm-job.ts';
+import { NOTICE_SOURCES } from '../../src/scheduler/index.ts';
 import type { SlackPoster } from '../../src/scheduler/slack-poster.ts';
+import { startScheduler } from '../../src/scheduler/start-scheduler.ts';
 import type { CanaryTryView } from '../../src/services/canary-alarms.ts';
 import { type AskerDetails, createCanaryTryRecorder } from '../../src/services/canary-tries.ts';
 import { buildCanaryAlarmMessage } from '../../src/slack/blocks/canary-alarm-message.ts';
@@ -156,19 +158,26 @@ describe('a canary tried raises an alarm', () => {
 
   it('is delivered within seconds without waiting for a sweep: the try’s commit wakes the delivery', async () => {
     const { clock, key, channel, slack, tryIt } = await setup();
-    const alarms = startCanaryAlarms({
+    // The app's registration of the canary source, in a scheduler whose cron fires once a year and whose
+    // sweep waits ten minutes: only the wake-up announced by the try's commit can deliver it in time.
+    const canary = NOTICE_SOURCES.find((source) => source.name === 'canary')!;
+    expect(canary.cadence).toBe('prompt');
+    const alarms = startScheduler('0 0 1 1 *', {
       db: database.db,
+      database,
       clock,
       poster: slack.poster,
+      offsets: [],
+      policyOffsets: [],
+      digestCron: '0 0 1 1 *',
+      sources: [canary],
       logger: silentLogger,
       instanceId: 'woken-instance',
       channelIntervalMs: 0,
-      database,
-      sweepMs: 600_000,
+      sweepEveryMs: 600_000,
     });
     try {
-      expect(await alarms.listening).toBe(true);
-      await alarms.idle();
+      await alarms.ready;
       const started = performance.now();
       await tryIt();
       while (!slack.posts.some((p) => p.channel === channel) && performance.now() - started < 5_000) {

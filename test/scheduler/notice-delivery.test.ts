@@ -9,7 +9,7 @@ import { failableDb } from '../slack/harness.ts';
 import { HOUR, MINUTE, manualClock } from '../support/manual-clock.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { slackActor, testServices } from '../support/test-services.ts';
-import { notificationsOf, recordingPoster, rotatedKey, silentLogger, tick } from './support.ts';
+import { foundDead, notificationsOf, recordingPoster, rotatedKey, silentLogger, tick } from './support.ts';
 
 const BOT_TOKEN = 'xoxb-notice-delivery';
 
@@ -70,13 +70,17 @@ describe('a crash in the middle of a round', () => {
     failable.fail(false);
     expect(slack.posts.map((p) => p.channel)).toEqual([key.channel]);
 
-    // Once the dead process's lease is over, another instance takes the claim over.
-    clock.advance(11 * MINUTE);
-    await tick(database, clock, slack.poster, { instanceId: 'survivor' });
+    // Once the dead process is found dead, another instance takes the claim over.
+    await foundDead(database, 'dying');
+    clock.advance(MINUTE);
+    expect(await tick(database, clock, slack.poster, { instanceId: 'survivor' })).toMatchObject({
+      claimed: 1,
+      sent: 1,
+    });
     expect(slack.posts.map((p) => p.channel)).toEqual([key.channel, 'UCRASHED']);
     expect((await notificationsOf(database, key.oldSecretId))['reminder:1h']).toMatchObject({
       status: 'sent',
-      claimedBy: 'survivor',
+      deliveredTo: [key.channel, 'UCRASHED'],
     });
   });
 });

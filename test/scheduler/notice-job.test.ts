@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Delay } from '../../src/keys/delay.ts';
+import { registerInstance } from '../../src/services/instance-liveness.ts';
 import { claimDueNotices } from '../../src/services/notify-expiring.ts';
 import { HOUR, MINUTE } from '../support/manual-clock.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { slackActor } from '../support/test-services.ts';
 import {
   DEFAULT_OFFSETS,
+  foundDead,
   notificationsOf,
   postKind,
   rotatedKey,
@@ -200,30 +202,32 @@ describe('exactly once, whatever the ticks do', () => {
     expect((await notificationsOf(database, key.oldSecretId))['reminder:1h']?.status).toBe('sent');
   });
 
-  it('recovers a claim left behind by a process that died before sending, once its lease is over', async () => {
+  it('leaves a claim to its live holder, and takes it over the moment the holder is found dead', async () => {
     const { clock, services, slack, poster } = await setup();
     const key = await rotatedKey(services, '1h');
     clock.set(new Date(key.expiresAt.getTime() - 10 * MINUTE));
-    // The dead process: it claimed (committed) and never got to send or record anything.
+    // The process that will die: it claimed (committed) and never got to send or record anything.
+    await registerInstance({ db: database.db }, 'dead');
     const dead = await claimDueNotices(
       { db: database.db },
-      { now: clock.now(), offsets: DEFAULT_OFFSETS, instanceId: 'dead', leaseMs: 5 * MINUTE, limit: 10 },
+      { now: clock.now(), offsets: DEFAULT_OFFSETS, instanceId: 'dead', limit: 10 },
     );
     expect(dead.claimed.map((c) => c.kind)).toEqual(['reminder:10m']);
 
-    clock.advance(MINUTE);
-    expect(await tick(database, clock, poster, { timing: { leaseMs: 5 * MINUTE } })).toMatchObject({
-      claimed: 0,
-    });
+    // Alive as far as anyone knows: however far the clock moves, nobody else sends it.
     clock.advance(5 * MINUTE);
-    expect(await tick(database, clock, poster, { timing: { leaseMs: 5 * MINUTE } })).toMatchObject({
-      claimed: 1,
-      sent: 1,
-    });
+    expect(await tick(database, clock, poster)).toMatchObject({ claimed: 0 });
+    expect(slack.posts).toHaveLength(0);
+
+    // Its heartbeats stopped: the next heartbeat of another instance finds it dead, which gives the
+    // claim back and makes the secret due at once, without moving the clock.
+    expect(await foundDead(database, 'dead')).toEqual(['dead']);
+    expect((await secretRow(database, key.oldSecretId)).nextNoticeAt).toBeNull();
+    expect(await tick(database, clock, poster)).toMatchObject({ claimed: 1, sent: 1 });
     expect(slack.posts).toHaveLength(1);
     expect((await notificationsOf(database, key.oldSecretId))['reminder:10m']).toMatchObject({
       status: 'sent',
-      claimedBy: 'test-instance',
+      claimedBy: null,
       attempts: 2,
     });
   });

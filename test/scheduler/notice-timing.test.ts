@@ -11,28 +11,26 @@ it('bounds one message by two calls (timeouts, retries, backoffs) around one rat
   expect(postBudgetMs(NOTICE_TIMING)).toBe(40_000 + 30_000 + 40_000);
 });
 
-it('keeps the default lease longer than a renewal interval plus the longest post', () => {
+it('frees a dead instance’s claims well within 30 s: found dead 8 s after its last heartbeat, looked for every 2 s', () => {
   const timing = checkNoticeTiming();
-  expect(timing.leaseMs).toBe(10 * 60_000);
-  expect(timing.renewEveryMs).toBe(150_000);
-  expect(timing.leaseMs).toBeGreaterThan(timing.renewEveryMs + timing.postBudgetMs);
+  expect(timing.deadAfterMs + timing.beatEveryMs).toBe(10_000);
+  expect(timing.deadAfterMs + timing.beatEveryMs).toBeLessThan(30_000);
 });
 
-it('renews at a quarter of a shorter lease unless told otherwise', () => {
-  expect(checkNoticeTiming({ leaseMs: 5 * 60_000 }).renewEveryMs).toBe(75_000);
+it('stops an instance posting before anyone can find it dead, with a heartbeat to spare', () => {
+  const timing = checkNoticeTiming();
+  expect(timing.postGuardMs).toBeLessThan(timing.deadAfterMs);
+  expect(timing.postGuardMs).toBeGreaterThanOrEqual(2 * timing.beatEveryMs);
 });
 
-it('refuses a lease a post could outlive, saying why', () => {
-  expect(() => checkNoticeTiming({ leaseMs: 60_000 })).toThrow(
-    /lease of 60000 ms is too short: it must exceed the renewal interval \(15000 ms\) plus the longest a post can take \(110000 ms\)/,
+it('refuses liveness bounds that could let two instances send one notice, saying why', () => {
+  expect(() => checkNoticeTiming({ postGuardMs: 8_000 })).toThrow(
+    /post guard of 8000 ms must be shorter than the 8000 ms after which an instance is found dead/,
   );
-  expect(() =>
-    checkNoticeTiming({
-      callTimeoutMs: 1000,
-      retries: 0,
-      rateLimitWaitMs: 0,
-      leaseMs: 1200,
-      renewEveryMs: 300,
-    }),
-  ).toThrow(/too short/);
+  expect(() => checkNoticeTiming({ beatEveryMs: 3_000 })).toThrow(
+    /heartbeat every 3000 ms leaves no room in the 5000 ms post guard/,
+  );
+  expect(checkNoticeTiming({ beatEveryMs: 100, postGuardMs: 300, deadAfterMs: 500 })).toMatchObject({
+    deadAfterMs: 500,
+  });
 });

@@ -124,6 +124,34 @@ describe('the weekly digest', () => {
   });
 });
 
+describe('the weekly digest, sent by the notice engine', () => {
+  it('a run cut short by a stopping scheduler leaves the rest of the week’s digests owed: another instance sends them, each once', async () => {
+    const { clock, services, slack } = await setup();
+    const mine = [channelId(), channelId(), channelId()];
+    for (const channel of mine) await policyKey(services, 2, channel);
+    clock.advance(3 * DAY);
+    // The scheduler is told to stop while its first digest is being posted.
+    const stopping = new AbortController();
+    const leaving: SlackPoster = {
+      chat: {
+        postMessage: (args) => {
+          stopping.abort();
+          return slack.poster.chat.postMessage(args);
+        },
+      },
+    };
+    const first = await runPolicyDigest({
+      ...digestDeps(database.db, clock, leaving, 'leaving'),
+      signal: stopping.signal,
+    });
+    expect(first.posted).toHaveLength(1);
+
+    await retryPolicyDigests(digestDeps(database.db, clock, slack.poster, 'staying'));
+    const posted = slack.posts.filter((p) => mine.includes(p.channel)).map((p) => p.channel);
+    expect(posted.sort()).toEqual([...mine].sort());
+  });
+});
+
 describe('digestWeekOf', () => {
   it('is the Monday (UTC) that starts the week', () => {
     expect(digestWeekOf(new Date('2026-03-02T00:00:00Z'))).toBe('2026-03-02');

@@ -3,6 +3,7 @@ import { eq, inArray, isNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notifications, secrets } from '../../db/schema/index.ts';
 import { hourStartMs } from '../../src/keys/usage.ts';
+import { InstanceLiveness } from '../../src/scheduler/instance-liveness.ts';
 import { createNoticeClient } from '../../src/scheduler/notice-client.ts';
 import { type NoticeJobDeps, runNoticeTick } from '../../src/scheduler/notice-job.ts';
 import type { NoticeTiming } from '../../src/scheduler/notice-timing.ts';
@@ -17,6 +18,7 @@ import { onRealPostgres, openTestDatabase, type TestDatabase } from '../support/
 import { testServices } from '../support/test-services.ts';
 import {
   DEFAULT_OFFSETS,
+  foundDead,
   notificationsOf,
   recordingPoster,
   rotatedKey,
@@ -61,7 +63,8 @@ describe.runIf(onRealPostgres)('on a real PostgreSQL, several replicas', () => {
         postMessage: async (args) => {
           // Yield so the instances interleave their claims and sends.
           await new Promise((resolve) => setTimeout(resolve, 2));
-          seen[i]!.push(args.text);
+          // Every notice of a message is one of its blocks (the plain text is cut at Slack's limit).
+          seen[i]!.push(JSON.stringify(args.blocks));
           return { ok: true };
         },
       },
@@ -79,6 +82,8 @@ describe.runIf(onRealPostgres)('on a real PostgreSQL, several replicas', () => {
     const texts = seen.flat();
     const counts = keys.map((k) => texts.filter((t) => t.includes(k.oldDisplay)).length);
     expect(counts.filter((c) => c !== 1)).toEqual([]);
+    // "Exactly once" is not one instance doing everything: the others took part.
+    expect(seen.filter((posted) => posted.length > 0).length).toBeGreaterThan(1);
     expect(reports.reduce((sum, r) => sum + r.sent, 0)).toBe(500);
     const rows = await database.db.select().from(notifications).where(eq(notifications.kind, 'reminder:10m'));
     expect(rows.filter((r) => r.status === 'sent')).toHaveLength(500);
@@ -88,18 +93,19 @@ describe.runIf(onRealPostgres)('on a real PostgreSQL, several replicas', () => {
     expect(texts.length).toBeLessThan(500);
   }, 120_000);
 
-  it('recovers after a process is killed between claiming and sending', async () => {
+  it('recovers after a process is killed between claiming and sending, once it is found dead', async () => {
     await quiet();
     const clock = manualClock('2027-04-01T09:00:00Z');
     const services = testServices(database, { clock });
     const key = await rotatedKey(services, '1h');
     clock.advance(50 * MINUTE);
-    const leaseMs = 5 * MINUTE;
 
     const child = spawn(
       process.execPath,
-      [childScript('claim-then-hang'), database.url!, clock.now().toISOString(), String(leaseMs)],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
+      [childScript('claim-then-hang'), database.url!, clock.now().toISOString()],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
     );
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (chunk: Buffer) => {
@@ -116,14 +122,11 @@ describe.runIf(onRealPostgres)('on a real PostgreSQL, several replicas', () => {
 
     const slack = recordingPoster(clock);
     clock.advance(MINUTE);
-    expect(await tick(database, clock, slack.poster, { timing: { leaseMs } })).toMatchObject({ claimed: 0 });
-    clock.advance(leaseMs);
-    expect(await tick(database, clock, slack.poster, { timing: { leaseMs } })).toMatchObject({
-      claimed: 1,
-      sent: 1,
-    });
+    expect(await tick(database, clock, slack.poster)).toMatchObject({ claimed: 0 });
+    expect(await foundDead(database, 'doomed-process')).toEqual(['doomed-process']);
+    expect(await tick(database, clock, slack.poster)).toMatchObject({ claimed: 1, sent: 1 });
     clock.advance(MINUTE);
-    await tick(database, clock, slack.poster, { timing: { leaseMs } });
+    await tick(database, clock, slack.poster);
     expect(slack.posts.filter((p) => p.text.includes(key.oldDisplay))).toHaveLength(1);
     expect((await notificationsOf(database, key.oldSecretId))['reminder:10m']).toMatchObject({
       status: 'sent',
@@ -131,7 +134,7 @@ describe.runIf(onRealPostgres)('on a real PostgreSQL, several replicas', () => {
     });
   }, 60_000);
 
-  it('Slack answering so slowly that a round outlasts the lease: two replicas still post each notice once', async () => {
+  it('Slack answering so slowly that a round outlasts the time after which a silent instance is dead: two live replicas still post each notice once', async () => {
     await quiet();
     const token = 'xoxb-slow-replicas';
     const fake = await startFakeSlack({ botToken: token });
@@ -139,33 +142,44 @@ describe.runIf(onRealPostgres)('on a real PostgreSQL, several replicas', () => {
     const services = testServices(database, { clock: manual });
     const keys: Array<Awaited<ReturnType<typeof rotatedKey>>> = [];
     for (let i = 0; i < 10; i++) keys.push(await rotatedKey(services, '1h', { channel: `CSLOW${i}` }));
-    // From here on the application clock runs in real time, 50 minutes on: the 10-minute reminders are
-    // due, and leases really run out while Slack takes its time.
+    // From here on the application clock runs in real time, 50 minutes on: the 10-minute reminders are due.
     const offset = manual.now().getTime() + 50 * MINUTE - Date.now();
     const clock = { now: () => new Date(Date.now() + offset) };
-    // Scaled down from the defaults, same rule: lease (3.5 s) > renewal (0.3 s) + one post (2 × 1.2 s).
+    // Scaled down from the defaults, same rules: a heartbeat every 0.3 s, found dead after 2.5 s of
+    // silence, no post started more than 1.2 s after the last confirmed heartbeat.
     const timing: NoticeTiming = {
-      callTimeoutMs: 1200,
+      callTimeoutMs: 2000,
       retries: 0,
       backoffMaxMs: 0,
       rateLimitWaitMs: 0,
-      leaseMs: 3500,
-      renewEveryMs: 300,
+      beatEveryMs: 300,
+      deadAfterMs: 2500,
+      postGuardMs: 1200,
     };
-    // Each post takes 0.6 s to answer; ten channels one after the other take 6 s, well past the lease.
-    fake.answerSlowly('chat.postMessage', 600);
+    // Each post takes 0.7 s to answer; ten channels one after the other take 7 s, well past 2.5 s.
+    fake.answerSlowly('chat.postMessage', 700);
 
     let done = false;
+    const lives: InstanceLiveness[] = [];
     const replica = async (i: number) => {
+      const instanceId = `slow-replica-${i}`;
+      const liveness = new InstanceLiveness({
+        db: replicas[i]!.db,
+        instanceId,
+        logger: silentLogger,
+        timing,
+      });
+      lives.push(liveness);
+      await liveness.start();
       const deps: NoticeJobDeps = {
         db: replicas[i]!.db,
         clock,
         poster: createNoticeClient({ token, slackApiUrl: fake.apiUrl, logger: silentLogger, timing }),
         offsets: DEFAULT_OFFSETS,
         logger: silentLogger,
-        instanceId: `slow-replica-${i}`,
+        instanceId,
+        holder: liveness,
         timing,
-        concurrency: 1,
         channelIntervalMs: 0,
       };
       while (!done) {
@@ -198,6 +212,7 @@ describe.runIf(onRealPostgres)('on a real PostgreSQL, several replicas', () => {
       await Promise.all([first, second]);
     } finally {
       done = true;
+      for (const liveness of lives) await liveness.stop();
       await fake.close();
     }
 
@@ -205,8 +220,8 @@ describe.runIf(onRealPostgres)('on a real PostgreSQL, several replicas', () => {
     const posts = fake.callsTo('chat.postMessage');
     const counts = keys.map((k) => posts.filter((p) => String(p.params.text).includes(k.oldDisplay)).length);
     expect(counts).toEqual(keys.map(() => 1));
-    // The scenario really happened: the round went on well past the lease it was claimed with.
-    expect(posts.at(-1)!.at - posts[0]!.at).toBeGreaterThan(timing.leaseMs);
+    // The scenario really happened: the round went on well past the time a silent holder is dead in.
+    expect(posts.at(-1)!.at - posts[0]!.at).toBeGreaterThan(2 * timing.deadAfterMs);
   }, 120_000);
 
   it('3 instances ticking together alert each key still presented after expiry exactly once', async () => {

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { eq, isNull } from 'drizzle-orm';
+import { eq, isNull, sql } from 'drizzle-orm';
 import { pino } from 'pino';
 import { notifications, secrets } from '../../db/schema/index.ts';
 import type { Delay } from '../../src/keys/delay.ts';
 import { type NoticeJobDeps, runNoticeTick } from '../../src/scheduler/notice-job.ts';
+import { NOTICE_TIMING } from '../../src/scheduler/notice-timing.ts';
 import type { SlackPoster } from '../../src/scheduler/slack-poster.ts';
+import { heartbeat } from '../../src/services/instance-liveness.ts';
 import type { Services } from '../../src/services/services.ts';
 import type { Actor } from '../../src/services/types.ts';
 import type { Database } from '../../src/store/database.ts';
@@ -153,4 +155,20 @@ export async function schedulerEra(database: Database, era: number, startMs: num
   const services = testServices(database, { clock });
   const slack = recordingPoster(clock);
   return { clock, services, slack, poster: slack.poster };
+}
+
+/**
+ * `dead` stopped saying it is alive an hour ago (its row aged as if its heartbeats had stopped then),
+ * and `by`'s next heartbeat finds it dead: what a real process sees 12 to 15 s after a crash. Returns
+ * the instances that heartbeat found dead.
+ */
+export async function foundDead(database: Database, dead: string, by = 'survivor') {
+  await database.db.execute(
+    sql`update instances set seen_at = seen_at - interval '1 hour' where id = ${dead}`,
+  );
+  const { reaped } = await heartbeat(
+    { db: database.db },
+    { instanceId: by, deadAfterMs: NOTICE_TIMING.deadAfterMs },
+  );
+  return reaped;
 }

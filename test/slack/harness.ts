@@ -92,9 +92,8 @@ export async function startSlackHarness(
     signingSecret: SIGNING_SECRET,
     slackApiUrl: fake.apiUrl,
     retries: options.retries ?? 0,
-    // Leak notices go out when a report wakes the sender, or when a test calls slack.leakAlerts.sweep():
-    // a sweep on a timer would add statements to tests that count them.
-    leakSweepMs: 60 * 60_000,
+    // No scheduler here: a report committed in this process is delivered at once by the Slack surface
+    // itself, or when a test calls slack.leakAlerts.sweep() (no timer adds statements to counted tests).
   });
   const server: Server = createHttpServer({
     logger,

@@ -15,6 +15,7 @@ const SOURCES = {
   'deliver-message-bursts': 'test/slack/fixtures/deliver-message-bursts.ts',
   'claim-then-hang': 'test/scheduler/fixtures/claim-then-hang.ts',
   'report-then-die': 'test/slack/fixtures/report-then-die.ts',
+  'notice-replica': 'test/scheduler/fixtures/notice-replica.ts',
   'build-template': 'test/support/build-template.ts',
   'wire-recorder': 'test/store/fixtures/wire-recorder.ts',
 } as const;

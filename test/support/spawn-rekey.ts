@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { ChildScript } from './build-child-scripts.ts';
 import { childScript } from './child-scripts.ts';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -61,9 +62,18 @@ export function startRekeyProcess(options: {
    * `process.kill(-child.pid, signal)` then signals every process of it, npm and node alike.
    */
   detached?: boolean;
+  /** A fixture that starts rekey its own way (e.g. with a clock the test moves), instead of src/main.ts. */
+  program?: { script: ChildScript; args?: string[] };
 }): Promise<RunningRekey> {
   const env = cleanEnv({ PORT: '0', ...options.env });
-  const child = spawnEntry(options.npmStart ? 'npm-start' : 'main', [], options.cwd, env, options.detached);
+  const child = options.program
+    ? spawn(process.execPath, [childScript(options.program.script), ...(options.program.args ?? [])], {
+        cwd: options.cwd,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: options.detached,
+      })
+    : spawnEntry(options.npmStart ? 'npm-start' : 'main', [], options.cwd, env, options.detached);
   let out = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const printed = (text: string) =>
