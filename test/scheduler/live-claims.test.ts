@@ -234,7 +234,7 @@ describe('a claim belongs to a live instance', () => {
 describe('a graceful stop', () => {
   it('gives back at once what it has not sent: another scheduler, woken by it, sends the rest without waiting for its tick', async () => {
     const { clock, services } = await setup();
-    const keys = [];
+    const keys: Awaited<ReturnType<typeof rotatedKey>>[] = [];
     for (let i = 0; i < 4; i++) keys.push(await rotatedKey(services, '1h'));
     clock.set(new Date(keys[0]!.expiresAt.getTime() - 10 * MINUTE));
     const slack = heldPoster(clock);
