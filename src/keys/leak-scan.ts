@@ -36,15 +36,51 @@ export interface KeyStrings {
  * of any well-formed prefix count, so keys issued before a REKEY_KEY_PREFIX change are found too.
  */
 export function findKeyStrings(text: string, limit = MAX_CANDIDATES): KeyStrings {
-  const seen = new Set<string>();
-  const keys: string[] = [];
-  for (const match of text.matchAll(KEY_SHAPE)) {
-    const key = checkedKey(match[0]);
-    if (!key || seen.has(key)) continue;
-    seen.add(key);
-    if (keys.length < limit) keys.push(key);
+  const found = new KeyStringCollector(limit);
+  found.add(text);
+  return found.result();
+}
+
+/**
+ * `findKeyStrings` over a text given in pieces (`textPieces`), so a caller can let other work run
+ * between them: the same keys, in the same order, with the same bound.
+ */
+export class KeyStringCollector {
+  private readonly seen = new Set<string>();
+  private readonly keys: string[] = [];
+  constructor(private readonly limit = MAX_CANDIDATES) {}
+
+  add(text: string): void {
+    for (const match of text.matchAll(KEY_SHAPE)) {
+      const key = checkedKey(match[0]);
+      if (!key || this.seen.has(key)) continue;
+      this.seen.add(key);
+      if (this.keys.length < this.limit) this.keys.push(key);
+    }
   }
-  return { keys, dropped: seen.size - keys.length };
+
+  result(): KeyStrings {
+    return { keys: [...this.keys], dropped: this.seen.size - this.keys.length };
+  }
+}
+
+/**
+ * `text` cut into pieces of about `size` characters, each cut just before a whitespace character. A
+ * key-shaped string holds no whitespace and is bounded by word boundaries, which a cut there does not
+ * move, so scanning the pieces one by one finds exactly what scanning the whole text finds. A run with
+ * no whitespace longer than `size` stays in one piece.
+ */
+export function* textPieces(text: string, size: number): Generator<string> {
+  const whitespace = /\s/g;
+  let start = 0;
+  while (text.length - start > size) {
+    whitespace.lastIndex = start + size;
+    const cut = whitespace.exec(text);
+    if (!cut) break;
+    yield text.slice(start, cut.index);
+    start = cut.index;
+  }
+  yield text.slice(start);
 }
 
 /**

@@ -1,6 +1,13 @@
+import fc from 'fast-check';
 import { RE2 } from 're2-wasm';
 import { describe, expect, it } from 'vitest';
-import { KEY_SHAPE_SOURCE, MAX_CANDIDATES, findKeyStrings as scan } from '../../src/keys/leak-scan.ts';
+import {
+  KEY_SHAPE_SOURCE,
+  KeyStringCollector,
+  MAX_CANDIDATES,
+  findKeyStrings as scan,
+  textPieces,
+} from '../../src/keys/leak-scan.ts';
 import { generateToken } from '../../src/keys/token.ts';
 import { typoOf } from '../support/fixtures.ts';
 
@@ -88,6 +95,26 @@ describe('finding key strings in a message', () => {
     const tokens = Array.from({ length: 25 }, () => generateToken('rk_live').token);
     const text = [...tokens, ...tokens].join(' ');
     expect(scan(text)).toEqual({ keys: tokens.slice(0, MAX_CANDIDATES), dropped: 25 - MAX_CANDIDATES });
+  });
+
+  it('finds exactly the same keys, in the same order and with the same count, when the text is scanned in pieces', () => {
+    const keys = Array.from({ length: 30 }, (_, i) => generateToken(i % 3 ? 'rk_live' : 'sk_test').token);
+    const word = fc.oneof(
+      fc.constantFrom(...keys),
+      fc.constantFrom('deploy', 'export_', 'a_x_', '`', '=', '\n', '\t', '  '),
+      fc.string({ maxLength: 12 }),
+    );
+    fc.assert(
+      fc.property(fc.array(word, { maxLength: 120 }), fc.integer({ min: 1, max: 300 }), (words, size) => {
+        const text = words.join(words.length % 2 ? ' ' : '');
+        const pieces = [...textPieces(text, size)];
+        expect(pieces.join('')).toBe(text);
+        const collector = new KeyStringCollector();
+        for (const piece of pieces) collector.add(piece);
+        expect(collector.result()).toEqual(scan(text));
+      }),
+      { seed: 20261207, numRuns: 200 },
+    );
   });
 
   it('finds the same key-shaped strings when the expression runs under RE2 (what gitleaks uses)', () => {

@@ -1,11 +1,15 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
-import { findKeyStrings, MAX_CANDIDATES } from '../../keys/leak-scan.ts';
+import { KeyStringCollector, MAX_CANDIDATES, textPieces } from '../../keys/leak-scan.ts';
 import type { LeakReport } from '../../services/report-leak.ts';
 import type { SlackDeps } from '../deps.ts';
 import { logFailure } from '../slack-errors.ts';
 import { postedMessage } from './posted-message.ts';
 
 type MessageArgs = SlackEventMiddlewareArgs<'message'> & AllMiddlewareArgs;
+
+/** About this much text is scanned per event-loop turn (a few milliseconds of work at most). */
+const SCAN_PIECE_CHARS = 8_192;
 
 /**
  * A message (or an edit) in a channel rekey is a member of. Bolt has already acknowledged the event,
@@ -20,7 +24,14 @@ export function handleMessagePosted(deps: SlackDeps) {
   return async ({ event }: MessageArgs) => {
     const message = postedMessage(event);
     if (!message) return;
-    const { keys, dropped } = findKeyStrings(message.text);
+    // In pieces, each in a turn of its own: a long message never holds up the verify requests that
+    // share this event loop for more than one piece's scan (a few milliseconds).
+    const scan = new KeyStringCollector();
+    for (const piece of textPieces(message.text, SCAN_PIECE_CHARS)) {
+      await nextTurn();
+      scan.add(piece);
+    }
+    const { keys, dropped } = scan.result();
     if (dropped > 0) {
       deps.metrics.leakCandidatesDropped.inc(dropped);
       deps.logger.warn(
