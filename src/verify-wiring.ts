@@ -3,15 +3,19 @@ import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import type { KeyChanges } from './services/key-changes.ts';
+import { createLiveSecretFilter, type LiveSecretFilter } from './services/live-secret-filter.ts';
 import type { UsageCounter } from './services/usage-counter.ts';
 import { createVerifyCache, type VerifyCache } from './services/verify-cache.ts';
 import { connectVerifyInvalidation } from './services/verify-invalidation.ts';
 import type { Database } from './store/database.ts';
 import { type InvalidationChannel, openInvalidationChannel } from './store/invalidation-channel.ts';
+import { readLiveSecretPrefixes } from './store/live-secret-prefixes.ts';
 import { prepareVerificationLookupMany } from './store/secrets-store.ts';
 
 export interface VerifyPath {
   cache: VerifyCache;
+  /** The membership filter that answers made-up keys without the database. */
+  liveSecrets: LiveSecretFilter;
   /** The channel once LISTEN works (it may start later than the process). */
   readonly channel: InvalidationChannel | undefined;
   stop(): Promise<void>;
@@ -35,10 +39,35 @@ export async function startVerifyPath(deps: {
   heartbeatMs?: number;
   /** How long to wait before trying LISTEN again after it failed to start. */
   listenRetryMs?: number;
+  /** How often the live-secret filter is rebuilt (expired secrets leave it then). */
+  filterRebuildMs?: number;
 }): Promise<VerifyPath> {
   const { metrics, logger } = deps;
   const misses = metrics.cacheMisses;
+  const liveSecrets = createLiveSecretFilter({
+    readLivePrefixes: (now) => readLiveSecretPrefixes(deps.database.db, now),
+    clock: deps.clock,
+    rebuildEveryMs: deps.filterRebuildMs,
+    onRebuilt: ({ secrets, bytes, ms }) => {
+      metrics.filterRebuilds.inc({ result: 'ok' });
+      metrics.filterSecrets.set(secrets);
+      metrics.filterBytes.set(bytes);
+      logger.info({ secrets, bytes, ms: Math.round(ms) }, 'verify: filter of live secrets built');
+    },
+    onRebuildFailed: (error) => {
+      metrics.filterRebuilds.inc({ result: 'failed' });
+      logger.warn(
+        { err: error },
+        'verify: could not build the filter of live secrets; unknown keys are looked up until it is',
+      );
+    },
+    onTrustChange: (trusted) => metrics.filterTrusted.set(trusted ? 1 : 0),
+  });
+  metrics.filterTrusted.set(0);
   const cache = createVerifyCache({
+    liveSecrets,
+    onFilterAnswer: metrics.filterAnswer,
+    onFalseMaybe: () => metrics.filterFalseMaybes.inc(),
     lookupMany: prepareVerificationLookupMany(deps.database.db),
     clock: deps.clock,
     maxEntries: deps.config.REKEY_CACHE_SIZE,
@@ -61,6 +90,10 @@ export async function startVerifyPath(deps: {
   let retry: NodeJS.Timeout | undefined;
   metrics.invalidationChannelUp.set(0);
   const events = {
+    onNewSecrets: (hashes: string[]) => {
+      liveSecrets.add(hashes);
+      metrics.filterSecrets.set(liveSecrets.secrets);
+    },
     onInvalidate: (hashes: string[]) => {
       cache.invalidate(hashes);
       metrics.invalidationsReceived.inc({ origin: 'remote' });
@@ -78,6 +111,10 @@ export async function startVerifyPath(deps: {
       logger.info('verify cache cleared: the invalidation channel reconnected and may have missed changes');
     },
     onStateChange: (up: boolean, reason?: unknown) => {
+      // Up: LISTEN works from now on, so a filter built from now holds every live secret. Down: the
+      // announcement of a new secret may be missed, so the filter rules nothing out until then.
+      if (up) liveSecrets.channelUp();
+      else liveSecrets.channelDown();
       metrics.invalidationChannelUp.set(up ? 1 : 0);
       if (up) logger.info('cross-replica cache invalidation channel is up');
       else
@@ -117,12 +154,14 @@ export async function startVerifyPath(deps: {
 
   return {
     cache,
+    liveSecrets,
     get channel() {
       return channel;
     },
     async stop() {
       stopped = true;
       clearTimeout(retry);
+      liveSecrets.stop();
       unsubscribe();
       await channel?.close();
     },

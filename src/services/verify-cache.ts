@@ -9,6 +9,7 @@ import {
   NOT_FOUND,
   type VerifyResult,
 } from '../keys/verification.ts';
+import type { LiveSecretFilter } from './live-secret-filter.ts';
 import type { UsageCounter } from './usage-counter.ts';
 import { createVerdictLoader, type VerdictLoaderOptions } from './verdict-loader.ts';
 import { type CountedFacts, createVerdictStore, type VerdictStoreOptions } from './verdict-store.ts';
@@ -25,6 +26,15 @@ export interface VerifyCacheOptions extends VerdictStoreOptions, Omit<VerdictLoa
    * NOT_FOUND count nowhere. Without it nothing is counted (the CLI's short-lived verifier).
    */
   usage?: UsageCounter;
+  /**
+   * The membership filter of live keys' secrets (live-secret-filter.ts): a well-formed key it rules out
+   * is answered NOT_FOUND with no lookup. Without it (the CLI) every miss is looked up.
+   */
+  liveSecrets?: Pick<LiveSecretFilter, 'rulesOut' | 'trusted'>;
+  /** NOT_FOUND answered by the filter alone, with no lookup. */
+  onFilterAnswer?: () => void;
+  /** The filter let a key through ("maybe") and the lookup found no live secret. */
+  onFalseMaybe?: () => void;
 }
 
 export interface VerifyCache {
@@ -99,6 +109,21 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
    */
   let lastMissToken: string | undefined;
   let lastMissDigest = '';
+  /** The filter was trusted when that miss reached it (and so said "maybe"). */
+  let lastMissFiltered = false;
+
+  const { liveSecrets } = options;
+  /**
+   * The one place a well-formed key that is not cached is ruled out without the database: the filter
+   * of live keys' secrets does not hold it, so the answer is NOT_FOUND. Never a wrong "no" (see
+   * live-secret-filter.ts for when the filter is trusted). A check for canary keys goes right before
+   * this one: they are never in the filter, and their use must raise an alarm.
+   */
+  const ruledOut = (digest: string): boolean => {
+    if (liveSecrets === undefined || !liveSecrets.rulesOut(digest)) return false;
+    options.onFilterAnswer?.();
+    return true;
+  };
 
   const verifyNow = (token: unknown): VerifyResult | undefined => {
     // Only shape bounds before hashing; the checksum is checked on a miss. A hit needs no checksum:
@@ -113,8 +138,10 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
       return cached ? answer(cached) : NOT_FOUND;
     }
     if (!isWellFormedToken(token)) return MALFORMED;
+    if (ruledOut(digest)) return NOT_FOUND;
     lastMissToken = token;
     lastMissDigest = digest;
+    lastMissFiltered = liveSecrets?.trusted === true;
     return undefined;
   };
 
@@ -126,11 +153,14 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
       if (now) return now;
     }
     const digest = lastMissDigest;
+    const filtered = lastMissFiltered;
     lastMissToken = undefined;
     options.onMiss?.();
     const secret = await loader.load(digest, hexOf(digest));
     // Decided after the lookup, with the clock read now: the same rule as a hit.
-    return secret ? answer(secret) : NOT_FOUND;
+    if (secret) return answer(secret);
+    if (filtered) options.onFalseMaybe?.();
+    return NOT_FOUND;
   };
 
   return {

@@ -41,7 +41,20 @@ export async function openPostgres(url: string, options: { max?: number } = {}):
     db,
     driver: 'postgres',
     sql: client,
-    openListener: () => postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 5 }),
+    openListener: ({ onnotify, onclose }) => {
+      const options = {
+        max: 1,
+        onnotice: () => {},
+        connect_timeout: 5,
+        // Held for as long as the channel listens: a connection ended by a timer would end LISTEN.
+        idle_timeout: 0,
+        max_lifetime: null,
+        onclose,
+        // The option postgres.js's own listen() receives notifications through (not in its types).
+        onnotify,
+      };
+      return postgres(url, options);
+    },
     ping: async () => {
       await db.execute(sql`select 1`);
     },

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { generateToken } from '../../src/keys/token.ts';
 import { KeyChanges } from '../../src/services/key-changes.ts';
 import type { Database } from '../../src/store/database.ts';
 import { openPostgres } from '../../src/store/open-postgres.ts';
@@ -53,6 +52,8 @@ it.runIf(onRealPostgres)(
       clock: elsewhere.clock,
     });
     const { token, key } = await createTestKey(elsewhere);
+    // Issued, never asked for on the replica: only the database can answer it.
+    const cold = await createTestKey(elsewhere);
     for (let i = 0; i < 2; i++) {
       expect((await postVerify(replica.url, { key: token })).json).toMatchObject({ valid: true });
     }
@@ -62,12 +63,12 @@ it.runIf(onRealPostgres)(
     const during: number[] = [];
     const cutUntil = performance.now() + 3_000;
     while (performance.now() < cutUntil) {
-      during.push((await postVerify(replica.url, { key: generateToken('rk_live').token })).status);
+      during.push((await postVerify(replica.url, { key: cold.token })).status);
       expect((await postVerify(replica.url, { key: token })).json).toMatchObject({ valid: true });
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(during.length).toBeGreaterThan(0);
-    expect(during.every((status) => status === 503)).toBe(true);
+    expect(during).toEqual(during.map(() => 503));
 
     proxy.restore();
     await elsewhere.rotateKey({

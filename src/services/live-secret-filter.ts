@@ -1,0 +1,180 @@
+import type { Clock } from '../clock.ts';
+import { MembershipFilter } from './membership-filter.ts';
+
+export interface LiveSecretFilterOptions {
+  /**
+   * The 8-byte hash prefixes of every secret of a live key not expired at `since`, in pages
+   * (live-secret-prefixes.ts).
+   */
+  readLivePrefixes: (since: Date) => AsyncIterable<Uint8Array>;
+  clock: Clock;
+  /** How often the filter is rebuilt, so secrets that expired or whose key was deleted leave it. */
+  rebuildEveryMs?: number;
+  /** After a failed build, while the channel is up: when to try again. */
+  retryMs?: number;
+  onRebuilt?: (built: { secrets: number; bytes: number; ms: number }) => void;
+  onRebuildFailed?: (error: unknown) => void;
+  onTrustChange?: (trusted: boolean) => void;
+}
+
+/**
+ * Every replica's set of the secrets the database could answer anything but NOT_FOUND for — each live
+ * key's current secret, its old ones in grace, and those expired less than EXPIRED_KEPT_MS ago — as a
+ * MembershipFilter: a well-formed key it rules out is answered NOT_FOUND with no database statement.
+ * Never "no" wrongly, so it is trusted only while it provably holds every such secret:
+ *
+ * - it is built from the database only once the invalidation channel LISTENs (`channelUp`), and every
+ *   secret announced from then on (`add`: a database trigger announces each new secret at its commit,
+ *   before its key string can be revealed) is added to it and to any filter being built;
+ * - from the moment the channel may miss an announcement (`channelDown`: its connection closed, pings
+ *   stopped coming back) until a filter built after it came back is complete, it rules out nothing:
+ *   every miss is looked up, as without a filter;
+ * - it is rebuilt every `rebuildEveryMs`, so secrets past EXPIRED_KEPT_MS and deleted keys' leave it
+ *   (until then they are only a lookup), and when more secrets were added than it was sized for.
+ *
+ * docs/architecture.md, "The verify cache across replicas", says why each rule is there.
+ */
+export interface LiveSecretFilter {
+  /** True only if the database has no secret to answer for this digest (a latin1 SHA-256) but NOT_FOUND. */
+  rulesOut(digest: string): boolean;
+  /** The filter is complete: its "no" can be believed. */
+  readonly trusted: boolean;
+  /** Secrets created since (hex hashes, as announced): in the filter from now on. */
+  add(hashes: readonly string[]): void;
+  /** The channel LISTENs (again): build a filter, trusted once complete if it stays up meanwhile. */
+  channelUp(): void;
+  /** The channel may be missing announcements: rule out nothing until rebuilt after it is back. */
+  channelDown(): void;
+  /** Resolves when the build in progress (if any) has finished. */
+  settled(): Promise<void>;
+  readonly secrets: number;
+  readonly bytes: number;
+  stop(): void;
+}
+
+const DEFAULT_REBUILD_EVERY_MS = 10 * 60_000;
+/**
+ * How long an expired secret stays in the filter. Within it the secret is still looked up, so it is
+ * answered EXPIRED as before and its use is counted (the `used_after_expiry` notice watches the first
+ * 24 hours; `keys usage` keeps 30 days of hours); after it, it is answered NOT_FOUND like a key never
+ * issued.
+ */
+export const EXPIRED_KEPT_MS = 30 * 24 * 60 * 60_000;
+const DEFAULT_RETRY_MS = 5_000;
+
+export function createLiveSecretFilter(options: LiveSecretFilterOptions): LiveSecretFilter {
+  const rebuildEveryMs = options.rebuildEveryMs ?? DEFAULT_REBUILD_EVERY_MS;
+  const retryMs = options.retryMs ?? DEFAULT_RETRY_MS;
+  let filter: MembershipFilter | undefined;
+  let trusted = false;
+  let listening = false;
+  /** Bumped whenever announcements may have been missed: a build that started before cannot be trusted. */
+  let generation = 0;
+  let building: Promise<void> | undefined;
+  /** Announcements heard while a build runs: added to the new filter before it replaces the old. */
+  let heardDuringBuild: string[] | undefined;
+  let buildAgain = false;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+
+  const setTrusted = (next: boolean) => {
+    if (next === trusted) return;
+    trusted = next;
+    options.onTrustChange?.(next);
+  };
+
+  const schedule = (ms: number) => {
+    clearTimeout(timer);
+    if (stopped) return;
+    // Spread out, so replicas started together do not all scan the secrets at the same moment.
+    timer = setTimeout(
+      () => {
+        if (listening) requestBuild();
+      },
+      ms * (0.9 + Math.random() * 0.2),
+    );
+    timer.unref();
+  };
+
+  const build = async (): Promise<void> => {
+    const startedGeneration = generation;
+    const started = performance.now();
+    heardDuringBuild = [];
+    try {
+      const pages: Uint8Array[] = [];
+      let bytes = 0;
+      const since = new Date(options.clock.now().getTime() - EXPIRED_KEPT_MS);
+      for await (const page of options.readLivePrefixes(since)) {
+        pages.push(page);
+        bytes += page.length;
+      }
+      const next = new MembershipFilter(bytes / 8 + heardDuringBuild.length);
+      for (const page of pages) next.addPrefixes(page);
+      for (const hash of heardDuringBuild) next.addHex(hash);
+      if (stopped) return;
+      filter = next;
+      options.onRebuilt?.({ secrets: next.size, bytes: next.bytes, ms: performance.now() - started });
+      setTrusted(listening && startedGeneration === generation);
+      schedule(rebuildEveryMs);
+    } catch (error) {
+      options.onRebuildFailed?.(error);
+      if (listening) schedule(retryMs);
+    } finally {
+      heardDuringBuild = undefined;
+    }
+  };
+
+  function requestBuild(): void {
+    if (stopped) return;
+    if (building) {
+      buildAgain = true;
+      return;
+    }
+    buildAgain = false;
+    building = build().finally(() => {
+      building = undefined;
+      // The channel came back during that build, which may have missed what it announced before it
+      // was back: one more build, started after.
+      if (buildAgain) requestBuild();
+    });
+  }
+
+  return {
+    rulesOut(digest) {
+      return trusted && !filter!.mayContainDigest(digest);
+    },
+    get trusted() {
+      return trusted;
+    },
+    add(hashes) {
+      for (const hash of hashes) {
+        filter?.addHex(hash);
+        heardDuringBuild?.push(hash);
+      }
+      if (filter && filter.size > filter.capacity) requestBuild();
+    },
+    channelUp() {
+      listening = true;
+      generation++;
+      requestBuild();
+    },
+    channelDown() {
+      listening = false;
+      generation++;
+      setTrusted(false);
+    },
+    async settled() {
+      while (building) await building;
+    },
+    get secrets() {
+      return filter?.size ?? 0;
+    },
+    get bytes() {
+      return filter?.bytes ?? 0;
+    },
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
