@@ -22,9 +22,9 @@ export interface VerifyPath {
 }
 
 /**
- * Wiring for the verify path: the cache over the prepared lookup, local invalidation from KeyChanges,
- * cross-replica invalidation over LISTEN/NOTIFY (announced by database triggers), and their metrics and
- * logs. Why each piece is there: docs/architecture.md#the-verify-cache-across-replicas.
+ * Wiring for the verify path: the cache over the prepared lookup, the filter of live secrets that
+ * answers floods of made-up keys, local invalidation from KeyChanges, cross-replica invalidation and new
+ * secrets over LISTEN/NOTIFY (announced by database triggers), and their metrics and logs. Why each piece is there: docs/architecture.md#the-verify-cache-across-replicas.
  */
 export async function startVerifyPath(deps: {
   config: Pick<Config, 'REKEY_CACHE_SIZE' | 'REKEY_CACHE_TTL'>;
@@ -45,7 +45,7 @@ export async function startVerifyPath(deps: {
   const { metrics, logger } = deps;
   const misses = metrics.cacheMisses;
   const liveSecrets = createLiveSecretFilter({
-    readLivePrefixes: (now) => readLiveSecretPrefixes(deps.database.db, now),
+    readLivePrefixes: (since) => readLiveSecretPrefixes(deps.database.db, since),
     clock: deps.clock,
     rebuildEveryMs: deps.filterRebuildMs,
     onRebuilt: ({ secrets, bytes, ms }) => {
@@ -150,6 +150,7 @@ export async function startVerifyPath(deps: {
 
   const unsubscribe = connectVerifyInvalidation(deps.changes, cache, {
     onInvalidation: () => metrics.invalidationsReceived.inc({ origin: 'local' }),
+    onNewSecret: (hash) => events.onNewSecrets([hash]),
   });
 
   return {

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.ts';
+import { LookupBudget } from './lookup-budget.ts';
 import { MembershipFilter } from './membership-filter.ts';
 
 export interface LiveSecretFilterOptions {
@@ -12,16 +13,32 @@ export interface LiveSecretFilterOptions {
   rebuildEveryMs?: number;
   /** After a failed build, while the channel is up: when to try again. */
   retryMs?: number;
+  /** Keys ruled out that are still looked up, per second (and at once): see `FilterAnswer`. */
+  confirmPerSecond?: number;
   onRebuilt?: (built: { secrets: number; bytes: number; ms: number }) => void;
   onRebuildFailed?: (error: unknown) => void;
   onTrustChange?: (trusted: boolean) => void;
 }
 
 /**
+ * What the filter says of a well-formed key that is not cached:
+ * - `untrusted`: nothing (no complete filter, or the channel may have missed an announcement): look
+ *   it up;
+ * - `maybe`: a secret the database may know: look it up;
+ * - `confirm`: no secret the filter has heard of, but such keys are rare right now, so it is looked up
+ *   all the same: a secret committed an instant ago may have been revealed by its creator before its
+ *   announcement reached this replica (delivery takes from microseconds to milliseconds on a busy
+ *   host, a reveal as little as a return from a function), and only the database is certain;
+ * - `absent`: no secret the filter has heard of, and such keys arrive faster than `confirmPerSecond`
+ *   (a flood of made-up keys): NOT_FOUND, with no lookup.
+ */
+export type FilterAnswer = 'untrusted' | 'maybe' | 'confirm' | 'absent';
+
+/**
  * Every replica's set of the secrets the database could answer anything but NOT_FOUND for — each live
  * key's current secret, its old ones in grace, and those expired less than EXPIRED_KEPT_MS ago — as a
- * MembershipFilter: a well-formed key it rules out is answered NOT_FOUND with no database statement.
- * Never "no" wrongly, so it is trusted only while it provably holds every such secret:
+ * MembershipFilter, so that a flood of made-up keys is answered with no database statement. Never "no"
+ * wrongly, so it is trusted only while it provably holds every such secret:
  *
  * - it is built from the database only once the invalidation channel LISTENs (`channelUp`), and every
  *   secret announced from then on (`add`: a database trigger announces each new secret at its commit,
@@ -35,8 +52,13 @@ export interface LiveSecretFilterOptions {
  * docs/architecture.md, "The verify cache across replicas", says why each rule is there.
  */
 export interface LiveSecretFilter {
-  /** True only if the database has no secret to answer for this digest (a latin1 SHA-256) but NOT_FOUND. */
-  rulesOut(digest: string): boolean;
+  /** What the filter says of the key with this digest (a latin1 SHA-256). */
+  check(digest: string): FilterAnswer;
+  /**
+   * The answer for a key known by other means not to be live (a canary): the one a key the filter
+   * rules out gets, from the same budget, so both are answered alike and as fast.
+   */
+  ruledOut(): 'confirm' | 'absent';
   /** The filter is complete: its "no" can be believed. */
   readonly trusted: boolean;
   /** Secrets created since (hex hashes, as announced): in the filter from now on. */
@@ -61,10 +83,16 @@ const DEFAULT_REBUILD_EVERY_MS = 10 * 60_000;
  */
 export const EXPIRED_KEPT_MS = 30 * 24 * 60 * 60_000;
 const DEFAULT_RETRY_MS = 5_000;
+/**
+ * Ruled-out keys still looked up per second: enough for every unknown key a healthy installation
+ * sees, few enough that a flood costs the database at most this many lookups a second (batched).
+ */
+const DEFAULT_CONFIRM_PER_SECOND = 20;
 
 export function createLiveSecretFilter(options: LiveSecretFilterOptions): LiveSecretFilter {
   const rebuildEveryMs = options.rebuildEveryMs ?? DEFAULT_REBUILD_EVERY_MS;
   const retryMs = options.retryMs ?? DEFAULT_RETRY_MS;
+  const confirmations = new LookupBudget(options.confirmPerSecond ?? DEFAULT_CONFIRM_PER_SECOND);
   let filter: MembershipFilter | undefined;
   let trusted = false;
   let listening = false;
@@ -140,8 +168,13 @@ export function createLiveSecretFilter(options: LiveSecretFilterOptions): LiveSe
   }
 
   return {
-    rulesOut(digest) {
-      return trusted && !filter!.mayContainDigest(digest);
+    check(digest) {
+      if (!trusted) return 'untrusted';
+      if (filter!.mayContainDigest(digest)) return 'maybe';
+      return confirmations.take() ? 'confirm' : 'absent';
+    },
+    ruledOut() {
+      return confirmations.take() ? 'confirm' : 'absent';
     },
     get trusted() {
       return trusted;

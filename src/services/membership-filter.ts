@@ -8,7 +8,7 @@ import { getRandomValues } from 'node:crypto';
  */
 const BITS_PER_SECRET = 30;
 const GROWTH = 1.25;
-/** The smallest filter: 4 KB, so a handful of keys still rules out nearly every made-up one. */
+/** The smallest filter: 3 KB, so a handful of keys still rules out nearly every made-up one. */
 const MIN_SECRETS = 1_024;
 /** 256-bit blocks, 8 words of 32 bits. */
 const WORDS_PER_BLOCK = 8;

@@ -93,6 +93,7 @@ export async function rotateKey(deps: ServiceDeps, input: RotateKeyInput): Promi
     keyId: rotation.key.id,
     keyName: rotation.key.name,
     secretHashes: oldHash ? [oldHash] : [],
+    newSecretHash: newHash,
     actorId: input.actor.id,
   });
   return rotation;

@@ -30,7 +30,7 @@ export interface VerifyCacheOptions extends VerdictStoreOptions, Omit<VerdictLoa
    * The membership filter of live keys' secrets (live-secret-filter.ts): a well-formed key it rules out
    * is answered NOT_FOUND with no lookup. Without it (the CLI) every miss is looked up.
    */
-  liveSecrets?: Pick<LiveSecretFilter, 'rulesOut' | 'trusted'>;
+  liveSecrets?: Pick<LiveSecretFilter, 'check'>;
   /** NOT_FOUND answered by the filter alone, with no lookup. */
   onFilterAnswer?: () => void;
   /** The filter let a key through ("maybe") and the lookup found no live secret. */
@@ -81,6 +81,8 @@ const MAX_TOKEN_LENGTH = 200;
  * secret hash, in front of a batching loader. Correctness rules:
  * - MALFORMED never reaches the database and is never cached (a hit is answered before the checksum
  *   is read, because only well-formed tokens' hashes are ever stored);
+ * - NOT_FOUND without a lookup only when the live-secret filter rules the key out in a flood
+ *   (`answeredWithoutLookup`);
  * - every hit is re-decided against the clock from the cached expiry;
  * - a lookup that started before an invalidation never writes its (possibly stale) answer back;
  * - a database failure is thrown (503 upstream), never turned into a verdict.
@@ -109,18 +111,22 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
    */
   let lastMissToken: string | undefined;
   let lastMissDigest = '';
-  /** The filter was trusted when that miss reached it (and so said "maybe"). */
-  let lastMissFiltered = false;
+  /** The filter said "maybe" of that miss: a NOT_FOUND from its lookup is a false "maybe". */
+  let lastMissMaybe = false;
 
   const { liveSecrets } = options;
   /**
-   * The one place a well-formed key that is not cached is ruled out without the database: the filter
-   * of live keys' secrets does not hold it, so the answer is NOT_FOUND. Never a wrong "no" (see
-   * live-secret-filter.ts for when the filter is trusted). A check for canary keys goes right before
-   * this one: they are never in the filter, and their use must raise an alarm.
+   * The one place a well-formed key that is not cached can be answered without the database: the
+   * filter of live keys' secrets (live-secret-filter.ts) rules it out, and such keys are arriving too
+   * fast to look each up (`absent`), so the answer is NOT_FOUND. Never a wrong "no": while they are
+   * rare, ruled-out keys are looked up all the same. A check for canary keys goes right before this
+   * one (they are never in the filter, and their use must raise an alarm); a canary then takes the
+   * filter's `ruledOut()` answer, so it is answered exactly as fast as any key never issued.
    */
-  const ruledOut = (digest: string): boolean => {
-    if (liveSecrets === undefined || !liveSecrets.rulesOut(digest)) return false;
+  const answeredWithoutLookup = (digest: string): boolean => {
+    const said = liveSecrets?.check(digest);
+    lastMissMaybe = said === 'maybe';
+    if (said !== 'absent') return false;
     options.onFilterAnswer?.();
     return true;
   };
@@ -138,10 +144,9 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
       return cached ? answer(cached) : NOT_FOUND;
     }
     if (!isWellFormedToken(token)) return MALFORMED;
-    if (ruledOut(digest)) return NOT_FOUND;
+    if (answeredWithoutLookup(digest)) return NOT_FOUND;
     lastMissToken = token;
     lastMissDigest = digest;
-    lastMissFiltered = liveSecrets?.trusted === true;
     return undefined;
   };
 
@@ -153,13 +158,13 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
       if (now) return now;
     }
     const digest = lastMissDigest;
-    const filtered = lastMissFiltered;
+    const maybe = lastMissMaybe;
     lastMissToken = undefined;
     options.onMiss?.();
     const secret = await loader.load(digest, hexOf(digest));
     // Decided after the lookup, with the clock read now: the same rule as a hit.
     if (secret) return answer(secret);
-    if (filtered) options.onFalseMaybe?.();
+    if (maybe) options.onFalseMaybe?.();
     return NOT_FOUND;
   };
 
