@@ -41,6 +41,8 @@ export async function startVerifyPath(deps: {
   listenRetryMs?: number;
   /** How often the live-secret filter is rebuilt (expired secrets leave it then). */
   filterRebuildMs?: number;
+  /** Keys the filter rules out that are still looked up, per second (see live-secret-filter.ts). */
+  filterConfirmPerSecond?: number;
 }): Promise<VerifyPath> {
   const { metrics, logger } = deps;
   const misses = metrics.cacheMisses;
@@ -48,6 +50,7 @@ export async function startVerifyPath(deps: {
     readLivePrefixes: (since) => readLiveSecretPrefixes(deps.database.db, since),
     clock: deps.clock,
     rebuildEveryMs: deps.filterRebuildMs,
+    confirmPerSecond: deps.filterConfirmPerSecond,
     onRebuilt: ({ secrets, bytes, ms }) => {
       metrics.filterRebuilds.inc({ result: 'ok' });
       metrics.filterSecrets.set(secrets);

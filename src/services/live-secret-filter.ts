@@ -87,7 +87,7 @@ const DEFAULT_RETRY_MS = 5_000;
  * Ruled-out keys still looked up per second: enough for every unknown key a healthy installation
  * sees, few enough that a flood costs the database at most this many lookups a second (batched).
  */
-const DEFAULT_CONFIRM_PER_SECOND = 20;
+const DEFAULT_CONFIRM_PER_SECOND = 10;
 
 export function createLiveSecretFilter(options: LiveSecretFilterOptions): LiveSecretFilter {
   const rebuildEveryMs = options.rebuildEveryMs ?? DEFAULT_REBUILD_EVERY_MS;
