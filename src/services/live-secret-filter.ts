@@ -4,10 +4,10 @@ import { MembershipFilter } from './membership-filter.ts';
 
 export interface LiveSecretFilterOptions {
   /**
-   * The 8-byte hash prefixes of every secret of a live key not expired at `since`, in pages
+   * The 8-byte hash prefixes of every secret of a live key not expired at `since`, packed
    * (live-secret-prefixes.ts).
    */
-  readLivePrefixes: (since: Date) => AsyncIterable<Uint8Array>;
+  readLivePrefixes: (since: Date) => Promise<Uint8Array>;
   clock: Clock;
   /** How often the filter is rebuilt, so secrets that expired or whose key was deleted leave it. */
   rebuildEveryMs?: number;
@@ -129,15 +129,10 @@ export function createLiveSecretFilter(options: LiveSecretFilterOptions): LiveSe
     const started = performance.now();
     heardDuringBuild = [];
     try {
-      const pages: Uint8Array[] = [];
-      let bytes = 0;
       const since = new Date(options.clock.now().getTime() - EXPIRED_KEPT_MS);
-      for await (const page of options.readLivePrefixes(since)) {
-        pages.push(page);
-        bytes += page.length;
-      }
-      const next = new MembershipFilter(bytes / 8 + heardDuringBuild.length);
-      for (const page of pages) next.addPrefixes(page);
+      const prefixes = await options.readLivePrefixes(since);
+      const next = new MembershipFilter(prefixes.length / 8 + heardDuringBuild.length);
+      next.addPrefixes(prefixes);
       for (const hash of heardDuringBuild) next.addHex(hash);
       if (stopped) return;
       filter = next;

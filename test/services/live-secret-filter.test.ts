@@ -38,9 +38,9 @@ function filterOver(
   const events: string[] = [];
   const filter = createLiveSecretFilter({
     clock: manualClock(),
-    async *readLivePrefixes() {
+    async readLivePrefixes() {
       await options.gate?.();
-      yield Buffer.concat(live.map((hash) => Buffer.from(hash.slice(0, 16), 'hex')));
+      return Buffer.concat(live.map((hash) => Buffer.from(hash.slice(0, 16), 'hex')));
     },
     onRebuilt: () => events.push('built'),
     onTrustChange: (trusted) => events.push(trusted ? 'trusted' : 'distrusted'),
@@ -79,8 +79,7 @@ describe('filter of live secrets', () => {
     const built: number[] = [];
     const filter = createLiveSecretFilter({
       clock,
-      // Two secrets a page, so the pages' seams are crossed.
-      readLivePrefixes: (since) => readLiveSecretPrefixes(database.db, since, 2),
+      readLivePrefixes: (since) => readLiveSecretPrefixes(database.db, since),
       rebuildEveryMs: 30,
       onRebuilt: ({ secrets }) => built.push(secrets),
       confirmPerSecond: 0,
