@@ -49,9 +49,12 @@ async function seed(url: string): Promise<void> {
       select 'bench-' || g, '{payments}', '{UBENCH01}', 'CBENCH01', now(), case when g = 0 then now() end
       from generate_series(0, ${keys}) g`;
     await tx`
-      insert into secrets (key_id, hash, display, created_at, expires_at)
+      insert into secrets (key_id, hash, display, created_at, expires_at, next_notice_at, retired_at)
       select k.id, encode(sha256(convert_to(k.id::text || '/' || s, 'UTF8')), 'hex'), 'rk_live_bench…', now(),
-             case when s = 0 then null when s < 4 then now() + interval '72 hours' else now() - interval '60 days' end
+             case when s = 0 then null when s < 4 then now() + interval '72 hours' else now() - interval '60 days' end,
+             -- As the scheduler leaves them: nothing owed before the next reminder, the expired retired.
+             case when s between 1 and 3 then now() + interval '48 hours' end,
+             case when s = 4 then now() - interval '60 days' end
       from keys k cross join generate_series(0, 4) s
       where s < 4 or k.name::text like '%0' or k.name::text like '%5'`;
   });
