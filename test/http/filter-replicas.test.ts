@@ -2,31 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateToken } from '../../src/keys/token.ts';
 import { KeyChanges } from '../../src/services/key-changes.ts';
 import type { Database } from '../../src/store/database.ts';
-import { openPostgres } from '../../src/store/open-postgres.ts';
 import { createTestKey, rotateTestKey } from '../support/fixtures.ts';
 import { manualClock } from '../support/manual-clock.ts';
-import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
+import { metricValue } from '../support/metric-value.ts';
+import { openThroughProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 import { onRealPostgres, openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { testServices } from '../support/test-services.ts';
+import { until } from '../support/until.ts';
 import { type RekeyProcess, spawnRekey } from './rekey-process.ts';
 import { postVerify, startVerifyServer } from './verify-server.ts';
 
 const TOKEN = 'filter-replica-token-0123456789abcdef';
-
-const metricValue = async (url: string, name: string) => {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line ? Number(line.split(' ')[1]) : Number.NaN;
-};
-
-async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value) || performance.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /**
  * Asks `url` for `key` from the moment its creator could show it until it verifies: every answer,
@@ -145,11 +131,7 @@ describe.runIf(onRealPostgres)('the filter of live secrets while the invalidatio
 
   beforeAll(async () => {
     database = await openTestDatabase();
-    const target = new URL(database.url!);
-    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    const viaProxy = new URL(database.url!);
-    viaProxy.host = `127.0.0.1:${proxy.port}`;
-    throughProxy = await openPostgres(viaProxy.toString());
+    ({ proxy, database: throughProxy } = await openThroughProxy(database.url!));
   }, 60_000);
   afterAll(async () => {
     await cutReplica?.close();

@@ -1,22 +1,13 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { KeyChanges } from '../../src/services/key-changes.ts';
 import type { Database } from '../../src/store/database.ts';
-import { openPostgres } from '../../src/store/open-postgres.ts';
 import { createTestKey } from '../support/fixtures.ts';
 import { manualClock } from '../support/manual-clock.ts';
-import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
+import { openThroughProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 import { onRealPostgres, openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { cliActor, testServices } from '../support/test-services.ts';
+import { until } from '../support/until.ts';
 import { postVerify, startVerifyServer } from './verify-server.ts';
-
-async function until<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value) || performance.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 let database: TestDatabase;
 let proxy: TcpProxy;
@@ -26,11 +17,7 @@ let replica: Awaited<ReturnType<typeof startVerifyServer>>;
 beforeAll(async () => {
   if (!onRealPostgres) return;
   database = await openTestDatabase();
-  const target = new URL(database.url!);
-  proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-  const viaProxy = new URL(database.url!);
-  viaProxy.host = `127.0.0.1:${proxy.port}`;
-  throughProxy = await openPostgres(viaProxy.toString());
+  ({ proxy, database: throughProxy } = await openThroughProxy(database.url!));
 }, 60_000);
 afterAll(async () => {
   await replica?.close();
