@@ -7,8 +7,9 @@
  * same verify load on a second rekey whose usage counter counts nothing (bench/rekey-counting-switch.ts,
  * counting off); then (g) what counting costs, measured on that one process with counting switched on
  * and off in alternating rounds, so nothing else differs; (h) the same comparison on verifyNow alone in
- * this process (no HTTP, no sockets: nearly free of noise); (c) once more alone, with the database's own
- * count of the transactions it ran meanwhile; and (i) issued keys not cached yet (batched lookups).
+ * this process (no HTTP, no sockets: nearly free of noise); (k) the same for the filter's paths (hot,
+ * made-up, mix); (c) once more alone, with the database's own count of the transactions it ran
+ * meanwhile; and (j) issued keys not cached yet (batched lookups).
  *
  *   DATABASE_URL  use this database (keys are added to it); otherwise a scratch database is created
  *                 on BENCH_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/test) and dropped.
@@ -33,7 +34,9 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import postgres from 'postgres';
 import { systemClock } from '../src/clock.ts';
+import { hashToken } from '../src/keys/hash.ts';
 import { generateToken } from '../src/keys/token.ts';
+import { createLiveSecretFilter } from '../src/services/live-secret-filter.ts';
 import { UsageCounter, type UseSlot } from '../src/services/usage-counter.ts';
 import { createVerifyCache } from '../src/services/verify-cache.ts';
 import { openPostgres } from '../src/store/open-postgres.ts';
@@ -109,7 +112,7 @@ type Request = {
  * work per request whatever the run sends (no per-request callback). Runs that need keys never seen
  * get fresh lists each round; LIST_LENGTH is more than a connection sends in a round.
  */
-const LIST_LENGTH = 1_200;
+const LIST_LENGTH = 2_000;
 type Lists = Request[][];
 
 function verifyLists(keyFor: (connection: number, i: number) => string): Lists {
@@ -205,7 +208,7 @@ async function load(
   const percentile = (p: number) =>
     latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN;
   const cpuUs = ((cpuSeconds(server.child.pid) - cpuBefore) * 1e6) / result.requests.total;
-  if (result.requests.total > CONNECTIONS * LIST_LENGTH) {
+  if (label.includes('made-up') && result.requests.total > CONNECTIONS * LIST_LENGTH) {
     console.log(
       `    ${label}: ${result.requests.total} requests, more than the lists hold: some were repeats`,
     );
@@ -369,6 +372,70 @@ async function measureCountingInProcess(): Promise<{ onNs: number; offNs: number
     usage.drain();
   }
   return { onNs: median(on), offNs: median(off), extraNs: on.map((ns, i) => ns - off[i]!) };
+}
+
+/**
+ * (k) The verify path's own CPU per request in this process, without HTTP: verifyNow on a cached hot
+ * key (b), on a made-up key the live-secret filter rules out (c) and on the 90/5/5 mix (d), in
+ * alternating runs over the same cache and filter (sized for the benchmark's secrets), usage counting
+ * on as in the app. What (c) and (d) cost beyond (b) on the server is this difference; everything else
+ * a request costs (HTTP, the bearer check, the JSON) is the same for all three.
+ */
+async function measureFilterInProcess(secretCount: number) {
+  const hot = Array.from({ length: HOT_KEYS }, () => generateToken('rk_live').token);
+  const liveSecrets = createLiveSecretFilter({
+    readLivePrefixes: async () =>
+      Buffer.concat([
+        ...hot.map((token) => Buffer.from(hashToken(token).slice(0, 16), 'hex')),
+        randomBytes(8 * secretCount),
+      ]),
+    clock: systemClock,
+  });
+  liveSecrets.channelUp();
+  await liveSecrets.settled();
+  const cache = createVerifyCache({
+    lookupMany: async (hashes) =>
+      hashes.map((hash) => ({
+        hash,
+        secretId: randomUUID(),
+        keyId: randomUUID(),
+        name: 'bench',
+        products: ['payments'],
+        expiresAt: null,
+        deletedAt: null,
+      })),
+    clock: systemClock,
+    usage: new UsageCounter(),
+    maxEntries: 1_000,
+    ttlMs: 600_000,
+    liveSecrets,
+  });
+  for (const token of hot) await cache.verify(token);
+  const CALLS = 200_000;
+  const madeUp = madeUpKeys(CALLS);
+  const broken = Array.from({ length: CALLS / 20 }, malformed);
+  const runs = {
+    hot: (i: number) => hot[i % HOT_KEYS],
+    madeUp: (i: number) => madeUp[i],
+    mix: (i: number) => (i % 20 === 0 ? madeUp[i] : i % 20 === 10 ? broken[i / 20 - 0.5] : hot[i % HOT_KEYS]),
+  };
+  const run = (key: (i: number) => string | undefined) => {
+    const started = process.cpuUsage();
+    for (let i = 0; i < CALLS; i++) cache.verifyNow(key(i));
+    const used = process.cpuUsage(started);
+    return ((used.user + used.system) * 1000) / CALLS;
+  };
+  const order = ['hot', 'madeUp', 'mix'] as const;
+  const ns: Record<(typeof order)[number], number[]> = { hot: [], madeUp: [], mix: [] };
+  for (const which of order) run(runs[which]); // warm up
+  for (let round = 0; round < 9; round++) {
+    for (let i = 0; i < order.length; i++) {
+      const which = order[(round + i) % order.length]!;
+      ns[which].push(run(runs[which]));
+    }
+  }
+  liveSecrets.stop();
+  return { hotNs: median(ns.hot), madeUpNs: median(ns.madeUp), mixNs: median(ns.mix) };
 }
 
 /**
@@ -571,6 +638,11 @@ async function main() {
         `(median extra ${median(inProcess.extraNs).toFixed(0)} ns per request, pairs ${Math.min(...inProcess.extraNs).toFixed(0)}…${Math.max(...inProcess.extraNs).toFixed(0)})`,
     );
     countingShare = median(inProcess.extraNs) / 1000;
+    const filterPath = await measureFilterInProcess(seeded.current.length + seeded.inGrace.length);
+    console.log(
+      `(k) verifyNow in this process: ${filterPath.hotNs.toFixed(0)} ns on a hot key, ${filterPath.madeUpNs.toFixed(0)} ns on a made-up key, ` +
+        `${filterPath.mixNs.toFixed(0)} ns on the 90/5/5 mix (medians of 9 alternating runs)`,
+    );
 
     // (c) once more on its own, for the database's own count of what it ran meanwhile (all of rekey's
     // statements: its health probe and channel pings each second included).
@@ -589,14 +661,14 @@ async function main() {
     );
 
     // Keys that exist but are not cached yet: every one is a lookup (the misses of a turn share one).
-    const i = await load(
-      '(i) verify, issued keys not cached',
+    const j = await load(
+      '(j) verify, issued keys not cached',
       rekey,
       verifyLists((connection, n) => cold[(connection * LIST_LENGTH + n) % cold.length]!),
     );
-    const iMisses = await metric(rekey.url, 'rekey_verify_cache_misses_total');
-    print(i);
-    console.log(`    cache misses so far: ${iMisses} (pool of ${cold.length} issued keys never asked for)`);
+    const jMisses = await metric(rekey.url, 'rekey_verify_cache_misses_total');
+    print(j);
+    console.log(`    cache misses so far: ${jMisses} (pool of ${cold.length} issued keys never asked for)`);
 
     const rss = await metric(rekey.url, 'process_resident_memory_bytes');
     const entries = await metric(rekey.url, 'rekey_verify_cache_entries');
@@ -611,6 +683,12 @@ async function main() {
       `goals: (c) made-up keys ${(c!.rps / b!.rps).toFixed(2)}× (b) (≥ 0.80), ${c!.cpuUs.toFixed(1)} vs ${b!.cpuUs.toFixed(1)} µs server CPU per request, ` +
         `${((100 * (c!.total - cCounts.lookups)) / c!.total).toFixed(2)} % with no database statement (≥ 99 %); ` +
         `(d) mix ${(d!.rps / b!.rps).toFixed(2)}× (b) (≥ 0.90), ${d!.cpuUs.toFixed(1)} µs server CPU per request`,
+    );
+    // The same ratios from the server's own work: (b)'s CPU per request with (k)'s difference added.
+    const implied = (ns: number) => b!.cpuUs / (b!.cpuUs + (ns - filterPath.hotNs) / 1000);
+    console.log(
+      `    (k) implied by the verify path's own CPU: (c) ${implied(filterPath.madeUpNs).toFixed(3)}× (b), (d) ${implied(filterPath.mixNs).toFixed(3)}× (b) ` +
+        `(${((filterPath.madeUpNs - filterPath.hotNs) / 1000).toFixed(2)} and ${((filterPath.mixNs - filterPath.hotNs) / 1000).toFixed(2)} µs per request beyond (b)'s ${b!.cpuUs.toFixed(1)})`,
     );
     console.log(
       `goal: (e) authorize within 5 % of (b) verify: ${(e!.rps / b!.rps).toFixed(3)}× throughput, ` +

@@ -55,10 +55,10 @@ export interface LiveSecretFilter {
   /** What the filter says of the key with this digest (a latin1 SHA-256). */
   check(digest: string): FilterAnswer;
   /**
-   * The answer for a key known by other means not to be live (a canary): the one a key the filter
-   * rules out gets, from the same budget, so both are answered alike and as fast.
+   * What the filter says of a key known by other means to have no live secret (a canary): exactly
+   * what it says of a key it rules out, from the same budget, so both are answered alike and as fast.
    */
-  ruledOut(): 'confirm' | 'absent';
+  checkKnownAbsent(): Exclude<FilterAnswer, 'maybe'>;
   /** The filter is complete: its "no" can be believed. */
   readonly trusted: boolean;
   /** Secrets created since (hex hashes, as announced): in the filter from now on. */
@@ -168,7 +168,8 @@ export function createLiveSecretFilter(options: LiveSecretFilterOptions): LiveSe
       if (filter!.mayContainDigest(digest)) return 'maybe';
       return confirmations.take() ? 'confirm' : 'absent';
     },
-    ruledOut() {
+    checkKnownAbsent() {
+      if (!trusted) return 'untrusted';
       return confirmations.take() ? 'confirm' : 'absent';
     },
     get trusted() {

@@ -30,7 +30,7 @@ export interface VerifyCacheOptions extends VerdictStoreOptions, Omit<VerdictLoa
    * The membership filter of live keys' secrets (live-secret-filter.ts): a well-formed key it rules out
    * is answered NOT_FOUND with no lookup. Without it (the CLI) every miss is looked up.
    */
-  liveSecrets?: Pick<LiveSecretFilter, 'check'>;
+  liveSecrets?: Pick<LiveSecretFilter, 'check' | 'checkKnownAbsent'>;
   /** NOT_FOUND answered by the filter alone, with no lookup. */
   onFilterAnswer?: () => void;
   /** The filter let a key through ("maybe") and the lookup found no live secret. */
@@ -119,12 +119,15 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
    * The one place a well-formed key that is not cached can be answered without the database: the
    * filter of live keys' secrets (live-secret-filter.ts) rules it out, and such keys are arriving too
    * fast to look each up (`absent`), so the answer is NOT_FOUND. Never a wrong "no": while they are
-   * rare, ruled-out keys are looked up all the same. A check for canary keys goes right before this
-   * one (they are never in the filter, and their use must raise an alarm); a canary then takes the
-   * filter's `ruledOut()` answer, so it is answered exactly as fast as any key never issued.
+   * rare, ruled-out keys are looked up all the same.
+   *
+   * `knownAbsent`: the key is known by other means to have no live secret — a canary, whose check goes
+   * right before this call (its use must raise an alarm, and it is never in the filter). It then gets
+   * exactly the answer a key the filter rules out gets, lookup or not, so the two are told apart
+   * neither by their answer nor by its timing.
    */
-  const answeredWithoutLookup = (digest: string): boolean => {
-    const said = liveSecrets?.check(digest);
+  const answeredWithoutLookup = (digest: string, knownAbsent = false): boolean => {
+    const said = knownAbsent ? liveSecrets?.checkKnownAbsent() : liveSecrets?.check(digest);
     lastMissMaybe = said === 'maybe';
     if (said !== 'absent') return false;
     options.onFilterAnswer?.();

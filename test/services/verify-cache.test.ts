@@ -325,7 +325,10 @@ describe('verify cache', () => {
 
 describe('verify cache with the filter of live secrets', () => {
   /** A filter that answers `said` for every key (live-secret-filter.ts decides what it says). */
-  const saying = (said: FilterAnswer) => ({ check: () => said });
+  const saying = (said: FilterAnswer) => ({
+    check: () => said,
+    checkKnownAbsent: () => (said === 'maybe' ? 'confirm' : said),
+  });
 
   it('answers a key the filter rules out in a flood NOT_FOUND at once, with no lookup and nothing cached', async () => {
     const lookupMany = perHash(async () => row());
