@@ -17,6 +17,7 @@
  *   BENCH_ROUNDS (default 6): (a) to (f) alternate in this many rounds of DURATION/ROUNDS seconds (keep
  *                 it a whole number: autocannon runs whole seconds), a-b-c-d-e-f, b-c-d-e-f-a, …, so
  *                 none always goes first.
+ *   BENCH_ONLY=filter: only (b), (c) and (d), alternating, and (k).
  *   BENCH_COUNTING_PAIRS (default 10) × 2 rounds of BENCH_COUNTING_SECONDS (default 2) for (g): on/off,
  *                 off/on, … (no side always first); per pair, the ratio of throughput and of server CPU
  *                 per request; their medians and ranges are the figures.
@@ -47,6 +48,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const COUNTING_PAIRS = Number(process.env.BENCH_COUNTING_PAIRS ?? 10);
 const COUNTING_SECONDS = Number(process.env.BENCH_COUNTING_SECONDS ?? 2);
+/** BENCH_ONLY=filter: only (b), (c) and (d) in alternating rounds, and (k). */
+const FILTER_ONLY = process.env.BENCH_ONLY === 'filter';
 const KEY_COUNT = 10_000;
 const GRACE_SECRETS_PER_KEY = 14;
 const HOT_KEYS = 100;
@@ -486,6 +489,28 @@ async function measureCounting(server: { url: string; child: ChildProcess }, req
     `${median(cpuRatios).toFixed(3)}× server CPU per request (range ${range(cpuRatios)})`;
 }
 
+/** BENCH_ONLY=filter: (b), (c) and (d) and their ratios per round, then (k). */
+async function reportFilterRounds(
+  rounds: Record<'b' | 'c' | 'd', Measured[]>,
+  cCounts: { filterAnswers: number; lookups: number },
+  secretCount: number,
+) {
+  const [b, c, d] = [combine(rounds.b), combine(rounds.c), combine(rounds.d)];
+  for (const m of [b, c, d]) print(m);
+  const perRound = (x: Measured[]) => x.map((m, i) => (m.rps / rounds.b[i]!.rps).toFixed(2)).join(', ');
+  console.log(
+    `    per round: (c)/(b) ${perRound(rounds.c)}; (d)/(b) ${perRound(rounds.d)}; server CPU µs/request ` +
+      `(b) ${rounds.b.map((m) => m.cpuUs.toFixed(1)).join(', ')}, (c) ${rounds.c.map((m) => m.cpuUs.toFixed(1)).join(', ')}, ` +
+      `(d) ${rounds.d.map((m) => m.cpuUs.toFixed(1)).join(', ')}`,
+  );
+  const k = await measureFilterInProcess(secretCount);
+  console.log(
+    `goals: (c) ${(c.rps / b.rps).toFixed(2)}× (b) (≥ 0.80), ${((100 * (c.total - cCounts.lookups)) / c.total).toFixed(2)} % with no database statement; ` +
+      `(d) ${(d.rps / b.rps).toFixed(2)}× (b) (≥ 0.90); server CPU per request (b) ${b.cpuUs.toFixed(1)}, (c) ${c.cpuUs.toFixed(1)}, (d) ${d.cpuUs.toFixed(1)} µs; ` +
+      `(k) verifyNow ${k.hotNs.toFixed(0)} / ${k.madeUpNs.toFixed(0)} / ${k.mixNs.toFixed(0)} ns`,
+  );
+}
+
 async function main() {
   const adminUrl = process.env.BENCH_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   let databaseUrl = process.env.DATABASE_URL;
@@ -599,11 +624,13 @@ async function main() {
       headers: { ...AUTHORIZE_HEADERS, 'x-api-key': hot[0]! },
     });
     if (granted.status !== 200) throw new Error(`hot key was not authorised: ${granted.status}`);
-    const order = Object.values(measure);
+    const order = FILTER_ONLY ? [measure.b, measure.c, measure.d] : Object.values(measure);
     for (let round = 0; round < ROUNDS; round++) {
       // a b c d e f, b c d e f a, …: no side always runs first (or always right after the same other).
       for (let i = 0; i < order.length; i++) await order[(round + i) % order.length]!();
     }
+    if (FILTER_ONLY)
+      return reportFilterRounds(rounds, cCounts, seeded.current.length + seeded.inGrace.length);
     const [a, b, c, d, e, f] = (['a', 'b', 'c', 'd', 'e', 'f'] as const).map((side) => combine(rounds[side]));
     const perRound = (x: Measured[], y: Measured[]) =>
       x.map((m, i) => (m.rps / y[i]!.rps).toFixed(2)).join(', ');

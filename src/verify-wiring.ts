@@ -24,7 +24,8 @@ export interface VerifyPath {
 /**
  * Wiring for the verify path: the cache over the prepared lookup, the filter of live secrets that
  * answers floods of made-up keys, local invalidation from KeyChanges, cross-replica invalidation and new
- * secrets over LISTEN/NOTIFY (announced by database triggers), and their metrics and logs. Why each piece is there: docs/architecture.md#the-verify-cache-across-replicas.
+ * secrets over LISTEN/NOTIFY (announced by database triggers), and their metrics and logs. Why each
+ * piece is there: docs/architecture.md#the-verify-cache-across-replicas.
  */
 export async function startVerifyPath(deps: {
   config: Pick<Config, 'REKEY_CACHE_SIZE' | 'REKEY_CACHE_TTL'>;
