@@ -76,10 +76,10 @@ export interface LiveSecretFilter {
 
 const DEFAULT_REBUILD_EVERY_MS = 10 * 60_000;
 /**
- * How long an expired secret stays in the filter. Within it the secret is still looked up, so it is
- * answered EXPIRED as before and its use is counted (the `used_after_expiry` notice watches the first
- * 24 hours; `keys usage` keeps 30 days of hours); after it, it is answered NOT_FOUND like a key never
- * issued.
+ * How long an expired secret stays in the filter. Within it the secret is always looked up, so it is
+ * answered EXPIRED and its use is counted, flood or not (the `used_after_expiry` notice watches the
+ * first 24 hours; `keys usage` keeps 30 days of hours). After it, it is a key the filter rules out:
+ * still looked up (EXPIRED) while such keys are rare, answered NOT_FOUND in a flood.
  */
 export const EXPIRED_KEPT_MS = 30 * 24 * 60 * 60_000;
 const DEFAULT_RETRY_MS = 5_000;
