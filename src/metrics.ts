@@ -26,6 +26,7 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
     UNAVAILABLE: 0,
   };
   let pendingHits = 0;
+  let pendingFilterAnswers = 0;
   const m = {
     registry,
     verifyTally: {
@@ -75,6 +76,45 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
     cacheSize: new Gauge({
       name: 'rekey_verify_cache_entries',
       help: 'Verify cache entries',
+      registers: [registry],
+    }),
+    /** Counted in a plain number per answer and handed to prom-client at scrape time, like cache hits. */
+    filterAnswer: () => {
+      pendingFilterAnswers++;
+    },
+    filterAnswers: new Counter({
+      name: 'rekey_verify_filter_answers_total',
+      help: 'Well-formed keys answered NOT_FOUND by the live-secret filter alone, with no database lookup',
+      registers: [registry],
+      collect() {
+        if (pendingFilterAnswers > 0) this.inc(pendingFilterAnswers);
+        pendingFilterAnswers = 0;
+      },
+    }),
+    filterFalseMaybes: new Counter({
+      name: 'rekey_verify_filter_false_maybes_total',
+      help: 'Keys the live-secret filter let through ("maybe") that the database did not know as live',
+      registers: [registry],
+    }),
+    filterRebuilds: new Counter({
+      name: 'rekey_verify_filter_rebuilds_total',
+      help: 'Builds of the live-secret filter from the database, by result (ok, failed)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    filterSecrets: new Gauge({
+      name: 'rekey_verify_filter_secrets',
+      help: 'Secrets in the live-secret filter (live at its last build, plus those created since)',
+      registers: [registry],
+    }),
+    filterBytes: new Gauge({
+      name: 'rekey_verify_filter_bytes',
+      help: 'Memory of the live-secret filter, in bytes',
+      registers: [registry],
+    }),
+    filterTrusted: new Gauge({
+      name: 'rekey_verify_filter_trusted',
+      help: '1 while the live-secret filter rules out unknown keys; 0 while every miss is looked up',
       registers: [registry],
     }),
     invalidationsReceived: new Counter({

@@ -33,7 +33,7 @@ function listenFailsOnce(db: Database): Database {
   if (!onRealPostgres) return { ...db, pglite: fail(db.pglite!, 'listen') };
   // LISTEN runs on a client of its own, opened per attempt.
   const openListener = db.openListener!;
-  return { ...db, openListener: () => fail(openListener(), 'listen') };
+  return { ...db, openListener: (events) => fail(openListener(events), 'unsafe') };
 }
 
 it('keeps trying to LISTEN after a failed start, and reports the channel up once it works', async () => {

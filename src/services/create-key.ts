@@ -77,13 +77,14 @@ async function issueKey(
   if (canary) assertCanaryFields(fields);
   const now = deps.clock.now();
   const { token, parsed } = generateToken(deps.keyPrefix);
+  const hash = hashToken(token);
   try {
     const created = await runTransaction(deps.db, async (tx) => {
       if (input.requestId && (await findAuditEventByRequestId(tx, input.requestId))) return null;
       const key = await insertKey(tx, { ...fields, canary, createdAt: now });
       const secret = await insertSecret(tx, {
         keyId: key.id,
-        hash: hashToken(token),
+        hash,
         display: displayToken(parsed),
         createdAt: now,
       });
@@ -112,6 +113,7 @@ async function issueKey(
       keyId: created.id,
       keyName: created.name,
       secretHashes: [],
+      newSecretHash: hash,
       actorId: input.actor.id,
     });
     return { status: 'created', key: created, token };

@@ -12,6 +12,11 @@ export interface KeyChange {
   keyName: string;
   /** Hashes of secrets whose validity changed: their cached verdicts must go. */
   secretHashes: string[];
+  /**
+   * The hash of the secret this change created (`created`, `rotated`). Every replica hears of it from
+   * the database at commit; this process's verify path learns it here too, before the key is revealed.
+   */
+  newSecretHash?: string;
   actorId: string;
 }
 

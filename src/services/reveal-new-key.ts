@@ -92,6 +92,8 @@ export async function revealNewKey(deps: ServiceDeps, input: RevealNewKeyInput):
     keyId: input.keyId,
     keyName: revealed.keyName,
     secretHashes: [hiddenHash],
+    // This process's filter of live secrets holds the revealed key before it is shown.
+    newSecretHash: hashToken(revealed.token),
     actorId: input.actor.id,
   });
   return revealed;

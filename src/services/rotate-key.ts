@@ -1,5 +1,6 @@
 import { AppError } from '../errors.ts';
 import { type Delay, isDelay } from '../keys/delay.ts';
+import { hashToken } from '../keys/hash.ts';
 import { generateToken } from '../keys/token.ts';
 import { findSecretsInGrace } from '../store/secrets-store.ts';
 import { canaryRefusal } from './canary-refusals.ts';
@@ -73,6 +74,7 @@ export async function rotateKey(deps: ServiceDeps, input: RotateKeyInput): Promi
     keyId: rotation.key.id,
     keyName: rotation.key.name,
     secretHashes: oldHash ? [oldHash] : [],
+    newSecretHash: hashToken(token),
     actorId: input.actor.id,
   });
   return rotation;

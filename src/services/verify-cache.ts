@@ -10,6 +10,7 @@ import {
   type VerifyResult,
 } from '../keys/verification.ts';
 import type { CanaryCheck } from './canary-watch.ts';
+import type { LiveSecretFilter } from './live-secret-filter.ts';
 import type { UsageCounter } from './usage-counter.ts';
 import { createVerdictLoader, type VerdictLoaderOptions } from './verdict-loader.ts';
 import { type CountedFacts, createVerdictStore, type VerdictStoreOptions } from './verdict-store.ts';
@@ -39,6 +40,15 @@ export interface VerifyCacheOptions extends VerdictStoreOptions, Omit<VerdictLoa
   usage?: UsageCounter;
   /** The canaries (canary-watch.ts): answered NOT_FOUND like any unknown key, and their tries recorded. */
   canaries?: CanaryCheck;
+  /**
+   * The membership filter of live keys' secrets (live-secret-filter.ts): a well-formed key it rules out
+   * is answered NOT_FOUND with no lookup. Without it (the CLI) every miss is looked up.
+   */
+  liveSecrets?: Pick<LiveSecretFilter, 'check' | 'checkKnownAbsent'>;
+  /** NOT_FOUND answered by the filter alone, with no lookup. */
+  onFilterAnswer?: () => void;
+  /** The filter let a key through ("maybe") and the lookup found no live secret. */
+  onFalseMaybe?: () => void;
 }
 
 export interface VerifyCache {
@@ -90,6 +100,8 @@ const MAX_TOKEN_LENGTH = 200;
  * secret hash, in front of a batching loader. Correctness rules:
  * - MALFORMED never reaches the database and is never cached (a hit is answered before the checksum
  *   is read, because only well-formed tokens' hashes are ever stored);
+ * - NOT_FOUND without a lookup only when the live-secret filter rules the key out in a flood
+ *   (`answeredWithoutLookup`);
  * - every hit is re-decided against the clock from the cached expiry;
  * - a lookup that started before an invalidation never writes its (possibly stale) answer back;
  * - a database failure is thrown (503 upstream), never turned into a verdict.
@@ -118,6 +130,28 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
    */
   let lastMissToken: string | undefined;
   let lastMissDigest = '';
+  /** The filter said "maybe" of that miss: a NOT_FOUND from its lookup is a false "maybe". */
+  let lastMissMaybe = false;
+
+  const { liveSecrets } = options;
+  /**
+   * The one place a well-formed key that is not cached can be answered without the database: the
+   * filter of live keys' secrets (live-secret-filter.ts) rules it out, and such keys are arriving too
+   * fast to look each up (`absent`), so the answer is NOT_FOUND. Never a wrong "no": while they are
+   * rare, ruled-out keys are looked up all the same.
+   *
+   * `knownAbsent`: the key is known by other means to have no live secret — a canary, whose check goes
+   * right before this call (its use must raise an alarm, and it is never in the filter). It then gets
+   * exactly the answer a key the filter rules out gets, lookup or not, so the two are told apart
+   * neither by their answer nor by its timing.
+   */
+  const answeredWithoutLookup = (digest: string, knownAbsent = false): boolean => {
+    const said = knownAbsent ? liveSecrets?.checkKnownAbsent() : liveSecrets?.check(digest);
+    lastMissMaybe = said === 'maybe';
+    if (said !== 'absent') return false;
+    options.onFilterAnswer?.();
+    return true;
+  };
 
   const { canaries } = options;
 
@@ -136,12 +170,18 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
     const cached = store.get(digest);
     if (cached !== undefined) {
       options.onHit?.();
-      return cached ? answer(cached, ip, userAgent) : NOT_FOUND;
+      if (cached) return answer(cached, ip, userAgent);
+      // A canary looked up once (as unknown keys are, within the allowance) is cached as unknown: its
+      // later tries are still tries.
+      canaries?.trip(digest, asker, ip, userAgent);
+      return NOT_FOUND;
     }
     if (!isWellFormedToken(token)) return MALFORMED;
-    // A canary is a well-formed key this replica knows is never valid: answered here, where any other
-    // unknown key that needs no lookup is, with the same NOT_FOUND (docs/architecture.md#canary-keys).
-    if (canaries?.trip(digest, asker, ip, userAgent)) return NOT_FOUND;
+    // A canary is a well-formed key this replica knows is never valid: its try is recorded, and it is
+    // answered exactly as a key the filter rules out, from the same allowance of lookups, so neither its
+    // answer nor its timing tells it apart (docs/architecture.md#canary-keys).
+    const canary = canaries?.trip(digest, asker, ip, userAgent) === true;
+    if (answeredWithoutLookup(digest, canary)) return NOT_FOUND;
     lastMissToken = token;
     lastMissDigest = digest;
     return undefined;
@@ -155,11 +195,14 @@ export function createVerifyCache(options: VerifyCacheOptions): VerifyCache {
       if (now) return now;
     }
     const digest = lastMissDigest;
+    const maybe = lastMissMaybe;
     lastMissToken = undefined;
     options.onMiss?.();
     const secret = await loader.load(digest, hexOf(digest));
     // Decided after the lookup, with the clock read now: the same rule as a hit.
-    return secret ? answer(secret, ip, userAgent) : NOT_FOUND;
+    if (secret) return answer(secret, ip, userAgent);
+    if (maybe) options.onFalseMaybe?.();
+    return NOT_FOUND;
   };
 
   return {

@@ -11,6 +11,11 @@ export type Db = PgDatabase<PgQueryResultHKT, Schema>;
 /** A handle or a transaction: store functions take either, so callers decide the transaction. */
 export type DbOrTx = Db;
 
+export interface ListenerEvents {
+  onnotify(channel: string, payload: string): void;
+  onclose(): void;
+}
+
 export interface Database {
   db: Db;
   driver: 'pglite' | 'postgres';
@@ -20,11 +25,10 @@ export interface Database {
   /** The embedded database's folder was made by this open (it held no database before). */
   created?: boolean;
   /**
-   * Real PostgreSQL: a new client of its own for LISTEN. A LISTEN that failed stays failed on its
-   * client (postgres.js hands the same rejected attempt to every later LISTEN there), so each retry
-   * needs a fresh one.
+   * Real PostgreSQL: a new client of one connection for LISTEN, which reports each notification and
+   * its connection's closing (LISTEN ends with it). Each attempt gets a fresh one.
    */
-  openListener?: () => Sql;
+  openListener?: (events?: ListenerEvents) => Sql;
   /** Cheap round trip for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;

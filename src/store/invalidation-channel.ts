@@ -10,6 +10,8 @@ export interface InvalidationChannelEvents {
   onInvalidate(hashes: string[]): void;
   /** These keys' name, products or deletion changed: every one of their secrets' verdicts. */
   onInvalidateKeys(keyIds: string[]): void;
+  /** New secrets with these hashes were committed (announced before their key string is revealed). */
+  onNewSecrets(hashes: string[]): void;
   /** The channel (re)connected after it had been down: notifications may have been missed. */
   onResubscribed(): void;
   /**
@@ -39,7 +41,7 @@ export interface InvalidationChannelOptions {
 }
 
 /**
- * Payload: `db|<hash>,<hash>…`, `db|key:<key id>` or `db|canaries` from the database's triggers (every
+ * Payload: `db|<hash>,<hash>…`, `db|key:<key id>`, `db|new:<hash>` or `db|canaries` from the database's triggers (every
  * change, whoever made it), or `<origin>|ping` from a replica's heartbeat, which only that replica acts on.
  */
 function encode(origin: string, body: string): string {
@@ -54,6 +56,7 @@ function decode(payload: string): { origin: string; body: string } | null {
 
 const HASH = /^[0-9a-f]{64}$/;
 const KEY_ITEM = /^key:([0-9a-f-]{36})$/;
+const NEW_ITEM = /^new:[0-9a-f]{64}$/;
 
 /**
  * Cross-replica cache invalidation over PostgreSQL LISTEN/NOTIFY (see "The verify cache across replicas"
@@ -76,14 +79,17 @@ export async function openInvalidationChannel(
     if (!message || message.origin === origin) return;
     const hashes: string[] = [];
     const keyIds: string[] = [];
+    const created: string[] = [];
     for (const item of message.body.split(',')) {
       if (HASH.test(item)) hashes.push(item);
       else if (item === 'canaries') events.onCanariesChanged?.();
+      else if (NEW_ITEM.test(item)) created.push(item.slice(4));
       else {
         const key = KEY_ITEM.exec(item);
         if (key) keyIds.push(key[1]!);
       }
     }
+    if (created.length > 0) events.onNewSecrets(created);
     if (hashes.length > 0) events.onInvalidate(hashes);
     if (keyIds.length > 0) events.onInvalidateKeys(keyIds);
   };
@@ -124,7 +130,7 @@ async function openPostgresChannel(
   let closed = false;
   /** Each LISTEN attempt gets a generation; messages reaching an abandoned listener are ignored. */
   let generation = 0;
-  let listener: { client: Sql; unlisten: () => Promise<void> } | undefined;
+  let listener: Sql | undefined;
   let lastPong = performance.now();
   let pingSentAt = 0;
   /** The channel went down: changes may have been missed until LISTEN is proven back. */
@@ -141,25 +147,24 @@ async function openPostgresChannel(
     missed = true;
     setState(false, reason);
   };
-  /** Ends a LISTEN client of ours (never the shared pool, which the fallback uses). */
-  const discard = (client: Sql) => {
-    if (client !== sql) void client.end({ timeout: 0 }).catch(() => {});
-  };
+  /** Ends a LISTEN client of ours. */
+  const discard = (client: Sql) => client.end({ timeout: 0 }).catch(() => {});
 
-  /** One LISTEN attempt on a fresh client, abandoned (never awaited further) after attemptMs. */
+  /**
+   * One LISTEN attempt on a fresh client of its own, abandoned (never awaited further) after attemptMs.
+   * Its connection's closing is reported at once: LISTEN ends with it, and what is announced after
+   * that is never heard, which the verify path's filter of live secrets must know before it next rules
+   * a key out. (postgres.js's own listen() would quietly LISTEN again on a new connection, or give up,
+   * without saying that anything was lost in between.)
+   */
   const subscribe = async (): Promise<void> => {
     const mine = ++generation;
     const previous = listener;
     listener = undefined;
-    if (previous) {
-      void previous.unlisten().catch(() => {});
-      discard(previous.client);
-    }
-    const client = database.openListener?.() ?? sql;
-    let firstListen = true;
-    const attempt = client.listen(
-      INVALIDATION_CHANNEL,
-      (payload) => {
+    if (previous) void discard(previous);
+    if (!database.openListener) throw new Error('LISTEN needs a client of its own');
+    const client = database.openListener({
+      onnotify: (_channel, payload) => {
         if (mine !== generation) return;
         const message = decode(payload);
         if (message?.origin === origin && message.body === 'ping') {
@@ -168,29 +173,25 @@ async function openPostgresChannel(
         }
         receive(payload);
       },
-      () => {
-        // Called on the first LISTEN and again each time postgres.js re-LISTENs after a reconnect:
-        // anything sent while the connection was gone is lost, so cached verdicts may be stale.
-        if (mine !== generation) return;
-        lastPong = performance.now();
-        if (!firstListen) {
-          missed = false;
-          events.onResubscribed();
-        }
-        firstListen = false;
-        setState(true);
+      onclose: () => {
+        if (mine === generation && !closed) markDown(new Error('the LISTEN connection closed'));
       },
-    );
+    });
     try {
-      const handle = await within(attempt, attemptMs, 'LISTEN');
-      if (mine === generation) listener = { client, unlisten: handle.unlisten };
-      else discard(client);
+      await within(client.unsafe(`listen "${INVALIDATION_CHANNEL}"`), attemptMs, 'LISTEN');
     } catch (error) {
       // A late success of this attempt must not count: the next attempt starts afresh.
       if (mine === generation) generation++;
-      discard(client);
+      void discard(client);
       throw error;
     }
+    if (mine !== generation) {
+      void discard(client);
+      return;
+    }
+    listener = client;
+    lastPong = performance.now();
+    setState(true);
   };
 
   await subscribe();
@@ -251,8 +252,7 @@ async function openPostgresChannel(
       generation++;
       const current = listener;
       listener = undefined;
-      await current?.unlisten().catch(() => {});
-      if (current) discard(current.client);
+      if (current) await discard(current);
     },
   };
 }

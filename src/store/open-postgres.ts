@@ -4,7 +4,7 @@ import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import * as schema from '../../db/schema/index.ts';
 import { withCrashSafeBegin } from './crash-safe-begin.ts';
-import type { Database } from './database.ts';
+import type { Database, ListenerEvents } from './database.ts';
 import { MIGRATIONS_FOLDER } from './migrations-folder.ts';
 
 /** Any constant works; it only has to be the same for every replica. */
@@ -63,7 +63,20 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     db,
     driver: 'postgres',
     sql: client,
-    openListener: () => postgres(directUrl, { max: 1, onnotice: () => {}, connect_timeout: 5 }),
+    openListener: ({ onnotify, onclose }: Partial<ListenerEvents> = {}) => {
+      const options = {
+        max: 1,
+        onnotice: () => {},
+        connect_timeout: 5,
+        // Held for as long as the channel listens: a connection ended by a timer would end LISTEN.
+        idle_timeout: 0,
+        max_lifetime: null,
+        onclose,
+        // The option postgres.js's own listen() receives notifications through (not in its types).
+        onnotify,
+      };
+      return postgres(directUrl, options);
+    },
     ping: async () => {
       await db.execute(sql`select 1`);
     },

@@ -17,6 +17,8 @@ export async function startVerifyServer(options: {
   changes: KeyChanges;
   clock: Clock;
   heartbeatMs?: number;
+  /** Ruled-out keys still looked up per second (0: the filter answers alone, as in a flood). */
+  filterConfirmPerSecond?: number;
 }): Promise<{ url: string; metrics: Metrics; path: VerifyPath; server: Server; close(): Promise<void> }> {
   const logger = createLogger('silent');
   const metrics = createMetrics();
@@ -28,6 +30,7 @@ export async function startVerifyServer(options: {
     metrics,
     logger,
     heartbeatMs: options.heartbeatMs,
+    filterConfirmPerSecond: options.filterConfirmPerSecond,
   });
   const server = createHttpServer({
     logger,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../src/keys/hash.ts';
 import { generateToken } from '../../src/keys/token.ts';
+import type { FilterAnswer } from '../../src/services/live-secret-filter.ts';
 import { UsageCounter } from '../../src/services/usage-counter.ts';
 import { createVerifyCache } from '../../src/services/verify-cache.ts';
 import { connectVerifyInvalidation } from '../../src/services/verify-invalidation.ts';
@@ -213,18 +214,19 @@ describe('verify cache', () => {
     expect(lookupMany.queries).toHaveLength(5);
   });
 
-  it('keeps serving hits while the database is down, answers misses with an error fast, and recovers', async () => {
+  it('keeps serving hits while the database is down, fails misses without a lookup for failFastMs, then tries again', async () => {
     let down = false;
     let outages = 0;
+    const lookupMany = perHash(async () => {
+      if (down) throw new Error('connection refused');
+      return row();
+    });
     const cache = createVerifyCache({
-      lookupMany: perHash(async () => {
-        if (down) throw new Error('connection refused');
-        return row();
-      }),
+      lookupMany,
       clock: manualClock(),
       maxEntries: 10,
       ttlMs: 60_000,
-      failFastMs: 50,
+      failFastMs: 300,
       onUnavailable: () => outages++,
     });
     const known = token();
@@ -232,13 +234,24 @@ describe('verify cache', () => {
     down = true;
     expect(await cache.verify(known)).toMatchObject({ valid: true });
     await expect(cache.verify(token())).rejects.toMatchObject({ code: 'DATABASE_UNAVAILABLE' });
-    const started = performance.now();
-    await expect(cache.verify(token())).rejects.toMatchObject({ code: 'DATABASE_UNAVAILABLE' });
-    expect(performance.now() - started).toBeLessThan(20);
+    const failedAt = performance.now();
+    const lookupsAtFailure = lookupMany.queries.length;
+    // Within the window: misses get the error at once, and the database is not asked.
+    for (let i = 0; i < 5; i++) {
+      await expect(cache.verify(token())).rejects.toMatchObject({ code: 'DATABASE_UNAVAILABLE' });
+    }
+    expect(performance.now() - failedAt).toBeLessThan(300); // still within it, or the count below means nothing
+    expect(lookupMany.queries).toHaveLength(lookupsAtFailure);
     expect(outages).toBe(1);
+    // After it: the next miss is looked up again (and fails again while the database is down)…
+    await new Promise((r) => setTimeout(r, 320));
+    await expect(cache.verify(token())).rejects.toMatchObject({ code: 'DATABASE_UNAVAILABLE' });
+    expect(lookupMany.queries).toHaveLength(lookupsAtFailure + 1);
+    // …and once the database is back, the first miss after the window is answered.
     down = false;
-    await new Promise((r) => setTimeout(r, 60));
+    await new Promise((r) => setTimeout(r, 320));
     expect(await cache.verify(token())).toMatchObject({ valid: true });
+    expect(outages).toBe(1);
   });
 
   it('looks up a burst of unseen keys with one query, and each request gets its own verdict', async () => {
@@ -281,16 +294,86 @@ describe('verify cache', () => {
   });
 
   it('gives up on a lookup that hangs instead of queueing behind it', async () => {
+    let lookups = 0;
     const cache = createVerifyCache({
-      lookupMany: () => new Promise(() => {}),
+      // The first query never answers; every later one does.
+      lookupMany: (hashes) => {
+        lookups++;
+        if (lookups === 1) return new Promise(() => {});
+        return Promise.resolve(hashes.map((hash) => ({ ...row(), hash })));
+      },
       clock: manualClock(),
       maxEntries: 10,
       ttlMs: 60_000,
-      lookupTimeoutMs: 100,
+      lookupTimeoutMs: 500,
     });
     const started = performance.now();
-    await expect(cache.verify(token())).rejects.toMatchObject({ code: 'DATABASE_UNAVAILABLE' });
-    expect(performance.now() - started).toBeLessThan(1_000);
+    let firstSettled = false;
+    const first = cache.verify(token()).finally(() => {
+      firstSettled = true;
+    });
+    first.catch(() => {});
+    await new Promise((r) => setTimeout(r, 20));
+    // Asked while the first lookup hangs: answered on its own, long before the first gives up.
+    expect(await cache.verify(token())).toMatchObject({ valid: true });
+    expect(firstSettled).toBe(false);
+    expect(lookups).toBe(2);
+    await expect(first).rejects.toMatchObject({ code: 'DATABASE_UNAVAILABLE' });
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+});
+
+describe('verify cache with the filter of live secrets', () => {
+  /** A filter that answers `said` for every key (live-secret-filter.ts decides what it says). */
+  const saying = (said: FilterAnswer) => ({
+    check: () => said,
+    checkKnownAbsent: () => (said === 'maybe' ? 'confirm' : said),
+  });
+
+  it('answers a key the filter rules out in a flood NOT_FOUND at once, with no lookup and nothing cached', async () => {
+    const lookupMany = perHash(async () => row());
+    let filterAnswers = 0;
+    const cache = createVerifyCache({
+      lookupMany,
+      clock: manualClock(),
+      maxEntries: 10,
+      ttlMs: 60_000,
+      liveSecrets: saying('absent'),
+      onFilterAnswer: () => filterAnswers++,
+    });
+    const unknown = token();
+    expect(cache.verifyNow(unknown)).toEqual({ valid: false, code: 'NOT_FOUND' });
+    expect(await cache.verify(token())).toEqual({ valid: false, code: 'NOT_FOUND' });
+    // Malformed keys are still MALFORMED: the checksum comes first.
+    expect(cache.verifyNow(`${unknown.slice(0, -1)}${unknown.endsWith('A') ? 'B' : 'A'}`)).toEqual({
+      valid: false,
+      code: 'MALFORMED',
+    });
+    expect(lookupMany.queries).toHaveLength(0);
+    expect(filterAnswers).toBe(2);
+    expect(cache.size).toBe(0);
+  });
+
+  it('looks up every key the filter cannot rule out alone, and counts its false "maybe"s', async () => {
+    const known = token();
+    const lookupMany = perHash(async (hash) => (hash === hashToken(known) ? row() : undefined));
+    for (const said of ['untrusted', 'maybe', 'confirm'] as const) {
+      let falseMaybes = 0;
+      const cache = createVerifyCache({
+        lookupMany,
+        clock: manualClock(),
+        maxEntries: 10,
+        ttlMs: 60_000,
+        liveSecrets: saying(said),
+        onFalseMaybe: () => falseMaybes++,
+      });
+      const before = lookupMany.queries.length;
+      expect(cache.verifyNow(known)).toBeUndefined();
+      expect(await cache.verify(known)).toMatchObject({ valid: true });
+      expect(await cache.verify(token())).toEqual({ valid: false, code: 'NOT_FOUND' });
+      expect(lookupMany.queries.length - before, said).toBe(2);
+      expect(falseMaybes, said).toBe(said === 'maybe' ? 1 : 0);
+    }
   });
 });
 

@@ -91,57 +91,72 @@ const SLACK_ACK_MS = 3_000;
 /** The longest the event loop may stall while the message is handled: hot verifications wait that long. */
 const MAX_BLOCK_MS = 20;
 
+/**
+ * Rounds of the same message measured: a block by rekey's own code is in every one, while a pause the
+ * operating system gives this process (2 cores shared with the other test files, the sender and the
+ * database) lands in one round or another. The bound is checked on the quietest round.
+ */
+const ROUNDS = 3;
+
 it(`handles a message of ${FABRICATED} fabricated checksum-valid strings with bounded work: acknowledged in time, one lookup, no report, no event-loop stall`, async () => {
-  // The checksum is public: anyone can make strings that pass it. None of these was ever issued.
-  const fabricated = Array.from({ length: FABRICATED }, () => generateToken('rk_live').token);
   // …and one 40 000-character key-shaped word with 13 000 `_` in it (a CRC per `_` was quadratic).
   const glued = `${'a_x'.repeat(13_000)}_${generateToken('rk_live').token}`;
+  // The checksum is public: anyone can make strings that pass it. None of these was ever issued.
+  const fabricatedText = () =>
+    Array.from({ length: FABRICATED }, () => generateToken('rk_live').token).join(' ');
   const { token: hot } = await createTestKey(h.services);
   await h.services.verifyKey(hot);
   // Steady state, as in a running process: the same paths run once, on another such message, before
   // measuring (the first run of a path compiles it).
-  const warmUp = Array.from({ length: FABRICATED }, () => generateToken('rk_live').token);
-  await h.channel('CGENERAL').post('UOSCAR', warmUp.join(' '), { attachments: [{ fallback: glued }] });
+  await h.channel('CGENERAL').post('UOSCAR', fabricatedText(), { attachments: [{ fallback: glued }] });
   const reportsBefore = (await readAllTables(database.db)).rows.get('leak_reports')?.length ?? 0;
   await h.idle();
-  const statements = counting.statements();
   const calls = h.fake.calls.length;
 
-  // Hot verifications go on meanwhile (every few ms, as a gateway's would), answered from the cache.
-  let verified = 0;
-  const verifier = setInterval(() => {
-    void h.services.verifyKey(hot).then((answer) => {
-      if (answer.valid) verified++;
-    });
-  }, 5);
-  const sender = await senderInAnotherProcess(
-    channelMessageEvent({
-      channel: 'CGENERAL',
-      user: 'UOSCAR',
-      text: fabricated.join(' '),
-      ts: nextMessageTs(),
-      attachments: [{ fallback: glued }],
-    }),
-  );
-  const delay = monitorEventLoopDelay({ resolution: 1 });
-  delay.enable();
-  const delivery = await sender.send();
-  await h.idle();
-  delay.disable();
-  clearInterval(verifier);
+  const stalls: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const statements = counting.statements();
+    // Hot verifications go on meanwhile (every few ms, as a gateway's would), answered from the cache.
+    let verified = 0;
+    const verifier = setInterval(() => {
+      void h.services.verifyKey(hot).then((answer) => {
+        if (answer.valid) verified++;
+      });
+    }, 5);
+    const sender = await senderInAnotherProcess(
+      channelMessageEvent({
+        channel: 'CGENERAL',
+        user: 'UOSCAR',
+        text: fabricatedText(),
+        ts: nextMessageTs(),
+        attachments: [{ fallback: glued }],
+      }),
+    );
+    const delay = monitorEventLoopDelay({ resolution: 1 });
+    delay.enable();
+    const delivery = await sender.send();
+    await h.idle();
+    delay.disable();
+    clearInterval(verifier);
+    stalls.push(delay.max / 1e6);
 
-  expect(delivery.status).toBe(200);
-  expect(delivery.ms, `acknowledged after ${Math.round(delivery.ms)} ms`).toBeLessThan(SLACK_ACK_MS);
-  expect(verified).toBeGreaterThan(0);
-  // At most 2 statements for the lookup (it is 1: every candidate in one `hash in (…)`), nothing else.
-  expect(counting.statements() - statements).toBeLessThanOrEqual(2);
+    expect(delivery.status).toBe(200);
+    expect(delivery.ms, `acknowledged after ${Math.round(delivery.ms)} ms`).toBeLessThan(SLACK_ACK_MS);
+    expect(verified).toBeGreaterThan(0);
+    // At most 2 statements for the lookup (it is 1: every candidate in one `hash in (…)`), nothing else.
+    expect(counting.statements() - statements).toBeLessThanOrEqual(2);
+  }
   expect((await readAllTables(database.db)).rows.get('leak_reports')?.length ?? 0).toBe(reportsBefore);
   expect(h.fake.calls.slice(calls).filter((c) => c.method === 'chat.postMessage')).toEqual([]);
-  // Past the bound, strings are counted, not looked up.
+  // Past the bound, strings are counted, not looked up: the same number for every message.
   const metrics = await h.metrics.registry.getSingleMetricAsString('rekey_leak_candidates_dropped_total');
-  // Both messages (the warm-up and the measured one) dropped the same number.
-  expect(metrics).toContain(`rekey_leak_candidates_dropped_total ${2 * (FABRICATED + 1 - MAX_CANDIDATES)}`);
+  expect(metrics).toContain(
+    `rekey_leak_candidates_dropped_total ${(ROUNDS + 1) * (FABRICATED + 1 - MAX_CANDIDATES)}`,
+  );
   // Last, since it is the one assertion the machine's load can make fail by itself.
-  const stallMs = delay.max / 1e6;
-  expect(stallMs, `longest event-loop stall ${stallMs.toFixed(1)} ms`).toBeLessThanOrEqual(MAX_BLOCK_MS);
+  const quietest = Math.min(...stalls);
+  expect(
+    quietest,
+    `longest event-loop stall per round: ${stalls.map((ms) => `${ms.toFixed(1)} ms`).join(', ')}`,
+  ).toBeLessThanOrEqual(MAX_BLOCK_MS);
 }, 60_000);

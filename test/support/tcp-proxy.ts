@@ -1,4 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Database } from '../../src/store/database.ts';
+import { openPostgres } from '../../src/store/open-postgres.ts';
 
 export interface TcpProxy {
   port: number;
@@ -59,4 +61,16 @@ export async function startTcpProxy(
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * The PostgreSQL database at `url` reached through a TCP proxy of its own: a replica that can be cut
+ * off from the database (and its LISTEN) while everything else still reaches it.
+ */
+export async function openThroughProxy(url: string): Promise<{ proxy: TcpProxy; database: Database }> {
+  const target = new URL(url);
+  const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  const viaProxy = new URL(url);
+  viaProxy.host = `127.0.0.1:${proxy.port}`;
+  return { proxy, database: await openPostgres(viaProxy.toString()) };
 }
