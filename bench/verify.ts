@@ -8,25 +8,34 @@
  * counting off); then (g) what counting costs, measured on that one process with counting switched on
  * and off in alternating rounds, so nothing else differs; (h) the same comparison on verifyNow alone in
  * this process (no HTTP, no sockets: nearly free of noise); (k) the same for the filter's paths (hot,
- * made-up, mix); (c) once more alone, with the database's own count of the transactions it ran
- * meanwhile; and (j) issued keys not cached yet (batched lookups).
+ * made-up, mix); (l) and (m), what (g) and (h) measure for counting, for client attribution (who
+ * presented each key) on a third rekey; (c) once more alone, with the database's own count of the
+ * transactions it ran meanwhile; (j) issued keys not cached yet (batched lookups); and (n) canary keys
+ * against made-up and unknown keys, over HTTP and on verifyNow alone (see measureCanaries).
  *
  *   DATABASE_URL  use this database (keys are added to it); otherwise a scratch database is created
  *                 on BENCH_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/test) and dropped.
  *   BENCH_DURATION seconds per measurement (default 12), BENCH_CONNECTIONS (default 50),
  *   BENCH_ROUNDS (default 6): (a) to (f) alternate in this many rounds of DURATION/ROUNDS seconds (keep
  *                 it a whole number: autocannon runs whole seconds), a-b-c-d-e-f, b-c-d-e-f-a, …, so
- *                 none always goes first.
- *   BENCH_ONLY=filter: only (b), (c) and (d), alternating, and (k).
+ *                 none always goes first; (n)'s four runs alternate the same way.
+ *   BENCH_ONLY=filter: only (b), (c) and (d), alternating, and (k). BENCH_ONLY=canary: only (n).
  *   BENCH_COUNTING_PAIRS (default 10) × 2 rounds of BENCH_COUNTING_SECONDS (default 2) for (g): on/off,
  *                 off/on, … (no side always first); per pair, the ratio of throughput and of server CPU
  *                 per request; their medians and ranges are the figures.
+ *   BENCH_CLIENT_PAIRS (default 6): the same for (l), client attribution switched on and off on a third
+ *                 rekey (BENCH_SWITCH=clients: counting on either way), for verify with a "client" body
+ *                 and for authorize with X-Forwarded-For and User-Agent, hot keys each presented by 3
+ *                 clients.
+ *   BENCH_CANARIES (default 200): the canary keys (n) creates.
  *
  * Servers run as child processes; autocannon runs in this process, so load generation costs the same
  * for every run: each connection cycles through its own prebuilt list of requests (see `verifyLists`),
  * whatever the run sends. The machine has 2 cores: generator and server share them identically in each
  * run. Alternating the runs in short rounds keeps drift from other work on the machine from favouring
- * any side; their figures are totals over the rounds (p50/p99: the median round).
+ * any side; their figures are totals over the rounds (p50/p99: the median round). (g), (l) and (n) run
+ * the load generator bare, with no listener per response: their p50/p99 are autocannon's own, in whole
+ * milliseconds.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -37,9 +46,16 @@ import postgres from 'postgres';
 import { systemClock } from '../src/clock.ts';
 import { hashToken } from '../src/keys/hash.ts';
 import { generateToken } from '../src/keys/token.ts';
+import { NOT_FOUND } from '../src/keys/verification.ts';
+import { createLogger } from '../src/logger.ts';
+import { createCanaryTryRecorder } from '../src/services/canary-tries.ts';
+import { createCanaryWatch } from '../src/services/canary-watch.ts';
+import { createKey } from '../src/services/create-key.ts';
+import { KeyChanges } from '../src/services/key-changes.ts';
 import { createLiveSecretFilter } from '../src/services/live-secret-filter.ts';
 import { UsageCounter, type UseSlot } from '../src/services/usage-counter.ts';
-import { createVerifyCache } from '../src/services/verify-cache.ts';
+import { createVerifyCache, type VerifyCacheOptions } from '../src/services/verify-cache.ts';
+import type { Db } from '../src/store/database.ts';
 import { openPostgres } from '../src/store/open-postgres.ts';
 import { seedKeys } from './seed.ts';
 
@@ -48,8 +64,14 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const COUNTING_PAIRS = Number(process.env.BENCH_COUNTING_PAIRS ?? 10);
 const COUNTING_SECONDS = Number(process.env.BENCH_COUNTING_SECONDS ?? 2);
-/** BENCH_ONLY=filter: only (b), (c) and (d) in alternating rounds, and (k). */
-const FILTER_ONLY = process.env.BENCH_ONLY === 'filter';
+const CLIENT_PAIRS = Number(process.env.BENCH_CLIENT_PAIRS ?? 6);
+const CANARY_COUNT = Number(process.env.BENCH_CANARIES ?? 200);
+/** BENCH_ONLY=filter: only (b), (c) and (d) in alternating rounds, and (k); BENCH_ONLY=canary: only (n). */
+const ONLY = process.env.BENCH_ONLY;
+if (ONLY !== undefined && ONLY !== 'filter' && ONLY !== 'canary') {
+  throw new Error(`BENCH_ONLY=${ONLY}: expected filter or canary`);
+}
+const FILTER_ONLY = ONLY === 'filter';
 const KEY_COUNT = 10_000;
 const GRACE_SECRETS_PER_KEY = 14;
 const HOT_KEYS = 100;
@@ -118,29 +140,64 @@ type Request = {
 const LIST_LENGTH = 2_000;
 type Lists = Request[][];
 
-function verifyLists(keyFor: (connection: number, i: number) => string): Lists {
+/** Who presented a key, as a gateway passes it (the verify body's `client`). */
+interface Client {
+  ip: string;
+  userAgent: string;
+}
+type Nth<T> = (connection: number, i: number) => T;
+
+/** Verify requests; with `clientFor`, each names its client in the body, byte for byte as a gateway does. */
+function verifyLists(keyFor: Nth<string>, clientFor?: Nth<Client>): Lists {
   return Array.from({ length: CONNECTIONS }, (_, connection) =>
     Array.from({ length: LIST_LENGTH }, (_, i) => ({
       method: 'POST' as const,
       path: '/v1/keys/verify',
-      body: JSON.stringify({ key: keyFor(connection, i) }),
+      body: JSON.stringify(
+        clientFor
+          ? { key: keyFor(connection, i), client: clientFor(connection, i) }
+          : { key: keyFor(connection, i) },
+      ),
     })),
   );
 }
 
-/** What nginx auth_request sends: a GET with the client's key and the gateway's own token. */
-function authorizeLists(keyFor: (connection: number, i: number) => string): Lists {
+/**
+ * What nginx auth_request sends: a GET with the client's key and the gateway's own token; with
+ * `clientFor`, the client's address and user agent as nginx passes them on.
+ */
+function authorizeLists(keyFor: Nth<string>, clientFor?: Nth<Client>): Lists {
   return Array.from({ length: CONNECTIONS }, (_, connection) =>
-    Array.from({ length: LIST_LENGTH }, (_, i) => ({
-      method: 'GET' as const,
-      path: '/v1/keys/authorize',
-      headers: { 'x-api-key': keyFor(connection, i) },
-    })),
+    Array.from({ length: LIST_LENGTH }, (_, i) => {
+      const headers: Record<string, string> = { 'x-api-key': keyFor(connection, i) };
+      const client = clientFor?.(connection, i);
+      if (client) {
+        headers['x-forwarded-for'] = client.ip;
+        headers['user-agent'] = client.userAgent;
+      }
+      return { method: 'GET' as const, path: '/v1/keys/authorize', headers };
+    }),
   );
 }
 
 /** The hot keys, each connection starting at a different one. */
 const hotKey = (hot: string[]) => (connection: number, i: number) => hot[(connection * 7 + i) % hot.length]!;
+
+/**
+ * (l) and (m): each hot key presented by CLIENTS_PER_KEY clients. Presentation n (of HOT_KEYS ×
+ * CLIENTS_PER_KEY, each connection starting at a different one) is key n / CLIENTS_PER_KEY by client n.
+ */
+const CLIENTS_PER_KEY = 3;
+function clientOf(n: number): Client {
+  return {
+    ip: `10.0.${(n >> 8) & 255}.${n & 255}`,
+    userAgent: `python-requests/2.31 worker-${n % CLIENTS_PER_KEY}`,
+  };
+}
+const presentation = (connection: number, i: number) => (connection * 7 + i) % (HOT_KEYS * CLIENTS_PER_KEY);
+const hotKeyOfClient = (hot: string[]) => (connection: number, i: number) =>
+  hot[Math.floor(presentation(connection, i) / CLIENTS_PER_KEY)]!;
+const hotClient = (connection: number, i: number) => clientOf(presentation(connection, i));
 
 /** Well-formed keys rekey never issued: what anyone can make, since the checksum is public. */
 function madeUpKeys(count: number): string[] {
@@ -208,8 +265,11 @@ async function load(
     });
   const result = await run;
   latencies.sort((x, y) => x - y);
-  const percentile = (p: number) =>
-    latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN;
+  // Untimed (bare): autocannon's own, in whole milliseconds.
+  const percentile = (p: 0.5 | 0.99) =>
+    timed
+      ? (latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN)
+      : result.latency[p === 0.5 ? 'p50' : 'p99'];
   const cpuUs = ((cpuSeconds(server.child.pid) - cpuBefore) * 1e6) / result.requests.total;
   if (label.includes('made-up') && result.requests.total > CONNECTIONS * LIST_LENGTH) {
     console.log(
@@ -321,6 +381,112 @@ let countingShare = Number.NaN;
 let countingGoal = 'goal: counting ≤ 3 % of hot throughput: not measured';
 
 /**
+ * A verify cache as the app builds it, over a fake lookup that knows the `hot` tokens only (each a key's
+ * current secret), with the hot tokens already cached; `options` add what a run needs (a usage counter,
+ * the live-secret filter, the canaries). Unknown keys stay cached as long as hot ones (not 2 s), so a
+ * cached unknown key stays one through every run.
+ */
+async function hotCache(
+  /** Made up here: the fake lookup issues them. */
+  hot: string[],
+  options: Partial<VerifyCacheOptions> = {},
+) {
+  const rows = new Map(
+    hot.map((token) => [
+      hashToken(token),
+      {
+        secretId: randomUUID(),
+        keyId: randomUUID(),
+        name: 'bench',
+        products: ['payments'],
+        expiresAt: null,
+        deletedAt: null,
+      },
+    ]),
+  );
+  const cache = createVerifyCache({
+    lookupMany: async (hashes) =>
+      hashes.flatMap((hash) => {
+        const row = rows.get(hash);
+        return row ? [{ hash, ...row }] : [];
+      }),
+    clock: systemClock,
+    maxEntries: 1_000,
+    ttlMs: 600_000,
+    negativeTtlMs: 600_000,
+    ...options,
+  });
+  for (const token of hot) await cache.verify(token);
+  return cache;
+}
+
+/** The live-secret filter holding the `hot` tokens' secrets among `secretCount` others, built and trusted. */
+async function liveSecretFilter(hot: string[], secretCount: number) {
+  const liveSecrets = createLiveSecretFilter({
+    readLivePrefixes: async () =>
+      Buffer.concat([
+        ...hot.map((token) => Buffer.from(hashToken(token).slice(0, 16), 'hex')),
+        randomBytes(8 * secretCount),
+      ]),
+    clock: systemClock,
+  });
+  liveSecrets.channelUp();
+  await liveSecrets.settled();
+  return liveSecrets;
+}
+
+/**
+ * CPU time per call (ns) of each side's calls in this process: a side's function sets it up (a switch
+ * flipped) and returns what one call does; each side is run once to warm up, then `rounds` times
+ * `calls` calls, the order rotating every round so no side always goes first (with two sides: on/off,
+ * off/on, …). `afterRound` runs between rounds, untimed. Per side, one figure per round.
+ */
+async function alternateInProcess<Side extends string>(
+  sides: Record<Side, () => (i: number) => unknown>,
+  { calls, rounds, afterRound }: { calls: number; rounds: number; afterRound?: () => unknown },
+): Promise<Record<Side, number[]>> {
+  const names = Object.keys(sides) as Side[];
+  const run = (side: Side) => {
+    const call = sides[side]();
+    const started = process.cpuUsage();
+    for (let i = 0; i < calls; i++) call(i);
+    const used = process.cpuUsage(started);
+    return ((used.user + used.system) * 1000) / calls;
+  };
+  for (const side of names) run(side);
+  await afterRound?.();
+  const ns = Object.fromEntries(names.map((side) => [side, [] as number[]])) as Record<Side, number[]>;
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < names.length; i++) {
+      const side = names[(round + i) % names.length]!;
+      ns[side].push(run(side));
+    }
+    await afterRound?.();
+  }
+  return ns;
+}
+
+/**
+ * (h) and (m): `hit` with a switch of `usage` on (`set(true)`) and off, in 10 alternating pairs of
+ * 300 000 calls, the counter drained between them: the medians, and per pair what "on" cost more.
+ */
+async function switchedInProcess(
+  usage: UsageCounter,
+  set: (on: boolean) => void,
+  hit: (i: number) => unknown,
+): Promise<{ onNs: number; offNs: number; extraNs: number[] }> {
+  const side = (on: boolean) => () => {
+    set(on);
+    return hit;
+  };
+  const { on, off } = await alternateInProcess(
+    { on: side(true), off: side(false) },
+    { calls: 300_000, rounds: 10, afterRound: () => usage.drain() },
+  );
+  return { onNs: median(on), offNs: median(off), extraNs: on.map((ns, i) => ns - off[i]!) };
+}
+
+/**
  * (h) The verify path's own CPU with and without counting, in this process, without HTTP: verifyNow
  * on cached hot keys (the exact code a hit runs), alternating on/off in pairs of runs. Nearly free of
  * outside noise (CPU time of one thread, no sockets), it says what counting adds per request; (b)'s
@@ -334,47 +500,15 @@ async function measureCountingInProcess(): Promise<{ onNs: number; offNs: number
     }
   }
   const usage = new Switchable();
-  const tokens = Array.from({ length: HOT_KEYS }, () => generateToken('rk_live').token);
-  const cache = createVerifyCache({
-    lookupMany: async (hashes) =>
-      hashes.map((hash) => ({
-        hash,
-        secretId: randomUUID(),
-        keyId: randomUUID(),
-        name: 'bench',
-        products: ['payments'],
-        expiresAt: null,
-        deletedAt: null,
-      })),
-    clock: systemClock,
+  const hot = madeUpKeys(HOT_KEYS);
+  const cache = await hotCache(hot, { usage });
+  return switchedInProcess(
     usage,
-    maxEntries: 1_000,
-    ttlMs: 600_000,
-  });
-  for (const token of tokens) await cache.verify(token);
-  const CALLS = 300_000;
-  const run = (on: boolean) => {
-    usage.counting = on;
-    const started = process.cpuUsage();
-    for (let i = 0; i < CALLS; i++) cache.verifyNow(tokens[i % HOT_KEYS]);
-    const used = process.cpuUsage(started);
-    return ((used.user + used.system) * 1000) / CALLS;
-  };
-  run(true);
-  run(false); // warm both sides up
-  const on: number[] = [];
-  const off: number[] = [];
-  for (let pair = 0; pair < 10; pair++) {
-    if (pair % 2 === 0) {
-      on.push(run(true));
-      off.push(run(false));
-    } else {
-      off.push(run(false));
-      on.push(run(true));
-    }
-    usage.drain();
-  }
-  return { onNs: median(on), offNs: median(off), extraNs: on.map((ns, i) => ns - off[i]!) };
+    (on) => {
+      usage.counting = on;
+    },
+    (i) => cache.verifyNow(hot[i % HOT_KEYS]),
+  );
 }
 
 /**
@@ -385,87 +519,58 @@ async function measureCountingInProcess(): Promise<{ onNs: number; offNs: number
  * a request costs (HTTP, the bearer check, the JSON) is the same for all three.
  */
 async function measureFilterInProcess(secretCount: number) {
-  const hot = Array.from({ length: HOT_KEYS }, () => generateToken('rk_live').token);
-  const liveSecrets = createLiveSecretFilter({
-    readLivePrefixes: async () =>
-      Buffer.concat([
-        ...hot.map((token) => Buffer.from(hashToken(token).slice(0, 16), 'hex')),
-        randomBytes(8 * secretCount),
-      ]),
-    clock: systemClock,
-  });
-  liveSecrets.channelUp();
-  await liveSecrets.settled();
-  const cache = createVerifyCache({
-    lookupMany: async (hashes) =>
-      hashes.map((hash) => ({
-        hash,
-        secretId: randomUUID(),
-        keyId: randomUUID(),
-        name: 'bench',
-        products: ['payments'],
-        expiresAt: null,
-        deletedAt: null,
-      })),
-    clock: systemClock,
-    usage: new UsageCounter(),
-    maxEntries: 1_000,
-    ttlMs: 600_000,
-    liveSecrets,
-  });
-  for (const token of hot) await cache.verify(token);
+  const hot = madeUpKeys(HOT_KEYS);
+  const liveSecrets = await liveSecretFilter(hot, secretCount);
+  const cache = await hotCache(hot, { usage: new UsageCounter(), liveSecrets });
   const CALLS = 200_000;
   const madeUp = madeUpKeys(CALLS);
   const broken = Array.from({ length: CALLS / 20 }, malformed);
-  const runs = {
-    hot: (i: number) => hot[i % HOT_KEYS],
-    madeUp: (i: number) => madeUp[i],
-    mix: (i: number) => (i % 20 === 0 ? madeUp[i] : i % 20 === 10 ? broken[i / 20 - 0.5] : hot[i % HOT_KEYS]),
-  };
-  const run = (key: (i: number) => string | undefined) => {
-    const started = process.cpuUsage();
-    for (let i = 0; i < CALLS; i++) cache.verifyNow(key(i));
-    const used = process.cpuUsage(started);
-    return ((used.user + used.system) * 1000) / CALLS;
-  };
-  const order = ['hot', 'madeUp', 'mix'] as const;
-  const ns: Record<(typeof order)[number], number[]> = { hot: [], madeUp: [], mix: [] };
-  for (const which of order) run(runs[which]); // warm up
-  for (let round = 0; round < 9; round++) {
-    for (let i = 0; i < order.length; i++) {
-      const which = order[(round + i) % order.length]!;
-      ns[which].push(run(runs[which]));
-    }
-  }
+  const calls = (key: (i: number) => string | undefined) => () => (i: number) => cache.verifyNow(key(i));
+  const ns = await alternateInProcess(
+    {
+      hot: calls((i) => hot[i % HOT_KEYS]),
+      madeUp: calls((i) => madeUp[i]),
+      mix: calls((i) =>
+        i % 20 === 0 ? madeUp[i] : i % 20 === 10 ? broken[i / 20 - 0.5] : hot[i % HOT_KEYS],
+      ),
+    },
+    { calls: CALLS, rounds: 9 },
+  );
   liveSecrets.stop();
   return { hotNs: median(ns.hot), madeUpNs: median(ns.madeUp), mixNs: median(ns.mix) };
 }
 
 /**
- * (g) Counting on vs off on one process, in pairs of short rounds (on/off, off/on, …), with a bare
- * load generator (no per-response listener). Per pair, throughput and server CPU per request are
- * compared; a burst of outside load hits both rounds of a pair about equally, so the median of the
- * per-pair ratios is the figure, and their range says how much noise there was.
+ * One process whose counting (or client attribution) is switched on and off between rounds, in pairs of
+ * short rounds (on/off, off/on, …), with a bare load generator (no per-response listener). Per pair,
+ * throughput and server CPU per request are compared; a burst of outside load hits both rounds of a
+ * pair about equally, so the median of the per-pair ratios is the figure, and their range says how much
+ * noise there was. Used by (g) counting and (l) client attribution. Returns the figures, in words.
  */
-async function measureCounting(server: { url: string; child: ChildProcess }, requests: Lists) {
+async function measureSwitch(
+  label: string,
+  server: { url: string; child: ChildProcess },
+  requests: Lists,
+  headers: Record<string, string>,
+  pairs: number,
+): Promise<string> {
   await switchCounting(server, true);
-  await load('warm-up', server, requests, 2, VERIFY_HEADERS, false);
+  await load('warm-up', server, requests, 2, headers, false);
   let on = true;
   const rpsRatios: number[] = [];
   const cpuRatios: number[] = [];
   const rounds: Measured[] = [];
-  for (let pair = 0; pair < COUNTING_PAIRS; pair++) {
+  for (let pair = 0; pair < pairs; pair++) {
     const measured: Record<'on' | 'off', Measured | undefined> = { on: undefined, off: undefined };
     for (const want of pair % 2 === 0 ? [true, false] : [false, true]) {
       if (on !== want) await switchCounting(server, want);
       on = want;
-      const label = `(g) counting ${want ? 'on' : 'off'}`;
       measured[want ? 'on' : 'off'] = await load(
-        label,
+        `${label} ${want ? 'on' : 'off'}`,
         server,
         requests,
         COUNTING_SECONDS,
-        VERIFY_HEADERS,
+        headers,
         false,
       );
     }
@@ -474,19 +579,292 @@ async function measureCounting(server: { url: string; child: ChildProcess }, req
     rounds.push(measured.on!, measured.off!);
   }
   if (on) await switchCounting(server, false);
-  const onRounds = rounds.filter((m) => m.label.endsWith('on'));
-  const offRounds = rounds.filter((m) => m.label.endsWith('off'));
-  print(combine(onRounds));
-  print(combine(offRounds));
+  const totalOn = combine(rounds.filter((m) => m.label.endsWith('on')));
+  const totalOff = combine(rounds.filter((m) => m.label.endsWith('off')));
+  print(totalOn);
+  print(totalOff);
   const range = (values: number[]) => `${Math.min(...values).toFixed(3)}–${Math.max(...values).toFixed(3)}`;
   console.log(
-    `    (g) on/off per pair: throughput ${rpsRatios.map((r) => r.toFixed(3)).join(', ')}; ` +
+    `    ${label} on/off per pair: throughput ${rpsRatios.map((r) => r.toFixed(3)).join(', ')}; ` +
       `server CPU per request ${cpuRatios.map((r) => r.toFixed(3)).join(', ')}`,
   );
-  countingGoal =
-    `goal: counting costs ≤ 3 % of hot throughput: (g) on/off in one process, median of ${COUNTING_PAIRS} pairs ` +
-    `${median(rpsRatios).toFixed(3)}× throughput (range ${range(rpsRatios)}), ` +
-    `${median(cpuRatios).toFixed(3)}× server CPU per request (range ${range(cpuRatios)})`;
+  return (
+    `median of ${pairs} pairs ${median(rpsRatios).toFixed(3)}× throughput (range ${range(rpsRatios)}), ` +
+    `${median(cpuRatios).toFixed(3)}× server CPU per request (range ${range(cpuRatios)}); totals ` +
+    `${totalOn.rps.toFixed(0)} vs ${totalOff.rps.toFixed(0)} req/s, ${totalOn.cpuUs.toFixed(1)} vs ` +
+    `${totalOff.cpuUs.toFixed(1)} µs server CPU per request`
+  );
+}
+
+/** (g) Usage counting on vs off, on one process (bench/rekey-counting-switch.ts). */
+async function measureCounting(server: { url: string; child: ChildProcess }, requests: Lists) {
+  const figures = await measureSwitch('(g) counting', server, requests, VERIFY_HEADERS, COUNTING_PAIRS);
+  countingGoal = `goal: counting costs ≤ 3 % of hot throughput: (g) on/off in one process, ${figures}`;
+}
+
+/**
+ * (l) Client attribution on vs off on one process (bench/rekey-counting-switch.ts with
+ * BENCH_SWITCH=clients: counting on either way), the hot keys each presented by CLIENTS_PER_KEY
+ * clients: verify with the body's `client`, authorize with X-Forwarded-For and User-Agent; then (m),
+ * attribution's own CPU on verifyNow in this process. Returns the goal lines; `hotCpuUs` is (b)'s server
+ * CPU per request, what (m) is a share of.
+ */
+async function measureClients(
+  server: { url: string; child: ChildProcess },
+  hot: string[],
+  hotCpuUs: number,
+): Promise<string[]> {
+  const onVerify = await measureSwitch(
+    '(l) clients, verify',
+    server,
+    verifyLists(hotKeyOfClient(hot), hotClient),
+    VERIFY_HEADERS,
+    CLIENT_PAIRS,
+  );
+  const onAuthorize = await measureSwitch(
+    '(l) clients, authorize',
+    server,
+    authorizeLists(hotKeyOfClient(hot), hotClient),
+    AUTHORIZE_HEADERS,
+    CLIENT_PAIRS,
+  );
+  const inProcess = await measureClientsInProcess();
+  const extraNs = median(inProcess.extraNs);
+  console.log(
+    `(m) verifyNow on a hit with its client, in this process: ${inProcess.onNs.toFixed(0)} ns attributed, ` +
+      `${inProcess.offNs.toFixed(0)} ns not (median extra ${extraNs.toFixed(0)} ns per request, ` +
+      `pairs ${Math.min(...inProcess.extraNs).toFixed(0)}…${Math.max(...inProcess.extraNs).toFixed(0)})`,
+  );
+  return [
+    `goal: client attribution ≤ 3 % of hot throughput: (l) on/off in one process, verify with "client": ${onVerify}`,
+    `    (l) authorize with X-Forwarded-For and User-Agent: ${onAuthorize}`,
+    `    (m) attribution's own CPU: ${extraNs.toFixed(0)} ns per request = ${((100 * extraNs) / 1000 / hotCpuUs).toFixed(2)} % of (b)'s ${hotCpuUs.toFixed(1)} µs server CPU per request`,
+  ];
+}
+
+/**
+ * (m) What attribution adds to verifyNow on a hit, in this process (no HTTP): the hot keys with their
+ * clients, as (l) sends them, attribution on and off in alternating pairs of runs, as (h) does for
+ * counting. The client changes every call (the tally's slowest path).
+ */
+async function measureClientsInProcess(): Promise<{ onNs: number; offNs: number; extraNs: number[] }> {
+  class Switchable extends UsageCounter {
+    attributing = true;
+    protected override attribute(
+      slot: UseSlot,
+      inHour: number,
+      ip: string | null,
+      agent: string | null,
+    ): void {
+      if (this.attributing) super.attribute(slot, inHour, ip, agent);
+    }
+  }
+  const usage = new Switchable();
+  const hot = madeUpKeys(HOT_KEYS);
+  const cache = await hotCache(hot, { usage });
+  const clients = Array.from({ length: HOT_KEYS * CLIENTS_PER_KEY }, (_, n) => clientOf(n));
+  return switchedInProcess(
+    usage,
+    (on) => {
+      usage.attributing = on;
+    },
+    (i) => {
+      const n = i % clients.length;
+      const client = clients[n]!;
+      return cache.verifyNow(hot[Math.floor(n / CLIENTS_PER_KEY)], client.ip, client.userAgent);
+    },
+  );
+}
+
+/** Creates `count` canary keys as the CLI does (four at a time) and returns their key strings. */
+async function createCanaries(db: Db, count: number): Promise<string[]> {
+  const deps = { db, clock: systemClock, changes: new KeyChanges(), keyPrefix: 'rk_live', admins: [] };
+  const run = randomBytes(3).toString('hex');
+  const tokens: string[] = [];
+  for (let n = 0; n < count; n += 4) {
+    const created = await Promise.all(
+      Array.from({ length: Math.min(4, count - n) }, (_, i) =>
+        createKey(deps, {
+          name: `bench-canary-${run}-${n + i}`,
+          alertChannel: 'CBENCH',
+          canary: true,
+          actor: { id: 'cli:bench', source: 'cli' },
+        }),
+      ),
+    );
+    tokens.push(...created.map((c) => c.token));
+  }
+  return tokens;
+}
+
+/**
+ * (n) A canary must not be told from an unknown key by its answer or its timing. rekey answers it as a
+ * key the live-secret filter rules out, from the same allowance of lookups (docs/architecture.md, Canary
+ * keys), so a canary tried once takes a made-up key's path, and one tried again and again an unknown
+ * key's: a lookup now and then (the allowance), cached as NOT_FOUND in between. Over HTTP on the real
+ * rekey, four runs in alternating rounds, in two pairs:
+ * - BENCH_CANARIES canaries, each connection cycling through them (too many for the allowance to cache
+ *   more than a few: the filter's path) vs made-up keys, new on every request (the filter's path);
+ * - one canary again and again vs one unknown key again and again (the cached NOT_FOUND).
+ * The tries are recorded as in production (a queue, written after the answers): their writes are part
+ * of what a canary costs. Then the same pairs on verifyNow alone in this process (tries queued but
+ * written nowhere), where a canary that is never looked up stays on the filter's path.
+ */
+async function measureCanaries(
+  rekey: { url: string; child: ChildProcess },
+  databaseUrl: string,
+  secretCount: number,
+) {
+  const database = await openPostgres(databaseUrl, { max: 4 });
+  try {
+    const created = performance.now();
+    const canaries = await createCanaries(database.db, CANARY_COUNT);
+    for (let waited = 0; (await metric(rekey.url, 'rekey_canary_keys')) < CANARY_COUNT; waited += 100) {
+      if (waited > 30_000) throw new Error(`rekey did not learn of the ${CANARY_COUNT} canaries within 30 s`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    console.log(
+      `(n) ${CANARY_COUNT} canaries created and known to rekey in ${((performance.now() - created) / 1000).toFixed(1)} s`,
+    );
+    const [oneCanary] = canaries as [string];
+    const unknown = generateToken('rk_live').token;
+    for (const key of [oneCanary, unknown]) {
+      const answer = (await verifyOnce(rekey.url, key)) as { valid?: boolean; code?: string };
+      if (answer.valid !== false || answer.code !== 'NOT_FOUND') {
+        throw new Error(`a canary or unknown key was not answered NOT_FOUND: ${JSON.stringify(answer)}`);
+      }
+    }
+    const triesBefore = await metric(rekey.url, 'rekey_canary_tries_total');
+
+    const sides = {
+      canaries: {
+        label: `(n) canaries (${CANARY_COUNT} cycled)`,
+        lists: () => verifyLists(hotKey(canaries)),
+      },
+      madeUp: {
+        label: '(n) made-up keys',
+        lists: () => {
+          const made = madeUpKeys(CONNECTIONS * LIST_LENGTH);
+          return verifyLists((connection, i) => made[connection * LIST_LENGTH + i]!);
+        },
+      },
+      canary: { label: '(n) one canary again', lists: () => verifyLists(() => oneCanary) },
+      unknown: { label: '(n) one unknown key again', lists: () => verifyLists(() => unknown) },
+    };
+    type Side = keyof typeof sides;
+    const order = Object.keys(sides) as Side[];
+    const rounds = Object.fromEntries(order.map((side) => [side, [] as Measured[]])) as Record<
+      Side,
+      Measured[]
+    >;
+    /** Per side: requests rekey answered from its filter alone, and those it looked up. */
+    const paths = Object.fromEntries(order.map((side) => [side, { filter: 0, lookups: 0 }])) as Record<
+      Side,
+      { filter: number; lookups: number }
+    >;
+    const staticLists = {
+      canaries: sides.canaries.lists(),
+      canary: sides.canary.lists(),
+      unknown: sides.unknown.lists(),
+    };
+    const seconds = DURATION / ROUNDS;
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let i = 0; i < order.length; i++) {
+        const side = order[(round + i) % order.length]!;
+        const lists = side === 'madeUp' ? sides.madeUp.lists() : staticLists[side];
+        const answers = await metric(rekey.url, 'rekey_verify_filter_answers_total');
+        const misses = await metric(rekey.url, 'rekey_verify_cache_misses_total');
+        rounds[side].push(await load(sides[side].label, rekey, lists, seconds, VERIFY_HEADERS, false));
+        paths[side].filter += (await metric(rekey.url, 'rekey_verify_filter_answers_total')) - answers;
+        paths[side].lookups += (await metric(rekey.url, 'rekey_verify_cache_misses_total')) - misses;
+      }
+    }
+    const total = Object.fromEntries(order.map((side) => [side, combine(rounds[side])])) as Record<
+      Side,
+      Measured
+    >;
+    for (const side of order) print(total[side]);
+    const tries = (await metric(rekey.url, 'rekey_canary_tries_total')) - triesBefore;
+    const share = (side: Side) => ((100 * paths[side].filter) / total[side].total).toFixed(1);
+    console.log(
+      `    answered by the filter alone / looked up: canaries ${share('canaries')} % / ${paths.canaries.lookups}, ` +
+        `made-up ${share('madeUp')} % / ${paths.madeUp.lookups}, one canary ${share('canary')} % / ${paths.canary.lookups}, ` +
+        `one unknown ${share('unknown')} % / ${paths.unknown.lookups}; ${tries} canary tries counted`,
+    );
+    const perRound = (x: Side, y: Side) =>
+      rounds[x].map((m, n) => (m.rps / rounds[y][n]!.rps).toFixed(2)).join(', ');
+    console.log(
+      `    per round: canaries / made-up ${perRound('canaries', 'madeUp')}; one canary / one unknown ${perRound('canary', 'unknown')}`,
+    );
+    const versus = (x: Measured, y: Measured) =>
+      `${(x.rps / y.rps).toFixed(3)}× throughput, ${x.cpuUs.toFixed(1)} vs ${y.cpuUs.toFixed(1)} µs server CPU per request ` +
+      `(${(x.cpuUs / y.cpuUs).toFixed(3)}×), p50 ${x.p50.toFixed(0)} vs ${y.p50.toFixed(0)} ms, p99 ${x.p99.toFixed(0)} vs ${y.p99.toFixed(0)} ms`;
+    console.log(
+      `(n) over HTTP: canaries vs made-up keys (the filter's path): ${versus(total.canaries, total.madeUp)}`,
+    );
+    console.log(
+      `    (n) one canary again vs one unknown key again (cached NOT_FOUND): ${versus(total.canary, total.unknown)}`,
+    );
+
+    const inProcess = await measureCanariesInProcess(database.db, canaries, secretCount);
+    const ratio = (x: number, y: number) => `${x.toFixed(0)} vs ${y.toFixed(0)} ns (${(x / y).toFixed(2)}×)`;
+    console.log(
+      `(n) verifyNow in this process: canaries vs made-up keys (the filter's path) ${ratio(inProcess.canaries, inProcess.madeUp)}; ` +
+        `a canary vs an unknown key, both cached NOT_FOUND, ${ratio(inProcess.canary, inProcess.unknown)} (medians of 9 alternating runs)`,
+    );
+  } finally {
+    await database.close();
+  }
+}
+
+/**
+ * (n) in this process: verifyNow over a cache built as the app builds it (the filter sized for the
+ * benchmark's secrets, counting on), with this replica's own canary watch loaded from the database and
+ * its tries queued but written nowhere (flushed between rounds, untimed). Canaries never looked up and
+ * new made-up keys (the filter's path: its allowance is spent at once), then one canary and one unknown
+ * key each looked up once (cached NOT_FOUND).
+ */
+async function measureCanariesInProcess(db: Db, canaries: string[], secretCount: number) {
+  const hot = madeUpKeys(HOT_KEYS);
+  const liveSecrets = await liveSecretFilter(hot, secretCount);
+  const logger = createLogger('silent');
+  const nowhere = { transaction: async () => 0 } as unknown as Db;
+  const watch = createCanaryWatch({
+    db,
+    clock: systemClock,
+    logger,
+    recorder: createCanaryTryRecorder({ db: nowhere, logger }),
+  });
+  await watch.reload();
+  if (watch.size < canaries.length) throw new Error(`the canary watch loaded ${watch.size} canaries`);
+  const cache = await hotCache(hot, { usage: new UsageCounter(), liveSecrets, canaries: watch });
+  const [cachedCanary, ...neverLookedUp] = canaries as [string, ...string[]];
+  const cachedUnknown = generateToken('rk_live').token;
+  // The filter's allowance is whole here: both are looked up (nothing found) and cached.
+  for (const key of [cachedCanary, cachedUnknown]) await cache.verify(key);
+  if (cache.size !== HOT_KEYS + 2 || cache.verifyNow(cachedCanary) !== NOT_FOUND) {
+    throw new Error('the canary and the unknown key were not cached as NOT_FOUND');
+  }
+  const CALLS = 200_000;
+  const madeUp = madeUpKeys(CALLS);
+  const calls = (key: (i: number) => string | undefined) => () => (i: number) => cache.verifyNow(key(i));
+  const ns = await alternateInProcess(
+    {
+      canaries: calls((i) => neverLookedUp[i % neverLookedUp.length]),
+      madeUp: calls((i) => madeUp[i]),
+      canary: calls(() => cachedCanary),
+      unknown: calls(() => cachedUnknown),
+    },
+    { calls: CALLS, rounds: 9, afterRound: () => watch.tries.flush() },
+  );
+  liveSecrets.stop();
+  await watch.stop();
+  return {
+    canaries: median(ns.canaries),
+    madeUp: median(ns.madeUp),
+    canary: median(ns.canary),
+    unknown: median(ns.unknown),
+  };
 }
 
 /** BENCH_ONLY=filter: (b), (c) and (d) and their ratios per round, then (k). */
@@ -540,8 +918,9 @@ async function main() {
     await database.close();
     const hot = seeded.current.slice(0, HOT_KEYS);
     const cold = [...seeded.current.slice(HOT_KEYS), ...seeded.inGrace];
+    const secretCount = seeded.current.length + seeded.inGrace.length;
     console.log(
-      `seeded ${KEY_COUNT} keys (${seeded.current.length + seeded.inGrace.length} secrets) in ${((performance.now() - seedStart) / 1000).toFixed(1)} s; ` +
+      `seeded ${KEY_COUNT} keys (${secretCount} secrets) in ${((performance.now() - seedStart) / 1000).toFixed(1)} s; ` +
         `${CONNECTIONS} connections, ${DURATION} s per measurement, loopback, autocannon in the parent process`,
     );
 
@@ -563,6 +942,18 @@ async function main() {
       LOG_LEVEL: 'info',
     });
     children.push(uncounted.child);
+    // The same again with client attribution switchable instead (counting on either way): for (l).
+    const unattributed =
+      ONLY === undefined
+        ? await startChild('./rekey-counting-switch.ts', {
+            DATABASE_URL: databaseUrl,
+            PORT: '0',
+            REKEY_API_TOKENS: API_TOKEN,
+            LOG_LEVEL: 'info',
+            BENCH_SWITCH: 'clients',
+          })
+        : undefined;
+    if (unattributed) children.push(unattributed.child);
 
     // Sanity: the rekey answers are real verdicts, not errors.
     const sample = (await verifyOnce(rekey.url, hot[0]!)) as { valid?: boolean };
@@ -586,6 +977,7 @@ async function main() {
       if (i > 600) throw new Error('the filter of live secrets was never trusted');
       await new Promise((r) => setTimeout(r, 100));
     }
+    if (ONLY === 'canary') return await measureCanaries(rekey, databaseUrl, secretCount);
 
     const rounds: Record<'a' | 'b' | 'c' | 'd' | 'e' | 'f', Measured[]> = {
       a: [],
@@ -629,8 +1021,7 @@ async function main() {
       // a b c d e f, b c d e f a, …: no side always runs first (or always right after the same other).
       for (let i = 0; i < order.length; i++) await order[(round + i) % order.length]!();
     }
-    if (FILTER_ONLY)
-      return reportFilterRounds(rounds, cCounts, seeded.current.length + seeded.inGrace.length);
+    if (FILTER_ONLY) return reportFilterRounds(rounds, cCounts, secretCount);
     const [a, b, c, d, e, f] = (['a', 'b', 'c', 'd', 'e', 'f'] as const).map((side) => combine(rounds[side]));
     const perRound = (x: Measured[], y: Measured[]) =>
       x.map((m, i) => (m.rps / y[i]!.rps).toFixed(2)).join(', ');
@@ -665,11 +1056,12 @@ async function main() {
         `(median extra ${median(inProcess.extraNs).toFixed(0)} ns per request, pairs ${Math.min(...inProcess.extraNs).toFixed(0)}…${Math.max(...inProcess.extraNs).toFixed(0)})`,
     );
     countingShare = median(inProcess.extraNs) / 1000;
-    const filterPath = await measureFilterInProcess(seeded.current.length + seeded.inGrace.length);
+    const filterPath = await measureFilterInProcess(secretCount);
     console.log(
       `(k) verifyNow in this process: ${filterPath.hotNs.toFixed(0)} ns on a hot key, ${filterPath.madeUpNs.toFixed(0)} ns on a made-up key, ` +
         `${filterPath.mixNs.toFixed(0)} ns on the 90/5/5 mix (medians of 9 alternating runs)`,
     );
+    const clientsGoal = await measureClients(unattributed!, hot, b!.cpuUs);
 
     // (c) once more on its own, for the database's own count of what it ran meanwhile (all of rekey's
     // statements: its health probe and channel pings each second included).
@@ -696,6 +1088,8 @@ async function main() {
     const jMisses = await metric(rekey.url, 'rekey_verify_cache_misses_total');
     print(j);
     console.log(`    cache misses so far: ${jMisses} (pool of ${cold.length} issued keys never asked for)`);
+
+    await measureCanaries(rekey, databaseUrl, secretCount);
 
     const rss = await metric(rekey.url, 'process_resident_memory_bytes');
     const entries = await metric(rekey.url, 'rekey_verify_cache_entries');
@@ -727,6 +1121,7 @@ async function main() {
         `${(b!.cpuUs / f!.cpuUs).toFixed(3)}× server CPU per request (two processes: see (g) for counting's cost)`,
     );
     console.log(countingGoal);
+    for (const line of clientsGoal) console.log(line);
     console.log(
       `    (h) counting's own CPU: ${(countingShare * 1000).toFixed(0)} ns per request = ${((100 * countingShare) / b!.cpuUs).toFixed(2)} % of (b)'s ${b!.cpuUs.toFixed(1)} µs server CPU per request`,
     );
