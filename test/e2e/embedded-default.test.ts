@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import { startRekey } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { postVerify } from '../http/verify-server.ts';
 import { runCliOnFolder } from '../support/run-cli-in-process.ts';
+import { scratchFolder } from '../support/scratch-folder.ts';
 import { startRekeyProcess } from '../support/spawn-rekey.ts';
 
 const API_TOKEN = 'test-gateway-token-0123456789abcdef';
@@ -19,7 +19,7 @@ const API_TOKEN = 'test-gateway-token-0123456789abcdef';
  * test/store/data-dir-lock.test.ts.)
  */
 it('with no DATABASE_URL: of two servers started together the one that creates ./data runs and the other names it, the CLI is refused while it runs, and after a SIGKILL the folder opens at once with every key', async () => {
-  const cwd = mkdtempSync(join(tmpdir(), 'rekey-embedded-'));
+  const cwd = scratchFolder('rekey-embedded-');
   const env = { REKEY_API_TOKENS: API_TOKEN };
 
   const results = await Promise.allSettled([

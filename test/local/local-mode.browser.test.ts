@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
@@ -16,9 +16,12 @@ let browser: Browser;
 /** The demo keys printed once in the terminal at first start: name → key string. */
 const seeded = new Map<string, string>();
 
+/** The project folder `npm start` runs in: removed at the end, demo keys and all. */
+let cwd: string;
+
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  const cwd = mkdtempSync(join(tmpdir(), 'rekey-local-'));
+  cwd = mkdtempSync(join(tmpdir(), 'rekey-local-'));
   // The README's command, as a newcomer runs it (only the data folder moved out of the checkout).
   const started = performance.now();
   rekey = await startRekeyProcess({
@@ -36,6 +39,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   if (rekey) expect(await rekey.stop()).toBe(0);
+  if (cwd) rmSync(cwd, { recursive: true, force: true });
 });
 
 async function openAs(user: string): Promise<Page> {

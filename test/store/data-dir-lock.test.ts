@@ -1,12 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { acquireDataDirLock, YOUNG_LOCK_MS } from '../../src/store/data-dir-lock.ts';
 import { childScript } from '../support/child-scripts.ts';
+import { scratchFolder } from '../support/scratch-folder.ts';
 
-const newFolder = () => mkdtempSync(join(tmpdir(), 'rekey-lock-'));
+const newFolder = () => scratchFolder('rekey-lock-');
 const lockFile = (dir: string) => join(dir, 'rekey.lock');
 
 interface Contender {

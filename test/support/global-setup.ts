@@ -1,6 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
@@ -12,6 +21,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     pgliteTemplate: string;
     preparedDataDir: string;
+    /** This run's scratch folder (see scratch-folder.ts), removed when the run ends. */
+    scratchRoot: string;
   }
 }
 
@@ -37,12 +48,15 @@ export default async function setup(project: TestProject) {
   const builder = existsSync(join(built, 'complete'))
     ? undefined
     : startBuild(scripts['build-template'], built);
+  const scratchRoot = mkdtempSync(join(tmpdir(), 'rekey-test-run-'));
+  project.provide('scratchRoot', scratchRoot);
   project.provide('childScripts', scripts);
   project.provide('preparedDataDir', join(built, 'data'));
   project.provide('pgliteTemplate', process.env.TEST_DATABASE_URL?.trim() ? '' : join(built, 'template.tar'));
   return () => {
     builder?.kill('SIGKILL');
     rmSync(folder, { recursive: true, force: true });
+    rmSync(scratchRoot, { recursive: true, force: true });
   };
 }
 

@@ -1,7 +1,7 @@
-import { cpSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject } from 'vitest';
+import { scratchFolder } from './scratch-folder.ts';
 import { templateReady } from './template-ready.ts';
 
 /**
@@ -11,7 +11,7 @@ import { templateReady } from './template-ready.ts';
  */
 export async function projectWithData(prefix = 'rekey-project-'): Promise<string> {
   await templateReady();
-  const cwd = mkdtempSync(join(tmpdir(), prefix));
+  const cwd = scratchFolder(prefix);
   cpSync(inject('preparedDataDir'), join(cwd, 'data'), { recursive: true });
   return cwd;
 }
