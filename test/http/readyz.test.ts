@@ -1,9 +1,8 @@
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type HealthMonitor, startHealthMonitor } from '../../src/health-monitor.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHealthMonitor } from '../../src/health-monitor.ts';
 import { createHttpServer } from '../../src/http/server.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
@@ -23,18 +22,14 @@ afterAll(async () => {
   await database?.close();
 });
 
-let running: { server: Server; monitor: HealthMonitor }[] = [];
-afterEach(async () => {
-  for (const { server, monitor } of running) {
-    monitor.stop();
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  }
-  running = [];
-});
-
-/** /readyz as startRekey wires it: a server whose readiness comes from a monitor over `check`. */
-async function serveReadiness(check: () => Promise<void>): Promise<string> {
+/**
+ * /readyz as startRekey wires it: a server whose readiness comes from a monitor over `check`, stopped
+ * when the test ends (`onTestFinished` of that test: the waiting tests below run concurrently).
+ */
+async function serveReadiness(
+  check: () => Promise<void>,
+  onTestFinished: (fn: () => Promise<void>) => void,
+): Promise<string> {
   const monitor = await startHealthMonitor({ check });
   const server = createHttpServer({
     logger: createLogger('silent'),
@@ -43,7 +38,11 @@ async function serveReadiness(check: () => Promise<void>): Promise<string> {
     ready: monitor.ready,
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  running.push({ server, monitor });
+  onTestFinished(async () => {
+    monitor.stop();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/readyz`;
 }
 
@@ -57,13 +56,16 @@ async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeo
 }
 const status = (url: string) => fetch(url).then((r) => r.status);
 
-describe('GET /readyz', () => {
-  it('answers 200 requests with at most one database check per second between them', async () => {
+// Each of these waits on the monitor's cadence with a server of its own: they wait together.
+describe.concurrent('GET /readyz', () => {
+  it('answers 200 requests with at most one database check per second between them', async ({
+    onTestFinished,
+  }) => {
     let checks = 0;
     const url = await serveReadiness(() => {
       checks++;
       return probe.check();
-    });
+    }, onTestFinished);
     const before = checks;
     const started = performance.now();
     const answers = await Promise.all(Array.from({ length: 200 }, () => status(url)));
@@ -72,10 +74,13 @@ describe('GET /readyz', () => {
     expect(checks - before).toBeLessThanOrEqual(Math.floor(seconds) + 1);
   });
 
-  it('turns 503 within about a second of the database failing, and 200 again once it answers', async () => {
+  it('turns 503 within about a second of the database failing, and 200 again once it answers', async ({
+    onTestFinished,
+  }) => {
     let down = false;
-    const url = await serveReadiness(() =>
-      down ? Promise.reject(new Error('connect ECONNREFUSED')) : probe.check(),
+    const url = await serveReadiness(
+      () => (down ? Promise.reject(new Error('connect ECONNREFUSED')) : probe.check()),
+      onTestFinished,
     );
     expect(await status(url)).toBe(200);
     down = true;
@@ -97,13 +102,13 @@ describe('GET /readyz', () => {
     ).toBe(200);
   });
 
-  it('turns 503 when a check hangs, without starting more checks behind it', async () => {
+  it('turns 503 when a check hangs, without starting more checks behind it', async ({ onTestFinished }) => {
     let hanging = 0;
     const url = await serveReadiness(() => {
       if (hanging === 0) return probe.check();
       hanging++;
       return new Promise<void>(() => {});
-    });
+    }, onTestFinished);
     hanging = 1;
     expect(
       await until(
@@ -154,8 +159,10 @@ describe.runIf(onRealPostgres)('the readiness check on PostgreSQL', () => {
     await holding;
   });
 
-  it('turns 503 within about a second of the server refusing connections, and 200 once it accepts them', async () => {
-    const url = await serveReadiness(probe.check);
+  it('turns 503 within about a second of the server refusing connections, and 200 once it accepts them', async ({
+    onTestFinished,
+  }) => {
+    const url = await serveReadiness(probe.check, onTestFinished);
     expect(await status(url)).toBe(200);
     const name = new URL(database.url!).pathname.slice(1);
     const admin = postgres(process.env.TEST_DATABASE_URL!, { max: 1, onnotice: () => {} });
