@@ -5,8 +5,9 @@ import { LongFilesFirst } from './test/support/long-files-first.ts';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // Browser tests need Chromium: `npm run test:browser` (and .ci/run) runs them.
-    exclude: ['test/**/*.browser.test.ts', '**/node_modules/**'],
+    // rekey as whole programs (`npm start`, `npx rekey`, local mode in Chromium): `npm run test:e2e`
+    // (vitest.e2e.config.ts), which .ci/run runs too.
+    exclude: ['test/e2e/**', 'test/**/*.browser.test.ts', '**/node_modules/**'],
     globalSetup: ['test/support/global-setup.ts'],
     pool: 'forks',
     // Files run one after another in each worker's process, sharing its loaded modules (the app's

@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failableDb } from '../slack/harness.ts';
-import { projectWithData } from '../support/prepared-data-dir.ts';
-import { runCliInProcess, runCliOnFolder } from '../support/run-cli-in-process.ts';
-import { runCliProcess } from '../support/spawn-rekey.ts';
+import { runCliInProcess } from '../support/run-cli-in-process.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { testServices, uniqueName } from '../support/test-services.ts';
 
@@ -156,21 +154,4 @@ describe('rekey keys when the database fails', () => {
       },
     });
   });
-});
-
-describe('npx rekey', () => {
-  it('runs from bin/rekey.js with no build step, on the embedded database', async () => {
-    // An existing ./data: creating the folder is the same openDatabase the e2e tests start rekey with.
-    const cwd = await projectWithData('rekey-cli-');
-    const created = await runCliProcess(['keys', 'create', '--name', 'from-bin'], { cwd });
-    expect(created.code).toBe(0);
-    expect(created.stdout.match(TOKEN)).toHaveLength(1);
-    const bad = await runCliProcess(['keys', 'rotate', 'from-bin', '--delay', '1h'], { cwd });
-    expect(bad.code).toBe(2);
-    // The first process left the key in ./data (read here without a third process).
-    const listed = await runCliOnFolder(['keys', 'list', '--json'], cwd);
-    expect(JSON.parse(listed.out)).toEqual([expect.objectContaining({ name: 'from-bin' })]);
-    // Two cold processes, each compiling the CLI and opening an embedded database: seconds each on an
-    // idle machine, far more while other test files share its cores.
-  }, 180_000);
 });

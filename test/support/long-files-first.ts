@@ -7,9 +7,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * record of earlier durations (a clean clone, CI) orders files by size, which puts these late.
  */
 const LONG_FILES = [
-  'test/e2e/embedded-default.test.ts',
   'test/slack/leak-watch-load.test.ts',
-  'test/e2e/npm-start.test.ts',
   'test/local/local-mode-folder.test.ts',
   'test/cli/cli.test.ts',
   'test/slack/slack-failures.test.ts',
