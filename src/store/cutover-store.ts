@@ -1,6 +1,7 @@
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { type NotificationRow, notifications } from '../../db/schema/index.ts';
-import { type DbOrTx, rowsOf } from './database.ts';
+import type { DbOrTx } from './database.ts';
+import { anyOldSecretDue, type DueOldSecret, findDueOldSecrets } from './due-old-secrets.ts';
 
 /** Timestamps go to raw SQL as ISO text with a cast: drizzle's postgres.js setup refuses raw Date params. */
 const ts = (at: Date) => sql`${at.toISOString()}::timestamptz`;
@@ -14,93 +15,17 @@ const cutoverDue = sql`coalesce(s.cutover_look_at, '-infinity'::timestamptz)`;
  */
 export const CUTOVER_SETTLED = new Date('9999-12-31T00:00:00.000Z');
 
-/** An old secret the cutover check owes a look, with what the look and its notice need. */
-export interface CutoverSecretRow {
-  secretId: string;
-  keyId: string;
-  display: string;
-  expiresAt: Date;
-  keyName: string;
-  alertChannel: string | null;
-  keyDeleted: boolean;
-  /** The key's current secret: whose use proves the clients moved, and what End grace now names. */
-  currentSecretId: string | null;
-  /** From the rotation's audit row: when the grace period began, who rotated and through what. */
-  rotatedAt: Date | null;
-  rotatedBy: string | null;
-  rotationSource: string | null;
-}
+/** An old secret the cutover check owes a look. */
+export type CutoverSecretRow = DueOldSecret;
 
 /** Is any old secret owed a cutover look? One range scan of `secrets_cutover_due_idx`, no transaction. */
-export async function hasDueCutoverLooks(db: DbOrTx, now: Date): Promise<boolean> {
-  const rows = rowsOf(
-    await db.execute(sql`
-      select 1 from secrets s
-       where s.expires_at is not null and s.retired_at is null and ${cutoverDue} <= ${ts(now)}
-       order by ${cutoverDue}
-       limit 1`),
-  );
-  return rows.length > 0;
+export function hasDueCutoverLooks(db: DbOrTx, now: Date): Promise<boolean> {
+  return anyOldSecretDue(db, cutoverDue, now);
 }
 
-interface RawRow {
-  secret_id: string;
-  key_id: string;
-  display: string;
-  expires_at: string | Date;
-  key_name: string;
-  alert_channel: string | null;
-  key_deleted: boolean;
-  current_secret_id: string | null;
-  rotated_at: string | Date | null;
-  rotated_by: string | null;
-  rotation_source: string | null;
-}
-
-const toDate = (v: string | Date) => (v instanceof Date ? v : new Date(v));
-
-/**
- * Locks (`FOR UPDATE SKIP LOCKED`) up to `limit` old secrets owed a look by `now`, for the caller's
- * transaction: replicas looking together take different rows.
- */
-export async function lockDueCutoverSecrets(
-  tx: DbOrTx,
-  now: Date,
-  limit: number,
-): Promise<CutoverSecretRow[]> {
-  const rows = rowsOf<RawRow>(
-    await tx.execute(sql`
-      select s.id as secret_id, s.key_id, s.display, s.expires_at, k.name as key_name, k.alert_channel,
-             (k.deleted_at is not null) as key_deleted,
-             (select c.id from secrets c where c.key_id = s.key_id and c.expires_at is null) as current_secret_id,
-             r.created_at as rotated_at, r.actor as rotated_by, r.source as rotation_source
-        from secrets s
-        join keys k on k.id = s.key_id
-        left join lateral (
-          select a.created_at, a.actor, a.source
-            from audit_events a
-           where a.old_secret_id = s.id and a.action = 'rotate'
-           order by a.seq
-           limit 1
-        ) r on true
-       where s.expires_at is not null and s.retired_at is null and ${cutoverDue} <= ${ts(now)}
-       order by ${cutoverDue}
-       limit ${limit}
-       for update of s skip locked`),
-  );
-  return rows.map((r) => ({
-    secretId: r.secret_id,
-    keyId: r.key_id,
-    display: r.display,
-    expiresAt: toDate(r.expires_at),
-    keyName: r.key_name,
-    alertChannel: r.alert_channel,
-    keyDeleted: r.key_deleted,
-    currentSecretId: r.current_secret_id,
-    rotatedAt: r.rotated_at === null ? null : toDate(r.rotated_at),
-    rotatedBy: r.rotated_by,
-    rotationSource: r.rotation_source,
-  }));
+/** Locks up to `limit` old secrets owed a cutover look by `now`, for the caller's transaction. */
+export function lockDueCutoverSecrets(tx: DbOrTx, now: Date, limit: number): Promise<CutoverSecretRow[]> {
+  return findDueOldSecrets(tx, cutoverDue, { now, limit });
 }
 
 /** The cutover notices of these secrets (one per secret at most: the unique (secret, kind) index). */

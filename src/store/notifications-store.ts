@@ -1,107 +1,38 @@
 import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { type NotificationRow, notifications, secrets } from '../../db/schema/index.ts';
 import { type DbOrTx, rowsOf } from './database.ts';
+import {
+  anyOldSecretDue,
+  type DueOldSecret,
+  dueOldSecretsSql,
+  dueProbeSql,
+  findDueOldSecrets,
+} from './due-old-secrets.ts';
 
 /** Timestamps go to raw SQL as ISO text with a cast: drizzle's postgres.js setup refuses raw Date params. */
 const ts = (at: Date) => sql`${at.toISOString()}::timestamptz`;
 
-/** The expression `secrets_notice_due_idx` is built on; the tick's query must use it verbatim. */
+/** The expression `secrets_notice_due_idx` is built on; the queries must use it verbatim. */
 const noticeDue = sql`coalesce(s.next_notice_at, '-infinity'::timestamptz)`;
 
-export interface DueSecretRow {
-  secretId: string;
-  keyId: string;
-  /** The key's current secret: what an End grace now button in the notice names as seen. */
-  currentSecretId: string | null;
-  display: string;
-  expiresAt: Date;
-  keyName: string;
-  alertChannel: string | null;
-  keyDeleted: boolean;
-  /** From the rotation's audit row: when the grace period began, who rotated and through what. */
-  rotatedAt: Date | null;
-  rotatedBy: string | null;
-  rotationSource: string | null;
+/** An old secret owed a grace-period notice look. */
+export type DueSecretRow = DueOldSecret;
+
+/** Is any old secret owed a notice look? One range scan of `secrets_notice_due_idx`. */
+export function hasDueSecrets(db: DbOrTx, now: Date): Promise<boolean> {
+  return anyOldSecretDue(db, noticeDue, now);
 }
 
-/** The tick's one query: old, unretired secrets owed a look by `now`, via `secrets_notice_due_idx`. */
-export function dueSecretsQuery(now: Date, limit: number, options: { lock: boolean } = { lock: true }) {
-  return sql`
-    select s.id as secret_id, s.key_id, s.display, s.expires_at, k.name as key_name, k.alert_channel,
-           (select c.id from secrets c where c.key_id = s.key_id and c.expires_at is null) as current_secret_id,
-           (k.deleted_at is not null) as key_deleted,
-           r.created_at as rotated_at, r.actor as rotated_by, r.source as rotation_source
-      from secrets s
-      join keys k on k.id = s.key_id
-      left join lateral (
-        select a.created_at, a.actor, a.source
-          from audit_events a
-         where a.old_secret_id = s.id and a.action = 'rotate'
-         order by a.seq
-         limit 1
-      ) r on true
-     where s.expires_at is not null and s.retired_at is null and ${noticeDue} <= ${ts(now)}
-     order by ${noticeDue}
-     limit ${limit}
-     ${options.lock ? sql`for update of s skip locked` : sql``}`;
+/** Locks up to `limit` secrets owed a notice look by `now`, for the caller's transaction. */
+export function lockDueSecrets(tx: DbOrTx, now: Date, limit: number): Promise<DueSecretRow[]> {
+  return findDueOldSecrets(tx, noticeDue, { now, limit });
 }
 
-/**
- * Is anything due at all? The same index range as `dueSecretsQuery`, without a transaction: an idle
- * tick costs this one statement.
- */
-export async function hasDueSecrets(db: DbOrTx, now: Date): Promise<boolean> {
-  return rowsOf(await db.execute(dueProbeQuery(now))).length > 0;
-}
-
-/**
- * The ORDER BY keeps the planner on the index even when its statistics are stale (right after many
- * secrets were planned, they still say "all null, all due" and it would pick a sequential scan).
- */
-export function dueProbeQuery(now: Date) {
-  return sql`
-    select 1 from secrets s
-     where s.expires_at is not null and s.retired_at is null and ${noticeDue} <= ${ts(now)}
-     order by ${noticeDue}
-     limit 1`;
-}
-
-interface RawDueRow {
-  secret_id: string;
-  key_id: string;
-  current_secret_id: string | null;
-  display: string;
-  expires_at: string | Date;
-  key_name: string;
-  alert_channel: string | null;
-  key_deleted: boolean;
-  rotated_at: string | Date | null;
-  rotated_by: string | null;
-  rotation_source: string | null;
-}
+/** The idle tick's one statement and the claim's, as run (the scheduler benchmark EXPLAINs them). */
+export const dueProbeQuery = (now: Date) => dueProbeSql(noticeDue, now);
+export const dueSecretsQuery = (now: Date, limit: number) => dueOldSecretsSql(noticeDue, { now, limit });
 
 const toDate = (v: string | Date) => (v instanceof Date ? v : new Date(v));
-
-/**
- * Locks (`FOR UPDATE SKIP LOCKED`) up to `limit` due secrets for the caller's transaction. Replicas
- * ticking together each get different rows instead of queueing behind each other.
- */
-export async function lockDueSecrets(tx: DbOrTx, now: Date, limit: number): Promise<DueSecretRow[]> {
-  const rows = rowsOf<RawDueRow>(await tx.execute(dueSecretsQuery(now, limit)));
-  return rows.map((r) => ({
-    secretId: r.secret_id,
-    keyId: r.key_id,
-    currentSecretId: r.current_secret_id,
-    display: r.display,
-    expiresAt: toDate(r.expires_at),
-    keyName: r.key_name,
-    alertChannel: r.alert_channel,
-    keyDeleted: r.key_deleted,
-    rotatedAt: r.rotated_at === null ? null : toDate(r.rotated_at),
-    rotatedBy: r.rotated_by,
-    rotationSource: r.rotation_source,
-  }));
-}
 
 export async function findNotificationsOfSecrets(
   db: DbOrTx,
