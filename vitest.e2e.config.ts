@@ -1,11 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * `npm run test:e2e`: rekey as the README runs it, each test a whole program in processes of its own —
- * `npm start` (through npm and tsx, stopped by signals to its process group), the first start that
- * creates ./data, `npx rekey` from bin/rekey.js, and local mode's page in headless Chromium (Debian's
- * `chromium` package). Kept out of `npm test`, which stays the one-process suite that runs in under a
- * minute on a machine with nothing installed; `.ci/run` runs both.
+ * `npm run test:e2e`: rekey as the README runs it, whole programs on real data folders — `npm start`
+ * (through npm and tsx, stopped by signals to its process group), the first start that creates ./data,
+ * local mode's folder across restarts, `npx rekey` from bin/rekey.js, and local mode's page in headless
+ * Chromium (Debian's `chromium` package). Kept out of `npm test`, which stays the suite that runs in
+ * under a minute on a machine with nothing installed; `.ci/run` runs both.
  */
 export default defineConfig({
   test: {

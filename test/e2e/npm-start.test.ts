@@ -188,4 +188,4 @@ describe('stopped by a signal to its whole process group (npm passes it on: node
   }, 60_000);
 });
 
-// On an empty folder the CLI created, the same start gives another reason: test/local/local-mode-folder.test.ts.
+// On an empty folder the CLI created, the same start gives another reason: test/e2e/local-mode-folder.test.ts.

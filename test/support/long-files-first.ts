@@ -8,7 +8,6 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  */
 const LONG_FILES = [
   'test/slack/leak-watch-load.test.ts',
-  'test/local/local-mode-folder.test.ts',
   'test/cli/cli.test.ts',
   'test/slack/slack-failures.test.ts',
   'test/scheduler/notice-job.test.ts',
