@@ -6,7 +6,7 @@ import { type RekeyProcess, spawnRekey } from '../http/rekey-process.ts';
 import { BOT_TOKEN, SIGNING_SECRET } from '../slack/harness.ts';
 import { onRealPostgres, openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { cliActor, testServices, uniqueName } from '../support/test-services.ts';
-import { freePort, gatewayConfig, type RunningNginx, startNginx } from './nginx.ts';
+import { type RunningNginx, startGateway } from './nginx.ts';
 
 /** At least 32 characters, as config requires of REKEY_API_TOKENS. */
 const GATEWAY_TOKEN = 'nginx-canary-gateway-token-0123456789abcd';
@@ -56,17 +56,8 @@ describe.runIf(onRealPostgres)("a canary key presented through the README's ngin
       SLACK_API_URL: fake.apiUrl,
       REKEY_DATA_DIR: '/nonexistent',
     });
-    const port = await freePort();
     try {
-      nginx = await startNginx(
-        gatewayConfig({
-          rekey: new URL(rekey.url).host,
-          api: api.url,
-          listen: `127.0.0.1:${port}`,
-          token: GATEWAY_TOKEN,
-        }),
-        port,
-      );
+      nginx = await startGateway({ rekey: new URL(rekey.url).host, api: api.url, token: GATEWAY_TOKEN });
     } catch (error) {
       startError = error;
     }

@@ -5,7 +5,7 @@ import { type RekeyProcess, spawnRekey } from '../http/rekey-process.ts';
 import { manualClock } from '../support/manual-clock.ts';
 import { onRealPostgres, openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { cliActor, testServices, uniqueName } from '../support/test-services.ts';
-import { freePort, gatewayConfig, type RunningNginx, startNginx } from './nginx.ts';
+import { type RunningNginx, startGateway } from './nginx.ts';
 
 /** At least 32 characters each, as config requires; each token does one job. */
 const GATEWAY_TOKEN = 'leak-gateway-token-0123456789abcdefghij';
@@ -32,16 +32,11 @@ describe.runIf(onRealPostgres)(
         REKEY_DATA_DIR: '/nonexistent',
       };
       replicas = await Promise.all([spawnRekey(env), spawnRekey(env)]);
-      const port = await freePort();
-      nginx = await startNginx(
-        gatewayConfig({
-          rekey: new URL(replicas[0]!.url).host,
-          api: `127.0.0.1:${(api.address() as AddressInfo).port}`,
-          listen: `127.0.0.1:${port}`,
-          token: GATEWAY_TOKEN,
-        }),
-        port,
-      );
+      nginx = await startGateway({
+        rekey: new URL(replicas[0]!.url).host,
+        api: `127.0.0.1:${(api.address() as AddressInfo).port}`,
+        token: GATEWAY_TOKEN,
+      });
     }, 90_000);
     afterAll(async () => {
       await nginx?.stop();

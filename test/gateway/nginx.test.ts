@@ -9,7 +9,7 @@ import { PROJECT_ROOT, runCliProcess } from '../support/spawn-rekey.ts';
 import { onRealPostgres, openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { testServices } from '../support/test-services.ts';
 import { watch } from '../support/watch.ts';
-import { freePort, gatewayConfig, type RunningNginx, startNginx } from './nginx.ts';
+import { type RunningNginx, startGateway } from './nginx.ts';
 
 /** At least 32 characters, as config requires of REKEY_API_TOKENS. */
 const GATEWAY_TOKEN = 'nginx-gateway-token-0123456789abcdefghij';
@@ -56,17 +56,8 @@ describe.runIf(onRealPostgres)(
         // Counted uses (and their clients) reach the database within a second.
         REKEY_USAGE_FLUSH: '1s',
       });
-      const port = await freePort();
       try {
-        started = await startNginx(
-          gatewayConfig({
-            rekey: new URL(rekey.url).host,
-            api: api.url,
-            listen: `127.0.0.1:${port}`,
-            token: GATEWAY_TOKEN,
-          }),
-          port,
-        );
+        started = await startGateway({ rekey: new URL(rekey.url).host, api: api.url, token: GATEWAY_TOKEN });
       } catch (error) {
         startError = error;
       }
@@ -157,11 +148,7 @@ describe.runIf(onRealPostgres)(
     it('asks rekey with the client’s address as nginx saw it (not one the client forged), its user agent, and the original URI and method', async () => {
       // The same block with an echo server in rekey's place, to see the question exactly as sent.
       const spy = await startEchoApi();
-      const port = await freePort();
-      const spied = await startNginx(
-        gatewayConfig({ rekey: spy.url, api: api.url, listen: `127.0.0.1:${port}`, token: GATEWAY_TOKEN }),
-        port,
-      );
+      const spied = await startGateway({ rekey: spy.url, api: api.url, token: GATEWAY_TOKEN });
       try {
         const answer = await fetch(`${spied.url}/payments/charge?id=7`, {
           method: 'POST',

@@ -40,6 +40,15 @@ export function gatewayConfig(values: Record<keyof typeof PLACEHOLDERS, string>)
   return block;
 }
 
+/**
+ * The README's nginx block in front of rekey (`rekey`, host:port) and an API (`api`), on a free
+ * loopback port: what every gateway test runs.
+ */
+export async function startGateway(upstreams: { rekey: string; api: string; token: string }) {
+  const port = await freePort();
+  return startNginx(gatewayConfig({ ...upstreams, listen: `127.0.0.1:${port}` }), port);
+}
+
 /** A loopback port nobody listens on right now (nginx cannot be told to pick one itself). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
