@@ -99,3 +99,12 @@ export function displayToken(parsed: Pick<ParsedToken, 'prefix' | 'body'>): stri
 
 /** Matches anything shaped like a key string, for scrubbing text that must never carry one. */
 export const TOKEN_LIKE = /[a-z][a-z0-9]*(?:_[a-z0-9]+)*_[0-9A-Za-z]{38}(?![0-9A-Za-z])/g;
+
+/**
+ * Text from outside (a user agent, a request URI, a URL a scanner reports) as rekey keeps and shows
+ * it: anything shaped like a key string replaced by `[key]`, since a client may put its key anywhere
+ * and no table, log line or message ever holds one.
+ */
+export function withoutKeyStrings(text: string): string {
+  return text.replace(TOKEN_LIKE, '[key]');
+}

@@ -1,3 +1,4 @@
+import { withoutKeyStrings } from '../keys/token.ts';
 import type { Logger } from '../logger.ts';
 import { insertCanaryTries, type NewCanaryTry } from '../store/canary-store.ts';
 import type { Db } from '../store/database.ts';
@@ -105,10 +106,13 @@ export function createCanaryTryRecorder(deps: {
     const rows = new Map<string, NewCanaryTry & { count: number }>();
     for (const item of items) {
       const described = deps.describe?.(item.asker) ?? NO_DETAILS;
+      // What the intruder sent is theirs to choose: a key string in it is not kept.
+      const userAgent = item.userAgent ?? described.userAgent;
       const details = {
         ...described,
         clientIp: item.ip ?? described.clientIp,
-        userAgent: item.userAgent ?? described.userAgent,
+        userAgent: userAgent === null ? null : withoutKeyStrings(userAgent),
+        uri: described.uri === null ? null : withoutKeyStrings(described.uri),
       };
       const group = JSON.stringify([item.keyId, details]);
       const row = rows.get(group);

@@ -1,7 +1,7 @@
 import type { KeyRow, SecretRow } from '../../db/schema/index.ts';
 import { AppError } from '../errors.ts';
 import { hashToken } from '../keys/hash.ts';
-import { isWellFormedToken } from '../keys/token.ts';
+import { isWellFormedToken, withoutKeyStrings } from '../keys/token.ts';
 import { insertAuditEvent } from '../store/audit-store.ts';
 import type { DbOrTx } from '../store/database.ts';
 import { withDatabaseErrors } from '../store/database-errors.ts';
@@ -83,6 +83,13 @@ export async function reportLeaks(deps: ServiceDeps, findings: LeakFinding[]): P
       );
     }
   }
+  // A scanner's URL may hold the key string itself (a query string, a paste's address): kept without it.
+  const places = findings.map(
+    ({ place }): LeakPlace =>
+      place.kind === 'scanner'
+        ? { ...place, url: withoutKeyStrings(place.url), source: withoutKeyStrings(place.source) }
+        : place,
+  );
   const hashes = findings.map((f) => (isWellFormedToken(f.token) ? hashToken(f.token) : null));
   const wanted = [...new Set(hashes.filter((h): h is string => h !== null))];
   if (wanted.length === 0) return findings.map(() => ({ status: 'unknown' }));
@@ -93,8 +100,8 @@ export async function reportLeaks(deps: ServiceDeps, findings: LeakFinding[]): P
     const row = hashes[i] ? byHash.get(hashes[i]) : undefined;
     if (!row) reports.push({ status: 'unknown' });
     // A canary's string: its alarm goes off, and the report is answered as for an unknown key.
-    else if (row.canary) reports.push(await reportCanaryLeak(deps, { ...row, place: finding.place }));
-    else reports.push(await reportOne(deps, row.secretId, row.keyId, finding.place));
+    else if (row.canary) reports.push(await reportCanaryLeak(deps, { ...row, place: places[i]! }));
+    else reports.push(await reportOne(deps, row.secretId, row.keyId, places[i]!));
   }
   return reports;
 }

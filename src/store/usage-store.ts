@@ -1,6 +1,6 @@
 import { and, desc, gte, inArray, sql } from 'drizzle-orm';
 import { secretUseHours } from '../../db/schema/index.ts';
-import { TOKEN_LIKE } from '../keys/token.ts';
+import { withoutKeyStrings } from '../keys/token.ts';
 import { type DbOrTx, rowsOf } from './database.ts';
 
 /** What a flush adds for one client of one secret in one hour. */
@@ -38,7 +38,7 @@ const quotedArrayParam = (values: readonly string[]) =>
  * anywhere; no table ever holds one), '' for none. The address is an IP literal already.
  */
 export const storedUserAgent = (userAgent: string | null) =>
-  userAgent === null ? '' : userAgent.replace(TOKEN_LIKE, '[key]');
+  userAgent === null ? '' : withoutKeyStrings(userAgent);
 
 /**
  * Adds one flush's counts, in ONE statement however many secrets it holds: hourly rows are incremented

@@ -217,6 +217,20 @@ describe('POST /v1/leaks', () => {
     expect(get.headers.get('allow')).toBe('POST');
   });
 
+  it('keeps no key string a scanner put in the URL it reports, in the tables or anything sent to Slack', async () => {
+    const { key, token } = await createTestKey(h.services, { maintainers: ['UADA'], alertChannel: ALERTS });
+    await h.idle();
+    const from = h.fake.calls.length;
+    const where = `https://paste.example/raw?text=${token}`;
+    expect((await report([finding(token, where)])).json).toEqual([{ label: 'true_positive' }]);
+    await h.idle();
+    const [audit] = await leakAudits(key.id);
+    expect(audit!.details).toMatchObject({ url: 'https://paste.example/raw?text=[key]' });
+    expect(await tablesText(database.db)).not.toContain(token);
+    expect(JSON.stringify(h.fake.calls.slice(from))).not.toContain(token);
+    expect(postsTo(ALERTS, from).map(messageText).join('\n')).toContain('https://paste.example/raw?text=[key]');
+  });
+
   it('tells people at most once per 10 minutes per key, summing later reports into the next round, and audits every one', async () => {
     const { key, token } = await createTestKey(h.services, {
       maintainers: ['UADA', 'UGRACE'],
