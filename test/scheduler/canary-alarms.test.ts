@@ -6,13 +6,18 @@ import { runCanaryAlarmRound } from '../../src/scheduler/canary-alarm-job.ts';
 import { NOTICE_SOURCES } from '../../src/scheduler/index.ts';
 import type { SlackPoster } from '../../src/scheduler/slack-poster.ts';
 import { startScheduler } from '../../src/scheduler/start-scheduler.ts';
-import type { CanaryTryView } from '../../src/services/canary-alarms.ts';
+import {
+  type CanaryTryView,
+  claimCanaryAlarms,
+  completeCanaryAlarms,
+} from '../../src/services/canary-alarms.ts';
 import { type AskerDetails, createCanaryTryRecorder } from '../../src/services/canary-tries.ts';
+import { registerInstance } from '../../src/services/instance-liveness.ts';
 import { buildCanaryAlarmMessage } from '../../src/slack/blocks/canary-alarm-message.ts';
 import { type ManualClock, MINUTE, manualClock } from '../support/manual-clock.ts';
 import { onRealPostgres, openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { cliActor, testServices, uniqueName } from '../support/test-services.ts';
-import { channelId, type Post, recordingPoster, silentLogger } from './support.ts';
+import { channelId, foundDead, type Post, recordingPoster, silentLogger } from './support.ts';
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -196,6 +201,43 @@ async function tokenOfNewCanary(services: ReturnType<typeof testServices>, chann
   const { token } = await services.createKey({ name, alertChannel: channel, canary: true, actor: cliActor });
   return { name, token };
 }
+
+describe('an alarm whose holder let go of it unsent', () => {
+  /** The alarm claimed by `holder`, which then never posts it. */
+  async function claimedBy(holder: string) {
+    const s = await setup();
+    await s.tryIt();
+    await registerInstance({ db: database.db }, holder);
+    const claim = await claimCanaryAlarms(
+      { db: database.db },
+      { now: s.clock.now(), instanceId: holder, limit: 10 },
+    );
+    expect(claim.claimed).toHaveLength(1);
+    return { ...s, claim };
+  }
+
+  it('goes out from another instance once its holder is found dead, without moving the clock', async () => {
+    const { clock, channel, maintainer, slack } = await claimedBy('canary-dead');
+    expect(await round(clock, slack.poster)).toMatchObject({ claimed: 0 });
+    expect(await foundDead(database, 'canary-dead')).toEqual(['canary-dead']);
+    await round(clock, slack.poster);
+    expect(slack.posts.map((p) => p.channel).sort()).toEqual([channel, maintainer].sort());
+  });
+
+  it('goes out from another instance when a stopping holder gives it back', async () => {
+    const { clock, channel, maintainer, slack, claim } = await claimedBy('canary-stopping');
+    await completeCanaryAlarms(
+      { db: database.db },
+      {
+        instanceId: 'canary-stopping',
+        now: clock.now(),
+        results: claim.claimed.map((notice) => ({ notice, reached: [], error: null, givenBack: true })),
+      },
+    );
+    await round(clock, slack.poster);
+    expect(slack.posts.map((p) => p.channel).sort()).toEqual([channel, maintainer].sort());
+  });
+});
 
 describe.runIf(onRealPostgres)('across replicas', () => {
   it('two replicas sweeping together send each alarm once', async () => {
