@@ -96,12 +96,12 @@ export async function reportLeaks(deps: ServiceDeps, findings: LeakFinding[]): P
   const found = await withDatabaseErrors(() => findSecretsOfLiveKeysByHashes(deps.db, wanted));
   const byHash = new Map(found.map((row) => [row.hash, row]));
   const reports: LeakReport[] = [];
-  for (const [i, finding] of findings.entries()) {
+  for (const [i, place] of places.entries()) {
     const row = hashes[i] ? byHash.get(hashes[i]) : undefined;
     if (!row) reports.push({ status: 'unknown' });
     // A canary's string: its alarm goes off, and the report is answered as for an unknown key.
-    else if (row.canary) reports.push(await reportCanaryLeak(deps, { ...row, place: places[i]! }));
-    else reports.push(await reportOne(deps, row.secretId, row.keyId, places[i]!));
+    else if (row.canary) reports.push(await reportCanaryLeak(deps, { ...row, place }));
+    else reports.push(await reportOne(deps, row.secretId, row.keyId, place));
   }
   return reports;
 }
