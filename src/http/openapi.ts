@@ -142,13 +142,15 @@ export const openApiDocument = {
                 properties: {
                   ip: {
                     type: 'string',
-                    description: 'An IPv4 or IPv6 address literal.',
+                    description: 'An IPv4 or IPv6 address literal, without a zone (`%eth0`).',
                     oneOf: [{ format: 'ipv4' }, { format: 'ipv6' }],
                     examples: ['10.0.3.7'],
                   },
                   userAgent: {
                     type: 'string',
                     maxLength: 256,
+                    description: 'Printable: no control characters (NUL, newlines).',
+                    pattern: '^[^\\u0000-\\u001f\\u007f]*$',
                     examples: ['python-requests/2.31'],
                   },
                 },

@@ -101,10 +101,17 @@ export function displayToken(parsed: Pick<ParsedToken, 'prefix' | 'body'>): stri
 export const TOKEN_LIKE = /[a-z][a-z0-9]*(?:_[a-z0-9]+)*_[0-9A-Za-z]{38}(?![0-9A-Za-z])/g;
 
 /**
+ * A prefix and at least a key's body of base62 after it, whatever follows: wider than TOKEN_LIKE, so a
+ * key with a letter glued to its end (`…rk_live_<38>x`) is caught too.
+ */
+const KEY_STRING_RUN = /[a-z][a-z0-9]*(?:_[a-z0-9]+)*_[0-9A-Za-z]{32,}/g;
+
+/**
  * Text from outside (a user agent, a request URI, a URL a scanner reports) as rekey keeps and shows
  * it: anything shaped like a key string replaced by `[key]`, since a client may put its key anywhere
- * and no table, log line or message ever holds one.
+ * and no table, log line or message ever holds one. Scrub before cutting text to a length: a cut key
+ * is still a key (its missing characters are a checksum away).
  */
 export function withoutKeyStrings(text: string): string {
-  return text.replace(TOKEN_LIKE, '[key]');
+  return text.replace(KEY_STRING_RUN, '[key]');
 }

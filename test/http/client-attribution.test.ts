@@ -63,6 +63,11 @@ describe('who presented a key, as the gateway passes it on', () => {
       { userAgent: 'x'.repeat(MAX_USER_AGENT + 1) },
       { userAgent: 42 },
       { ip: '10.0.3.7', extra: true },
+      // A zone any length (which could carry a key's body) and text PostgreSQL cannot store or that
+      // would add lines to a card.
+      { ip: `fe80::1%${'A'.repeat(40)}` },
+      { userAgent: 'curl/8\u0000' },
+      { userAgent: 'curl/8\n*Rotate now*' },
       'python-requests',
       null,
       [],

@@ -5,6 +5,9 @@ import {
   MAX_USER_AGENT,
   parseClientField,
 } from '../../src/http/client-identity.ts';
+import { generateToken } from '../../src/keys/token.ts';
+
+const KEY = generateToken('rk_live').token;
 
 describe('client identity as a gateway passes it on', () => {
   it("takes X-Forwarded-For's first address, else X-Real-IP, and only IP literals", () => {
@@ -15,6 +18,9 @@ describe('client identity as a gateway passes it on', () => {
     expect(clientIpFromHeaders({ 'x-real-ip': '192.0.2.4' })).toBe('192.0.2.4');
     expect(clientIpFromHeaders({ 'x-forwarded-for': 'unknown', 'x-real-ip': '192.0.2.4' })).toBe('192.0.2.4');
     expect(clientIpFromHeaders({ 'x-forwarded-for': '<script>' })).toBeNull();
+    // An IPv6 zone is any text: refused, so nothing of the caller's choosing is stored as an address.
+    expect(clientIpFromHeaders({ 'x-forwarded-for': `fe80::1%${KEY.slice(8)}` })).toBeNull();
+    expect(clientIpFromHeaders({ 'x-real-ip': 'fe80::1%eth0' })).toBeNull();
     expect(clientIpFromHeaders({})).toBeNull();
   });
 
@@ -35,6 +41,18 @@ describe('client identity as a gateway passes it on', () => {
     expect(gatewayRequestFromHeaders({})).toEqual({ ip: null, userAgent: null, uri: null, method: null });
   });
 
+  it('keeps no key string from the user agent or the URI: scrubbed before the cut, and when glued to more text', () => {
+    const atTheCut = `${'u'.repeat(MAX_USER_AGENT - KEY.length + 1)}${KEY}`;
+    const request = gatewayRequestFromHeaders({
+      'user-agent': atTheCut,
+      'x-original-uri': `/export?key=${KEY}x&all=1`,
+    });
+    // Scrubbed greedily (letters glued before a key go with it): never less than the key.
+    expect(request.userAgent).toMatch(/^(u*)\[key\]$/);
+    expect(request.uri).toBe('/export?key=[key]&all=1');
+    expect(`${request.userAgent}${request.uri}`).not.toContain(KEY.slice(8, 40));
+  });
+
   it("accepts the verify body's client field only in its documented shape", () => {
     expect(parseClientField(undefined)).toBeUndefined();
     expect(parseClientField({ ip: '10.0.0.1', userAgent: 'curl/8' })).toEqual({
@@ -50,6 +68,9 @@ describe('client identity as a gateway passes it on', () => {
       { ip: 7 },
       { userAgent: 'u'.repeat(MAX_USER_AGENT + 1) },
       { ip: '10.0.0.1', extra: true },
+      { ip: 'fe80::1%eth0' },
+      { userAgent: 'a\u0000b' },
+      { userAgent: 'line\nanother' },
     ]) {
       expect(parseClientField(bad)).toBeNull();
     }

@@ -228,7 +228,9 @@ describe('POST /v1/leaks', () => {
     expect(audit!.details).toMatchObject({ url: 'https://paste.example/raw?text=[key]' });
     expect(await tablesText(database.db)).not.toContain(token);
     expect(JSON.stringify(h.fake.calls.slice(from))).not.toContain(token);
-    expect(postsTo(ALERTS, from).map(messageText).join('\n')).toContain('https://paste.example/raw?text=[key]');
+    expect(postsTo(ALERTS, from).map(messageText).join('\n')).toContain(
+      'https://paste.example/raw?text=[key]',
+    );
   });
 
   it('tells people at most once per 10 minutes per key, summing later reports into the next round, and audits every one', async () => {
