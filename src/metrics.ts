@@ -123,10 +123,12 @@ export function createMetrics(options: { defaults?: boolean } = {}) {
       labelNames: ['origin'] as const,
       registers: [registry],
     }),
+    // Exported only by a process that runs the verify path (verify-wiring.ts registers it): a bot has no
+    // such channel, and an unset gauge would read 0 there and fire RekeyInvalidationChannelDown forever.
     invalidationChannelUp: new Gauge({
       name: 'rekey_invalidation_channel_up',
       help: '1 while the cross-replica invalidation channel (LISTEN) is connected; 0 means TTL-only',
-      registers: [registry],
+      registers: [],
     }),
     rotations: new Counter({
       name: 'rekey_rotations_total',

@@ -111,6 +111,9 @@ export async function startVerifyPath(deps: {
   let channel: InvalidationChannel | undefined;
   let stopped = false;
   let retry: NodeJS.Timeout | undefined;
+  if (!metrics.registry.getSingleMetric('rekey_invalidation_channel_up')) {
+    metrics.registry.registerMetric(metrics.invalidationChannelUp);
+  }
   metrics.invalidationChannelUp.set(0);
   const events = {
     onNewSecrets: (hashes: string[]) => {

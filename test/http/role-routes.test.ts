@@ -98,6 +98,15 @@ describe('REKEY_ROLE=verify', () => {
   });
 });
 
+describe("each role's /metrics", () => {
+  const metricsOf = async (rekey: typeof verifyRole) => (await fetch(`${rekey.url}/metrics`)).text();
+
+  it('a bot, which runs no verify path, exports no invalidation-channel gauge (its alert would fire forever)', async () => {
+    expect(await metricsOf(verifyRole)).toMatch(/^rekey_invalidation_channel_up [01]$/m);
+    expect(await metricsOf(botRole)).not.toContain('rekey_invalidation_channel_up');
+  });
+});
+
 describe('REKEY_ROLE=bot', () => {
   it('answers Slack (signature-checked), the leak route, health, readiness and metrics', async () => {
     // Unsigned: Bolt itself refuses it, which proves the route is there.
