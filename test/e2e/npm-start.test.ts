@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,6 +35,14 @@ async function projectWithKey(prefix: string): Promise<{ cwd: string; token: str
 
 /** The uses of the key's current secret that reached the database, as `keys show --json` gives them. */
 const usesOf = (shown: { current: { uses: { last24h: number } } }) => shown.current.uses.last24h;
+
+/** node under `npm start` (npm runs `sh -c 'exec node …'`, so node is npm's only child). */
+function nodePidOf(rekey: RunningRekey): number {
+  const npm = rekey.child.pid!;
+  const children = readFileSync(`/proc/${npm}/task/${npm}/children`, 'utf8').trim().split(/\s+/);
+  expect(children).toHaveLength(1);
+  return Number(children[0]);
+}
 
 /** What Ctrl-C in a terminal and systemd's `KillMode=control-group` do: signal every process of the group. */
 function signalGroup(rekey: RunningRekey, signal: NodeJS.Signals): void {
@@ -132,10 +140,15 @@ describe('stopped by a signal to its whole process group (npm passes it on: node
         `content-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body.slice(0, 5)}`,
     );
     await new Promise((r) => setTimeout(r, 200));
+    const node = nodePidOf(rekey);
     const signalled = performance.now();
     signalGroup(rekey, 'SIGTERM');
-    // The rest of the body arrives once shutdown has begun.
     await rekey.printed('shutting down');
+    // The group's signal reaches node once or twice (two identical pending signals can merge): one more,
+    // straight to node while it shuts down, so a second SIGTERM is certain to arrive during shutdown.
+    process.kill(node, 'SIGTERM');
+    await rekey.printed('already shutting down');
+    // The rest of the body arrives once shutdown has begun.
     socket.write(body.slice(5));
     const code = await rekey.exited;
     const elapsed = performance.now() - signalled;
