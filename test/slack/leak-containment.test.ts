@@ -55,8 +55,10 @@ const buttonsOf = (call: SlackCall) =>
     .flatMap((b) => b.elements!.map((e) => e.action_id));
 
 describe('a leaked OLD key in its grace period is ended, not rotated', () => {
-  it('every message says so and offers End this key now…, which ends exactly that key: the current one and the warning', async () => {
+  it('every message says so and offers End this key now…, which ends exactly that key: the current one, the other old key and the warning stay', async () => {
     const { key, token: oldToken } = await leakyKey();
+    // Two old keys in grace: the leaked one (the oldest) and the one the second rotation made old.
+    const first = await rotateTestKey(h.services, { id: key.id }, '3h');
     const rotation = await rotateTestKey(h.services, { id: key.id }, '3h');
     const general = h.channel('CGENERAL');
     const delivery = await general.post('UOSCAR', `old one: ${oldToken}`);
@@ -64,6 +66,8 @@ describe('a leaked OLD key in its grace period is ended, not rotated', () => {
 
     const [reply] = general.threadReplies(delivery.ts);
     expect(messageText(reply!)).toContain('an old API key');
+    expect(postsAbout('UADA', key.name)).toHaveLength(1);
+    expect(postsAbout(ALERTS, key.name)).toHaveLength(1);
     for (const message of [reply!, ...postsAbout('UADA', key.name), ...postsAbout(ALERTS, key.name)]) {
       expect(buttonsOf(message)).toEqual([ids.leak.endKey]);
       expect(messageText(message)).toContain('End this key now');
@@ -83,13 +87,14 @@ describe('a leaked OLD key in its grace period is ended, not rotated', () => {
     await h.idle();
 
     expect(await h.services.verifyKey(oldToken)).toEqual({ valid: false, code: 'EXPIRED' });
+    expect(await h.services.verifyKey(first.token)).toMatchObject({ valid: true, status: 'expiring' });
     expect(await h.services.verifyKey(rotation.token)).toMatchObject({ valid: true, status: 'active' });
     expect(await home()).not.toContain('Reported leaked');
     const audit = await listAuditEvents(database.db, key.id);
     expect(audit.at(-1)).toMatchObject({
       action: 'end_grace',
       actor: 'UADA',
-      details: { endedSecretIds: [rotation.oldSecret.id] },
+      details: { endedSecretIds: [first.oldSecret.id] },
     });
   });
 
