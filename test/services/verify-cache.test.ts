@@ -354,6 +354,30 @@ describe('verify cache with the filter of live secrets', () => {
     expect(cache.size).toBe(0);
   });
 
+  it('records every try of a canary, first time or cached, even when the filter alone answers it', async () => {
+    const canary = token();
+    const canaryDigest = Buffer.from(hashToken(canary), 'hex').toString('latin1');
+    const tripped: string[] = [];
+    const cache = createVerifyCache({
+      lookupMany: perHash(async () => undefined),
+      clock: manualClock(),
+      maxEntries: 10,
+      ttlMs: 60_000,
+      liveSecrets: saying('absent'),
+      canaries: {
+        trip: (digest, asker) => {
+          if (digest !== canaryDigest) return false;
+          tripped.push(String(asker));
+          return true;
+        },
+      },
+    });
+    expect(cache.verifyNow(canary, null, null, 'first')).toEqual({ valid: false, code: 'NOT_FOUND' });
+    expect(await cache.verify(canary, null, null, 'second')).toEqual({ valid: false, code: 'NOT_FOUND' });
+    expect(cache.verifyNow(token(), null, null, 'not a canary')).toEqual({ valid: false, code: 'NOT_FOUND' });
+    expect(tripped).toEqual(['first', 'second']);
+  });
+
   it('looks up every key the filter cannot rule out alone, and counts its false "maybe"s', async () => {
     const known = token();
     const lookupMany = perHash(async (hash) => (hash === hashToken(known) ? row() : undefined));
