@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config.ts';
 import { type FakeSlack, startFakeSlack } from '../fake-slack/index.ts';
 import { BOT_TOKEN, SIGNING_SECRET } from '../slack/harness.ts';
 import { createTestKey, rotateTestKey } from '../support/fixtures.ts';
+import { tablesText } from '../support/tables-text.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { readStore, realKeyStrings, type StoreState, storeInvariants } from './change-audit.ts';
 import { checkProperty, oddString } from './property-runs.ts';
@@ -20,6 +21,7 @@ import { checkProperty, oddString } from './property-runs.ts';
  */
 
 const API_TOKEN = 'adversarial-http-gateway-token-0123456789';
+const SCANNER_TOKEN = 'adversarial-http-scanner-token-0123456789';
 let database: TestDatabase;
 let fake: FakeSlack;
 let rekey: Rekey;
@@ -36,6 +38,7 @@ beforeAll(async () => {
     loadConfig({
       PORT: '0',
       REKEY_API_TOKENS: API_TOKEN,
+      REKEY_SCANNER_TOKENS: SCANNER_TOKEN,
       SLACK_BOT_TOKEN: BOT_TOKEN,
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_API_URL: fake.apiUrl,
@@ -81,7 +84,11 @@ interface Sent {
 
 function requestArbitrary(): fc.Arbitrary<Sent> {
   const key = fc.oneof(fc.constantFrom(...working, expired), oddString(working));
-  const token = fc.oneof({ weight: 3, arbitrary: fc.constant(API_TOKEN) }, oddString());
+  const token = fc.oneof(
+    { weight: 3, arbitrary: fc.constant(API_TOKEN) },
+    { weight: 2, arbitrary: fc.constant(SCANNER_TOKEN) },
+    oddString(),
+  );
   const path = fc.oneof(
     {
       weight: 6,
@@ -130,6 +137,25 @@ function requestArbitrary(): fc.Arbitrary<Sent> {
     },
     { requiredKeys: [] },
   );
+  const findings = fc
+    .array(
+      fc.record(
+        {
+          token: key,
+          // A paste's address may hold the key itself.
+          url: fc.oneof(oddString(), {
+            weight: 2,
+            arbitrary: key.map((k) => `https://paste.example/raw?text=${k}`),
+          }),
+          source: oddString(),
+        },
+        { requiredKeys: [] },
+      ),
+      {
+        maxLength: 4,
+      },
+    )
+    .map((findings) => JSON.stringify(findings));
   const json = fc.oneof(
     key.map((k) => JSON.stringify({ key: k })),
     fc
@@ -141,11 +167,7 @@ function requestArbitrary(): fc.Arbitrary<Sent> {
         ),
       })
       .map((b) => JSON.stringify(b)),
-    fc
-      .array(fc.record({ token: key, url: oddString(), source: oddString() }, { requiredKeys: [] }), {
-        maxLength: 4,
-      })
-      .map((findings) => JSON.stringify(findings)),
+    findings,
     fc.jsonValue().map((v) => JSON.stringify(v)),
   );
   const body = fc.oneof(
@@ -154,12 +176,23 @@ function requestArbitrary(): fc.Arbitrary<Sent> {
     { weight: 2, arbitrary: oddString(working) },
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)) },
   );
-  return fc.record({
+  const anything = fc.record({
     method: fc.constantFrom('GET', 'HEAD', 'POST', 'POST', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'),
     path,
     headers: headers.map((h) => Object.fromEntries(Object.entries(h).map(([n, v]) => [n, headerSafe(v)]))),
     body,
   });
+  // A scanner's report as a secret scanner sends it (with any token): past the route's 401, its body.
+  const report = fc.record({
+    method: fc.constant('POST'),
+    path: fc.constant('/v1/leaks'),
+    headers: fc.oneof({ weight: 3, arbitrary: fc.constant(SCANNER_TOKEN) }, token).map((t) => ({
+      authorization: headerSafe(`Bearer ${t}`),
+      'content-type': 'application/json',
+    })),
+    body: findings,
+  });
+  return fc.oneof({ weight: 4, arbitrary: anything }, { weight: 1, arbitrary: report });
 }
 
 interface Answer {
@@ -204,6 +237,8 @@ function problemsOf(sent: Sent, answer: Answer, before: StoreState, after: Store
     if (ok && !working.includes(presented ?? ''))
       problems.push('authorize let through a key that does not work');
   }
+  if (path === '/v1/leaks' && ok && sent.headers.authorization !== `Bearer ${SCANNER_TOKEN}`)
+    problems.push('/v1/leaks took a report from a caller without a scanner token');
   if (path === '/v1/keys/verify' && ok && sent.method === 'POST') {
     if (sent.headers.authorization !== `Bearer ${API_TOKEN}`)
       problems.push('verify answered an untrusted caller');
@@ -236,6 +271,7 @@ function problemsOf(sent: Sent, answer: Answer, before: StoreState, after: Store
 
 describe('HTTP routes, with any body and any headers', () => {
   it('always answer, never with a 5xx or a key string, let through only trusted callers with working keys, and change nothing but an audited report', async () => {
+    let reportsTaken = 0;
     await checkProperty(
       fc.asyncProperty(requestArbitrary(), async (sent) => {
         const before = await readStore(database.db);
@@ -246,6 +282,10 @@ describe('HTTP routes, with any body and any headers', () => {
           throw new Error(`${sent.method} ${sent.path}: no answer (${(error as Error).message})`);
         }
         const after = await readStore(database.db);
+        if (pathOf(sent) === '/v1/leaks' && answer.status === 200) reportsTaken += 1;
+        const tables = await tablesText(database.db);
+        const stored = [...working, expired].filter((k) => tables.includes(k));
+        expect(stored, 'key strings in the tables').toEqual([]);
         expect(
           problemsOf(sent, answer, before, after),
           `${sent.method} ${sent.path} → ${answer.status}`,
@@ -253,6 +293,8 @@ describe('HTTP routes, with any body and any headers', () => {
       }),
       40,
     );
+    // The leak route's body handling was reached, not only its 401.
+    expect(reportsTaken).toBeGreaterThan(0);
     expect(logs.filter((line) => line.includes('"msg":"request failed"'))).toEqual([]);
     expect((await fetch(`${rekey.url}/healthz`)).status).toBe(200);
   }, 120_000);
