@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRekey } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { isAppError } from '../../src/errors.ts';
-import { manualClock } from '../support/manual-clock.ts';
+import { UsageCounter } from '../../src/services/usage-counter.ts';
+import { addUseCounts } from '../../src/store/usage-store.ts';
+import { MINUTE, manualClock } from '../support/manual-clock.ts';
 import { PROJECT_ROOT, runMainProcess } from '../support/spawn-rekey.ts';
 import { openTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { cliActor, uniqueName } from '../support/test-services.ts';
@@ -89,5 +91,43 @@ describe('startRekey runs the scheduler on REKEY_CRON', () => {
     const after = slack.posts.length;
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(slack.posts.length).toBe(after);
+  }, 30_000);
+
+  it('sends the cutover notice with REKEY_QUIET_AFTER as configured, on the same cadence', async () => {
+    const clock = manualClock();
+    const slack = recordingPoster(clock);
+    const rekey = await startRekey(
+      loadConfig({ PORT: '0', REKEY_CRON: '* * * * * *', REKEY_QUIET_AFTER: '5m' }),
+      { logger: silentLogger, database, clock, host: '127.0.0.1', slackClient: slack.poster },
+    );
+    try {
+      const name = uniqueName();
+      await rekey.services.createKey({ name, alertChannel: 'CWIRING2', actor: cliActor });
+      const rotation = await rekey.services.rotateKey({
+        key: { name },
+        delay: '24h',
+        actor: cliActor,
+        acknowledged: true,
+        requestId: uniqueName('req'),
+      });
+      if (rotation.status !== 'rotated') throw new Error(rotation.status);
+      // The old key called once, the new one since and a moment ago: the old key quiet for 6 minutes by
+      // the clock, past the 5 configured.
+      const counter = new UsageCounter();
+      const start = clock.now().getTime();
+      counter.record(counter.slotFor(rotation.oldSecret.id), start, false);
+      counter.record(counter.slotFor(rotation.newSecret.id), start + 5.5 * MINUTE, false);
+      await addUseCounts(database.db, counter.drain());
+      clock.set(new Date(clock.now().getTime() + 6 * MINUTE));
+      const deadline = Date.now() + 5_000;
+      while (!slack.posts.some((p) => p.channel === 'CWIRING2') && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(slack.posts.filter((p) => p.channel === 'CWIRING2').map((p) => p.text)).toEqual([
+        expect.stringContaining('Every client seems to have moved'),
+      ]);
+    } finally {
+      await rekey.close();
+    }
   }, 30_000);
 });
