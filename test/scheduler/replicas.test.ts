@@ -222,6 +222,17 @@ describe.runIf(onRealPostgres)('on a real PostgreSQL, several replicas', () => {
     expect(counts).toEqual(keys.map(() => 1));
     // The scenario really happened: the round went on well past the time a silent holder is dead in.
     expect(posts.at(-1)!.at - posts[0]!.at).toBeGreaterThan(2 * timing.deadAfterMs);
+    // …and the live holder kept its claims all along: no notice was taken over by the second replica.
+    const rows = await database.db
+      .select()
+      .from(notifications)
+      .where(
+        inArray(
+          notifications.secretId,
+          keys.map((k) => k.oldSecretId),
+        ),
+      );
+    expect(rows.map((r) => r.attempts)).toEqual(keys.map(() => 1));
   }, 120_000);
 
   it('3 instances ticking together alert each key still presented after expiry exactly once', async () => {
