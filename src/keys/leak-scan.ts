@@ -65,17 +65,18 @@ export class KeyStringCollector {
 }
 
 /**
- * `text` cut into pieces of about `size` characters, each cut just before a whitespace character. A
- * key-shaped string holds no whitespace and is bounded by word boundaries, which a cut there does not
- * move, so scanning the pieces one by one finds exactly what scanning the whole text finds. A run with
- * no whitespace longer than `size` stays in one piece.
+ * `text` cut into pieces of about `size` characters, each cut just before a character that is not a
+ * word character (letters, digits, `_`). A key-shaped string holds only word characters and is bounded
+ * by word boundaries, which a cut there does not move, so scanning the pieces one by one finds exactly
+ * what scanning the whole text finds. Only a run of word characters longer than `size` stays in one
+ * piece (it is one match at most).
  */
 export function* textPieces(text: string, size: number): Generator<string> {
-  const whitespace = /\s/g;
+  const nonWord = /[^A-Za-z0-9_]/g;
   let start = 0;
   while (text.length - start > size) {
-    whitespace.lastIndex = start + size;
-    const cut = whitespace.exec(text);
+    nonWord.lastIndex = start + size;
+    const cut = nonWord.exec(text);
     if (!cut) break;
     yield text.slice(start, cut.index);
     start = cut.index;

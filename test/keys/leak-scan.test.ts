@@ -117,6 +117,17 @@ describe('finding key strings in a message', () => {
     );
   });
 
+  it('cuts text without whitespace too (keys joined by punctuation), so no piece is much longer than asked', () => {
+    const keys = Array.from({ length: 200 }, () => generateToken('rk_live').token);
+    const text = keys.join('-');
+    const pieces = [...textPieces(text, 1_000)];
+    expect(pieces.length).toBeGreaterThan(8);
+    for (const piece of pieces) expect(piece.length).toBeLessThanOrEqual(1_000 + keys[0]!.length + 1);
+    const collector = new KeyStringCollector();
+    for (const piece of pieces) collector.add(piece);
+    expect(collector.result()).toEqual(scan(text));
+  });
+
   it('finds the same key-shaped strings when the expression runs under RE2 (what gitleaks uses)', () => {
     const keys = ['rk_live', 'acme_pay_v2'].map((p) => generateToken(p).token);
     const corpus = [
