@@ -184,9 +184,12 @@ describe('every presentation of a canary is recorded for its alarm', () => {
     ]);
   });
 
-  it('ten presentations at once are ten tries', async () => {
+  it('ten presentations at once are ten tries, and ten on rekey_canary_tries_total', async () => {
     const canary = await plantCanary();
+    const counted = async () => (await server.metrics.canaryTries.get()).values[0]?.value ?? 0;
+    const before = await counted();
     const answers = await Promise.all(Array.from({ length: 10 }, () => verify(canary.token)));
+    expect((await counted()) - before).toBe(10);
     expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
     const tries = await triesOf(canary.id);
     // One asker (same token, no client passed on): rows that count them, not one per request.
