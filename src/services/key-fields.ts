@@ -21,8 +21,8 @@ export interface KeyFields {
 
 export type KeyField = keyof KeyFields;
 
-const SLACK_USER_ID = /^[UW][A-Z0-9]{2,20}$/;
-const SLACK_CHANNEL_ID = /^[CGD][A-Z0-9]{2,20}$/;
+const SLACK_USER_ID = /^[UW][A-Z0-9]{1,20}$/;
+const SLACK_CHANNEL_ID = /^[CGD][A-Z0-9]{1,20}$/;
 const PRODUCT = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 
 /**

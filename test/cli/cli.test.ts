@@ -59,6 +59,23 @@ describe('rekey keys', () => {
     expect(parsed.key).toMatchObject({ name, products: ['x'] });
   });
 
+  it('create takes maintainers and a channel as its usage line writes them (U1,U2 and C1)', async () => {
+    const name = uniqueName('ids');
+    const r = await cli([
+      'keys',
+      'create',
+      '--name',
+      name,
+      '--maintainers',
+      'U1,U2',
+      '--channel',
+      'C1',
+      '--json',
+    ]);
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out).key).toMatchObject({ name, maintainers: ['U1', 'U2'], alertChannel: 'C1' });
+  });
+
   it('rotate refuses without --yes and changes nothing', async () => {
     const services = testServices(database);
     const name = uniqueName('noyes');
