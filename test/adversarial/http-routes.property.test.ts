@@ -283,9 +283,12 @@ describe('HTTP routes, with any body and any headers', () => {
         }
         const after = await readStore(database.db);
         if (pathOf(sent) === '/v1/leaks' && answer.status === 200) reportsTaken += 1;
-        const tables = await tablesText(database.db);
-        const stored = [...working, expired].filter((k) => tables.includes(k));
-        expect(stored, 'key strings in the tables').toEqual([]);
+        if (pathOf(sent) === '/v1/leaks') {
+          // The one route that stores text from outside (a scanner's URL and source).
+          const tables = await tablesText(database.db);
+          const stored = [...working, expired].filter((k) => tables.includes(k));
+          expect(stored, 'key strings in the tables').toEqual([]);
+        }
         expect(
           problemsOf(sent, answer, before, after),
           `${sent.method} ${sent.path} → ${answer.status}`,
